@@ -1,0 +1,119 @@
+import type { Account, StoredCredential } from './types.js';
+
+/**
+ * The three storage interfaces. Every adapter (in-memory, Redis, PostgreSQL, or one of your own)
+ * implements them and runs `describeStorageAdapter` from `@passgate/testing` to prove it.
+ *
+ * Rules common to every method:
+ * - Failures to reach the store (connection refused, timeout, failover) reject with the core's
+ *   `store_unavailable` error (`storeUnavailable(cause)` from `@passgate/core`), promptly: the
+ *   ceremony fails closed on it and the contract answers 503. Never resolve a default instead.
+ * - A rejected write leaves nothing behind (no half-written rows, keys or index entries).
+ * - Values round-trip exactly: strings are arbitrary Unicode, `Uint8Array`s are byte-exact, `Date`s
+ *   keep millisecond precision. Returned objects are fresh copies that the caller may mutate.
+ */
+
+/**
+ * Pending ceremony state, keyed by an opaque random ceremony id (the cookie value).
+ *
+ * Values are opaque strings (JSON written by the core), at most 64 KiB of UTF-8.
+ * Expiry is decided by the store's own clock.
+ */
+export interface ChallengeStore {
+  /**
+   * Keeps `value` under `id` for `ttlMs` milliseconds (a positive integer).
+   * Resolves `true` when stored, `false` when `id` is already pending (the existing value is kept:
+   * a pending ceremony can never be overwritten).
+   */
+  put(id: string, value: string, ttlMs: number): Promise<boolean>;
+
+  /**
+   * Removes and returns the value under `id`, or resolves `null` when there is none (never stored,
+   * already consumed, or expired). Atomic and single-use: of any number of concurrent calls for one
+   * id, across every process sharing the store, at most one resolves the value.
+   */
+  consume(id: string): Promise<string | null>;
+}
+
+/** Outcome of `CredentialRepository.delete`. */
+export type DeleteCredentialResult = 'deleted' | 'not_found' | 'last_credential';
+
+/** The change a successful sign-in makes to a credential, applied by compare-and-set on the counter. */
+export interface CredentialSignInUpdate {
+  id: string;
+  /** The counter value the caller read; the update applies only if the stored counter still equals it. */
+  expectedCounter: number;
+  counter: number;
+  backedUp: boolean;
+  lastUsedAt: Date;
+}
+
+/** Passkeys, one row per credential, owned by an account through `userHandle`. */
+export interface CredentialRepository {
+  /**
+   * Stores a new credential (for an account that already exists).
+   * Rejects with `credential_exists` (`credentialExists()`) when a credential with this id exists
+   * under any account, and writes nothing then. Atomic with respect to concurrent creates of the
+   * same id: exactly one of them resolves.
+   */
+  create(credential: StoredCredential): Promise<void>;
+
+  /** The credential with this id, or `null`. */
+  findById(id: string): Promise<StoredCredential | null>;
+
+  /** Every credential of the account, oldest first (by `createdAt`, then `id`); `[]` for none. */
+  listByUserHandle(userHandle: string): Promise<StoredCredential[]>;
+
+  /**
+   * Compare-and-set after a verified sign-in: when the stored counter equals `expectedCounter`,
+   * sets `counter`, `backedUp` and `lastUsedAt` and resolves the updated credential; otherwise
+   * (counter moved meanwhile, or no such credential) changes nothing and resolves `null`.
+   * Atomic: of concurrent updates with the same `expectedCounter` at most one applies when
+   * `counter !== expectedCounter`.
+   */
+  updateAfterSignIn(update: CredentialSignInUpdate): Promise<StoredCredential | null>;
+
+  /**
+   * Sets the nickname (`null` clears it) of credential `id` if `userHandle` owns it, and resolves the
+   * updated credential; resolves `null` (changing nothing) when it does not exist or is another
+   * account's. Ownership is checked in the same operation as the write.
+   */
+  rename(userHandle: string, id: string, nickname: string | null): Promise<StoredCredential | null>;
+
+  /**
+   * Deletes credential `id` if `userHandle` owns it.
+   * - `'not_found'`: no such credential, or another account's (nothing changes).
+   * - `'last_credential'`: it is the account's only credential and `allowLast` is false (nothing changes).
+   * - `'deleted'`: it is gone.
+   * Atomic per account: concurrent deletes of an account's last two credentials with
+   * `allowLast: false` never leave it with none.
+   */
+  delete(userHandle: string, id: string, options: { allowLast: boolean }): Promise<DeleteCredentialResult>;
+}
+
+/** Accounts: the mapping between the application's user id, the WebAuthn user handle and the username. */
+export interface AccountRepository {
+  findByUserHandle(userHandle: string): Promise<Account | null>;
+  findByUserId(userId: string): Promise<Account | null>;
+  /** Exact match on the canonical username (the core normalises before calling). */
+  findByUsername(username: string): Promise<Account | null>;
+
+  /**
+   * Creates the account together with its first credential, all or nothing (sign-up).
+   * Rejects with `username_taken` (`usernameTaken()`) when the username exists, with
+   * `credential_exists` when the credential id exists, and with a plain `Error` when the user handle
+   * or user id exists (random values; a collision is a bug). On any rejection nothing is written.
+   * Of concurrent creates with the same username exactly one resolves.
+   *
+   * The credential lands in the same storage that this adapter's `CredentialRepository` reads, so an
+   * adapter implements both interfaces together.
+   */
+  create(account: Account, firstCredential: StoredCredential): Promise<void>;
+}
+
+/** What `createPassgate` takes as `stores`; adapters' factories return this shape. */
+export interface PassgateStores {
+  challenges: ChallengeStore;
+  credentials: CredentialRepository;
+  accounts: AccountRepository;
+}
