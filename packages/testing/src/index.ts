@@ -1,0 +1,2 @@
+export * from './authenticator/index.js';
+export * from './conformance/index.js';
