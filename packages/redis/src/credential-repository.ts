@@ -1,0 +1,117 @@
+import {
+  type CredentialRepository,
+  type CredentialSignInUpdate,
+  credentialExists,
+  type DeleteCredentialResult,
+  type StoredCredential,
+} from '@passgate/core';
+import type { RedisClient } from './client.js';
+import { bool, credentialFromHash, credentialToFields, ms, pairsToHash } from './codec.js';
+import type { KeySpace } from './keys.js';
+import { CREATE_CREDENTIAL, DELETE_CREDENTIAL, RENAME, UPDATE_AFTER_SIGN_IN } from './scripts.js';
+import { guard } from './timeout.js';
+
+export interface RedisCredentialRepositoryOptions {
+  client: RedisClient;
+  keys: KeySpace;
+  commandTimeoutMs: number;
+}
+
+/**
+ * Credentials as hashes (`…cred:<id>`) plus one sorted set per account (`…u:<userHandle>:creds`,
+ * scored by `createdAt`). Every write is one Lua script, so uniqueness, ownership, the
+ * compare-and-set on the counter and the last-credential rule are checked in the same atomic step
+ * as the write. All keys share one hash tag (see `keys.ts`).
+ */
+export class RedisCredentialRepository implements CredentialRepository {
+  readonly #client: RedisClient;
+  readonly #keys: KeySpace;
+  readonly #timeoutMs: number;
+
+  constructor(options: RedisCredentialRepositoryOptions) {
+    this.#client = options.client;
+    this.#keys = options.keys;
+    this.#timeoutMs = options.commandTimeoutMs;
+  }
+
+  async create(credential: StoredCredential): Promise<void> {
+    const fields = credentialToFields(credential);
+    const created = await guard(this.#timeoutMs, () =>
+      CREATE_CREDENTIAL.run(
+        this.#client,
+        [this.#keys.credential(credential.id), this.#keys.accountCredentials(credential.userHandle)],
+        [credential.id, ms(credential.createdAt), ...fields],
+      ),
+    );
+    if (created !== 1) throw credentialExists();
+  }
+
+  async findById(id: string): Promise<StoredCredential | null> {
+    const hash = await guard(this.#timeoutMs, () => this.#client.hgetall(this.#keys.credential(id)));
+    return credentialFromHash(hash);
+  }
+
+  async listByUserHandle(userHandle: string): Promise<StoredCredential[]> {
+    const hashes = await guard(this.#timeoutMs, async () => {
+      const ids = await this.#client.zrange(this.#keys.accountCredentials(userHandle), 0, '-1');
+      if (ids.length === 0) return [];
+      // Same hash tag as the set, so this pipeline goes to one node even on a cluster.
+      const pipeline = this.#client.pipeline();
+      for (const id of ids) pipeline.hgetall(this.#keys.credential(id));
+      const replies = (await pipeline.exec()) ?? [];
+      return replies.map(([error, hash]) => {
+        if (error) throw error;
+        return hash as Record<string, string>;
+      });
+    });
+    const credentials: StoredCredential[] = [];
+    for (const hash of hashes) {
+      const credential = credentialFromHash(hash);
+      // A credential deleted between the two round trips is simply left out.
+      if (credential !== null && credential.userHandle === userHandle) credentials.push(credential);
+    }
+    // ZRANGE already orders by score (createdAt) then id; sorting again keeps the contract
+    // independent of that detail and of the round-trip gap.
+    return credentials.sort(
+      (a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    );
+  }
+
+  async updateAfterSignIn(update: CredentialSignInUpdate): Promise<StoredCredential | null> {
+    const reply = await guard(this.#timeoutMs, () =>
+      UPDATE_AFTER_SIGN_IN.run(
+        this.#client,
+        [this.#keys.credential(update.id)],
+        [update.expectedCounter, update.counter, bool(update.backedUp), ms(update.lastUsedAt)],
+      ),
+    );
+    return reply === null ? null : credentialFromHash(pairsToHash(reply));
+  }
+
+  async rename(userHandle: string, id: string, nickname: string | null): Promise<StoredCredential | null> {
+    const reply = await guard(this.#timeoutMs, () =>
+      RENAME.run(
+        this.#client,
+        [this.#keys.credential(id)],
+        [userHandle, nickname === null ? '0' : '1', nickname ?? ''],
+      ),
+    );
+    return reply === null ? null : credentialFromHash(pairsToHash(reply));
+  }
+
+  async delete(
+    userHandle: string,
+    id: string,
+    options: { allowLast: boolean },
+  ): Promise<DeleteCredentialResult> {
+    const reply = await guard(this.#timeoutMs, () =>
+      DELETE_CREDENTIAL.run(
+        this.#client,
+        [this.#keys.credential(id), this.#keys.accountCredentials(userHandle)],
+        [userHandle, id, bool(options.allowLast)],
+      ),
+    );
+    if (reply === 'deleted' || reply === 'not_found' || reply === 'last_credential') return reply;
+    throw new Error('unexpected reply from the delete script');
+  }
+}

@@ -1,0 +1,77 @@
+import type { PassgateStores } from '@passgate/core';
+import { RedisAccountRepository } from './account-repository.js';
+import { type ConsumeStrategy, RedisChallengeStore } from './challenge-store.js';
+import type { RedisClient } from './client.js';
+import { RedisCredentialRepository } from './credential-repository.js';
+import { createKeySpace, DEFAULT_PREFIX } from './keys.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS } from './timeout.js';
+
+export { RedisAccountRepository } from './account-repository.js';
+export type { ConsumeStrategy } from './challenge-store.js';
+export { RedisChallengeStore } from './challenge-store.js';
+export type { RedisClient } from './client.js';
+export { RedisCredentialRepository } from './credential-repository.js';
+export type { KeySpace } from './keys.js';
+export { createKeySpace, DEFAULT_PREFIX } from './keys.js';
+export {
+  createRedisRateLimiters,
+  DEFAULT_ACCOUNT_FAILURES,
+  DEFAULT_PER_IP,
+  type RateLimitBucket,
+  type RedisRateLimiters,
+  type RedisRateLimitersOptions,
+} from './rate-limiters.js';
+export { DEFAULT_COMMAND_TIMEOUT_MS, RedisCommandTimeoutError } from './timeout.js';
+
+export interface RedisStoresOptions {
+  /**
+   * The application's ioredis client, `Redis` (standalone or Sentinel) or `Cluster`. Passgate never
+   * opens, closes or reconfigures a connection. For failing fast, create it with
+   * `enableOfflineQueue: false` or a small `maxRetriesPerRequest` (see the README).
+   */
+  client: RedisClient;
+  /**
+   * Prefix of every key. Default `'passgate:'`. Must not contain `{` or `}` (use `hashTag`).
+   */
+  prefix?: string;
+  /**
+   * Hash tag shared by every credential and account key, so that the scripts keeping them
+   * consistent touch a single cluster slot. Default: the prefix without its trailing colons
+   * (`'passgate'` → keys `passgate:{passgate}:cred:<id>`). Challenge keys never carry it.
+   */
+  hashTag?: string;
+  /**
+   * Longest time one store operation waits for Redis before rejecting with `store_unavailable`.
+   * Default 1000 ms. Enforced with a timer of our own, whatever the client's settings.
+   */
+  commandTimeoutMs?: number;
+  /** How challenges are consumed: `'auto'` (default; `GETDEL`, Lua on Redis < 6.2), `'getdel'` or `'lua'`. */
+  consumeStrategy?: ConsumeStrategy;
+}
+
+export interface RedisStores extends PassgateStores {
+  challenges: RedisChallengeStore;
+  credentials: RedisCredentialRepository;
+  accounts: RedisAccountRepository;
+}
+
+/**
+ * Passgate's three stores on the application's ioredis client.
+ *
+ * The challenge store is cluster-safe with no hot slot. The credential and account repositories
+ * keep all their keys under one hash tag, i.e. in one cluster slot (see the README's cluster
+ * notes); for a large deployment, keep challenges here and credentials/accounts in PostgreSQL.
+ */
+export function createRedisStores(options: RedisStoresOptions): RedisStores {
+  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  if (!Number.isFinite(commandTimeoutMs) || commandTimeoutMs <= 0) {
+    throw new RangeError('commandTimeoutMs must be a positive number');
+  }
+  const keys = createKeySpace(options.prefix ?? DEFAULT_PREFIX, options.hashTag);
+  const common = { client: options.client, keys, commandTimeoutMs };
+  return {
+    challenges: new RedisChallengeStore({ ...common, consumeStrategy: options.consumeStrategy ?? 'auto' }),
+    credentials: new RedisCredentialRepository(common),
+    accounts: new RedisAccountRepository(common),
+  };
+}

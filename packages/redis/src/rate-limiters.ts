@@ -1,0 +1,59 @@
+import { RateLimiterRedis } from 'rate-limiter-flexible';
+import type { RedisClient } from './client.js';
+import { DEFAULT_PREFIX } from './keys.js';
+
+/** A fixed-window bucket: at most `points` per `durationSeconds`. */
+export interface RateLimitBucket {
+  points: number;
+  durationSeconds: number;
+}
+
+export interface RedisRateLimitersOptions {
+  /** The application's ioredis client (`Redis` or `Cluster`); never connected or closed here. */
+  client: RedisClient;
+  /** Key prefix. Default `'passgate:'`; keys are `{prefix}rl:ip:<ip>` and `{prefix}rl:acct:<key>`. */
+  prefix?: string;
+  /** Requests per client IP. Default 60 points per 60 s. */
+  perIp?: RateLimitBucket;
+  /** Failed sign-ins per account. Default 10 points per 900 s. */
+  accountFailures?: RateLimitBucket;
+}
+
+export interface RedisRateLimiters {
+  perIp: RateLimiterRedis;
+  accountFailures: RateLimiterRedis;
+}
+
+export const DEFAULT_PER_IP: RateLimitBucket = { points: 60, durationSeconds: 60 };
+export const DEFAULT_ACCOUNT_FAILURES: RateLimitBucket = { points: 10, durationSeconds: 900 };
+
+/**
+ * The core's two rate-limit buckets on Redis, so every instance of the application shares the
+ * counts. Each counter is one key with a TTL (the bucket's duration), updated by
+ * rate-limiter-flexible's own atomic Lua script, so it is cluster-safe with no hot slot.
+ *
+ * `rejectIfRedisNotReady` is on: while the client is not connected, `consume` rejects at once with
+ * an `Error` (not a `RateLimiterRes`) instead of queueing, and the core fails closed on it.
+ * Note that rate-limiter-flexible registers a script command (`rlflxIncr`) on the client.
+ */
+export function createRedisRateLimiters(options: RedisRateLimitersOptions): RedisRateLimiters {
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const perIp = options.perIp ?? DEFAULT_PER_IP;
+  const accountFailures = options.accountFailures ?? DEFAULT_ACCOUNT_FAILURES;
+  const make = (name: string, bucket: RateLimitBucket): RateLimiterRedis => {
+    if (!Number.isSafeInteger(bucket.points) || bucket.points <= 0) {
+      throw new RangeError(`${name}.points must be a positive integer`);
+    }
+    if (!Number.isSafeInteger(bucket.durationSeconds) || bucket.durationSeconds <= 0) {
+      throw new RangeError(`${name}.durationSeconds must be a positive integer`);
+    }
+    return new RateLimiterRedis({
+      storeClient: options.client,
+      keyPrefix: `${prefix}rl:${name === 'perIp' ? 'ip' : 'acct'}`,
+      points: bucket.points,
+      duration: bucket.durationSeconds,
+      rejectIfRedisNotReady: true,
+    });
+  };
+  return { perIp: make('perIp', perIp), accountFailures: make('accountFailures', accountFailures) };
+}

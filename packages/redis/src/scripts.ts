@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import type { RedisClient } from './client.js';
+
+/**
+ * A Lua script run with `EVALSHA`, falling back to `EVAL` (which also puts the script back into
+ * the server's script cache) when the server answers `NOSCRIPT`: after a restart, a failover to a
+ * replica that never saw it, or `SCRIPT FLUSH`. We do not use `client.defineCommand`, which would
+ * add methods to the application's client; `EVAL` (rather than `SCRIPT LOAD`) is the fallback
+ * because on a cluster it is routed by key to the node that runs the script.
+ *
+ * Every key a script touches is passed in `KEYS` (never built inside the script), as Redis Cluster
+ * requires and so that an ioredis `keyPrefix` on the application's client applies to them.
+ */
+export class LuaScript {
+  readonly sha: string;
+  constructor(
+    readonly name: string,
+    readonly lua: string,
+    readonly numberOfKeys: number,
+  ) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
+
+  async run(
+    client: RedisClient,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
+    if (keys.length !== this.numberOfKeys) {
+      throw new Error(`script ${this.name} takes ${this.numberOfKeys} keys, got ${keys.length}`);
+    }
+    try {
+      return await client.evalsha(this.sha, this.numberOfKeys, ...keys, ...args);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return await client.eval(this.lua, this.numberOfKeys, ...keys, ...args);
+    }
+  }
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
+/**
+ * Single-use consume for servers without `GETDEL` (Redis < 6.2).
+ * KEYS[1] challenge. Returns the value or nil.
+ */
+export const CONSUME = new LuaScript(
+  'consume',
+  `local v = redis.call('GET', KEYS[1])
+if v then redis.call('DEL', KEYS[1]) end
+return v`,
+  1,
+);
+
+/**
+ * Credential create: uniqueness of the id, then the hash and the account's index in one step.
+ * KEYS[1] credential hash, KEYS[2] account's credential set.
+ * ARGV[1] credential id, ARGV[2] createdAt ms, ARGV[3..] hash field/value pairs.
+ * Returns 1 when created, 0 when the id exists (nothing written).
+ */
+export const CREATE_CREDENTIAL = new LuaScript(
+  'createCredential',
+  `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+return 1`,
+  2,
+);
+
+/**
+ * Account create with its first credential, all or nothing: every check runs before any write.
+ * KEYS[1] username index, KEYS[2] user id index, KEYS[3] account hash,
+ * KEYS[4] account's credential set, KEYS[5] credential hash.
+ * ARGV[1] user handle, ARGV[2] credential id, ARGV[3] credential createdAt ms,
+ * ARGV[4] number N of account field/value arguments, ARGV[5..4+N] account fields,
+ * ARGV[5+N..] credential fields.
+ * Returns 'ok' or the first conflict: 'username_taken', 'credential_exists', 'user_handle_exists',
+ * 'user_id_exists'.
+ */
+export const CREATE_ACCOUNT = new LuaScript(
+  'createAccount',
+  `if redis.call('EXISTS', KEYS[1]) == 1 then return 'username_taken' end
+if redis.call('EXISTS', KEYS[5]) == 1 then return 'credential_exists' end
+if redis.call('EXISTS', KEYS[3]) == 1 or redis.call('EXISTS', KEYS[4]) == 1 then return 'user_handle_exists' end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 'user_id_exists' end
+local n = tonumber(ARGV[4])
+redis.call('HSET', KEYS[3], unpack(ARGV, 5, 4 + n))
+redis.call('HSET', KEYS[5], unpack(ARGV, 5 + n))
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[1])
+return 'ok'`,
+  5,
+);
+
+/**
+ * Compare-and-set on the signature counter.
+ * KEYS[1] credential hash. ARGV[1] expected counter, ARGV[2] new counter, ARGV[3] backedUp ('1'/'0'),
+ * ARGV[4] lastUsedAt ms.
+ * Returns the updated hash (HGETALL form) or nil when missing or the counter moved.
+ */
+export const UPDATE_AFTER_SIGN_IN = new LuaScript(
+  'updateAfterSignIn',
+  `local current = redis.call('HGET', KEYS[1], 'counter')
+if not current or tonumber(current) ~= tonumber(ARGV[1]) then return nil end
+redis.call('HSET', KEYS[1], 'counter', ARGV[2], 'backedUp', ARGV[3], 'lastUsedAt', ARGV[4])
+return redis.call('HGETALL', KEYS[1])`,
+  1,
+);
+
+/**
+ * Rename with the ownership check in the same step.
+ * KEYS[1] credential hash. ARGV[1] user handle, ARGV[2] '1' to set / '0' to clear, ARGV[3] nickname.
+ * Returns the updated hash (HGETALL form) or nil when missing or owned by another account.
+ */
+export const RENAME = new LuaScript(
+  'rename',
+  `if redis.call('HGET', KEYS[1], 'userHandle') ~= ARGV[1] then return nil end
+if ARGV[2] == '1' then
+  redis.call('HSET', KEYS[1], 'nickname', ARGV[3])
+else
+  redis.call('HDEL', KEYS[1], 'nickname')
+end
+return redis.call('HGETALL', KEYS[1])`,
+  1,
+);
+
+/**
+ * Delete with the ownership check and the last-credential rule in the same step (so concurrent
+ * deletes of an account's last two credentials cannot both pass the rule).
+ * KEYS[1] credential hash, KEYS[2] account's credential set.
+ * ARGV[1] user handle, ARGV[2] credential id, ARGV[3] allowLast ('1'/'0').
+ * Returns 'deleted', 'not_found' or 'last_credential'.
+ */
+export const DELETE_CREDENTIAL = new LuaScript(
+  'deleteCredential',
+  `if redis.call('HGET', KEYS[1], 'userHandle') ~= ARGV[1] then return 'not_found' end
+if ARGV[3] ~= '1' and redis.call('ZCARD', KEYS[2]) <= 1 then return 'last_credential' end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[2])
+return 'deleted'`,
+  2,
+);
+
+export const ALL_SCRIPTS: readonly LuaScript[] = [
+  CONSUME,
+  CREATE_CREDENTIAL,
+  CREATE_ACCOUNT,
+  UPDATE_AFTER_SIGN_IN,
+  RENAME,
+  DELETE_CREDENTIAL,
+];

@@ -1,0 +1,134 @@
+import { isPassgateError } from '@passgate/core';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisStores } from '../src/index.js';
+import { CONSUME } from '../src/scripts.js';
+import { connect, deleteKeys, randomPrefix, scanKeys, sleep } from './helpers.js';
+
+const prefix = randomPrefix('challenges');
+let client: Redis;
+
+beforeAll(() => {
+  client = connect();
+});
+afterAll(async () => {
+  await deleteKeys(client, prefix);
+  client.disconnect();
+});
+
+describe('RedisChallengeStore', () => {
+  it('stores with SET PX NX under {prefix}ch:{id} and never overwrites a pending ceremony', async () => {
+    const { challenges } = createRedisStores({ client, prefix });
+    expect(await challenges.put('a', 'first', 5000)).toBe(true);
+    expect(await challenges.put('a', 'second', 5000)).toBe(false);
+    expect(await client.get(`${prefix}ch:a`)).toBe('first');
+    const pttl = await client.pttl(`${prefix}ch:a`);
+    expect(pttl).toBeGreaterThan(4000);
+    expect(pttl).toBeLessThanOrEqual(5000);
+    expect(await challenges.consume('a')).toBe('first');
+    expect(await challenges.consume('a')).toBeNull();
+    expect(await client.exists(`${prefix}ch:a`)).toBe(0);
+  });
+
+  it('expires by Redis clock', async () => {
+    const { challenges } = createRedisStores({ client, prefix });
+    expect(await challenges.put('short', 'v', 100)).toBe(true);
+    await sleep(250);
+    expect(await challenges.consume('short')).toBeNull();
+    expect(await challenges.put('short', 'again', 100)).toBe(true);
+  });
+
+  it('round-trips arbitrary Unicode and 64 KiB values', async () => {
+    const { challenges } = createRedisStores({ client, prefix });
+    const value = `{"x":"é😀\u0000"}${'z'.repeat(64 * 1024 - 20)}`;
+    await challenges.put('unicode', value, 5000);
+    expect(await challenges.consume('unicode')).toBe(value);
+  });
+
+  it('rejects a non-positive or fractional TTL without touching Redis', async () => {
+    const { challenges } = createRedisStores({ client, prefix });
+    await expect(challenges.put('bad', 'v', 0)).rejects.toThrow(RangeError);
+    await expect(challenges.put('bad', 'v', 1.5)).rejects.toThrow(RangeError);
+  });
+
+  for (const consumeStrategy of ['getdel', 'lua', 'auto'] as const) {
+    it(`consume is single-use under 100 concurrent callers on 5 connections (${consumeStrategy})`, async () => {
+      const clients = Array.from({ length: 5 }, () => connect());
+      try {
+        const stores = clients.map((c) => createRedisStores({ client: c, prefix, consumeStrategy }));
+        const id = `race-${consumeStrategy}`;
+        await stores[0]!.challenges.put(id, 'only-once', 5000);
+        const results = await Promise.all(
+          Array.from({ length: 100 }, (_, i) => stores[i % stores.length]!.challenges.consume(id)),
+        );
+        expect(results.filter((r) => r !== null)).toEqual(['only-once']);
+      } finally {
+        for (const c of clients) c.disconnect();
+      }
+    });
+  }
+
+  it('the Lua fallback script is a correct GET+DEL', async () => {
+    const key = `${prefix}ch:direct`;
+    await client.set(key, 'v', 'PX', 5000);
+    expect(await CONSUME.run(client, [key], [])).toBe('v');
+    expect(await client.exists(key)).toBe(0);
+    expect(await CONSUME.run(client, [key], [])).toBeNull();
+  });
+
+  it('auto: switches to Lua once on "unknown command" (Redis < 6.2), and remembers it', async () => {
+    let getdelCalls = 0;
+    // A client that behaves like Redis 6.0: GETDEL is unknown, everything else is real.
+    const old = new Proxy(client, {
+      get(target, property, receiver) {
+        if (property === 'getdel') {
+          return async () => {
+            getdelCalls++;
+            throw new Error("ERR unknown command 'getdel', with args beginning with: 'x'");
+          };
+        }
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const { challenges } = createRedisStores({ client: old, prefix });
+    expect(challenges.usesLuaConsume).toBe(false);
+    await challenges.put('old-1', 'one', 5000);
+    await challenges.put('old-2', 'two', 5000);
+    expect(await challenges.consume('old-1')).toBe('one');
+    expect(challenges.usesLuaConsume).toBe(true);
+    expect(await challenges.consume('old-2')).toBe('two');
+    expect(await challenges.consume('old-2')).toBeNull();
+    expect(getdelCalls).toBe(1);
+  });
+
+  it('auto: an outage does not switch to Lua (only "unknown command" does)', async () => {
+    const broken = new Proxy(client, {
+      get(target, property, receiver) {
+        if (property === 'getdel') return async () => Promise.reject(new Error('Connection is closed.'));
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const { challenges } = createRedisStores({ client: broken, prefix });
+    const error = await challenges.consume('x').catch((e: unknown) => e);
+    expect(isPassgateError(error, 'store_unavailable')).toBe(true);
+    expect(challenges.usesLuaConsume).toBe(false);
+  });
+
+  it('reloads scripts after SCRIPT FLUSH (NOSCRIPT → EVAL, which re-caches)', async () => {
+    const { challenges } = createRedisStores({ client, prefix, consumeStrategy: 'lua' });
+    await challenges.put('flush-1', 'one', 5000);
+    expect(await challenges.consume('flush-1')).toBe('one');
+    await client.script('FLUSH');
+    expect(await client.script('EXISTS', CONSUME.sha)).toEqual([0]);
+    await challenges.put('flush-2', 'two', 5000);
+    expect(await challenges.consume('flush-2')).toBe('two');
+    expect(await client.script('EXISTS', CONSUME.sha)).toEqual([1]);
+  });
+
+  it('keys no ceremony outside {prefix}ch:', async () => {
+    const keys = await scanKeys(client, prefix);
+    for (const key of keys) expect(key.startsWith(`${prefix}ch:`)).toBe(true);
+  });
+});
