@@ -1,0 +1,133 @@
+import type {
+  CredentialRepository,
+  CredentialSignInUpdate,
+  DeleteCredentialResult,
+  StoredCredential,
+} from '@passgate/core';
+import type { Db, PostgresClient } from './pool.js';
+import { CREDENTIAL_COLUMNS, type CredentialRow, credentialFromRow } from './rows.js';
+import { decodeId, decodeIdForWrite, type SqlNames, toBytea } from './sql.js';
+
+/** `INSERT` of one credential row: the statement and its parameters. */
+export function insertCredential(n: SqlNames, c: StoredCredential): [string, unknown[]] {
+  return [
+    `INSERT INTO ${n.credentials} (${CREDENTIAL_COLUMNS})
+     VALUES ($1, $2, $3, $4, $5, $6::text[], $7, $8, $9, $10, $11, $12, $13)`,
+    [
+      decodeIdForWrite(c.id, 'credential.id'),
+      decodeIdForWrite(c.userHandle, 'credential.userHandle'),
+      toBytea(c.publicKey),
+      c.algorithm,
+      c.counter,
+      [...c.transports],
+      c.backupEligible,
+      c.backedUp,
+      c.aaguid,
+      c.attestationFormat,
+      c.nickname,
+      c.createdAt,
+      c.lastUsedAt,
+    ],
+  ];
+}
+
+/** Oldest first: by `createdAt`, then `id` as the base64url string (bytea order differs from it). */
+function byCreatedThenId(a: StoredCredential, b: StoredCredential): number {
+  const t = a.createdAt.getTime() - b.createdAt.getTime();
+  if (t !== 0) return t;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+export class PostgresCredentialRepository implements CredentialRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly n: SqlNames,
+  ) {}
+
+  async create(credential: StoredCredential): Promise<void> {
+    const [text, values] = insertCredential(this.n, credential);
+    await this.db.query(text, values);
+  }
+
+  async findById(id: string): Promise<StoredCredential | null> {
+    const key = decodeId(id);
+    if (key === null) return null;
+    const res = await this.db.query<CredentialRow>(
+      `SELECT ${CREDENTIAL_COLUMNS} FROM ${this.n.credentials} WHERE id = $1`,
+      [key],
+    );
+    const row = res.rows[0];
+    return row ? credentialFromRow(row) : null;
+  }
+
+  async listByUserHandle(userHandle: string): Promise<StoredCredential[]> {
+    const key = decodeId(userHandle);
+    if (key === null) return [];
+    const res = await this.db.query<CredentialRow>(
+      `SELECT ${CREDENTIAL_COLUMNS} FROM ${this.n.credentials} WHERE user_handle = $1 ORDER BY created_at, id`,
+      [key],
+    );
+    return res.rows.map(credentialFromRow).sort(byCreatedThenId);
+  }
+
+  async updateAfterSignIn(update: CredentialSignInUpdate): Promise<StoredCredential | null> {
+    const key = decodeId(update.id);
+    if (key === null) return null;
+    const res = await this.db.query<CredentialRow>(
+      `UPDATE ${this.n.credentials}
+          SET counter = $3, backed_up = $4, last_used_at = $5
+        WHERE id = $1 AND counter = $2
+        RETURNING ${CREDENTIAL_COLUMNS}`,
+      [key, update.expectedCounter, update.counter, update.backedUp, update.lastUsedAt],
+    );
+    const row = res.rows[0];
+    return row ? credentialFromRow(row) : null;
+  }
+
+  async rename(userHandle: string, id: string, nickname: string | null): Promise<StoredCredential | null> {
+    const owner = decodeId(userHandle);
+    const key = decodeId(id);
+    if (owner === null || key === null) return null;
+    const res = await this.db.query<CredentialRow>(
+      `UPDATE ${this.n.credentials} SET nickname = $3
+        WHERE id = $1 AND user_handle = $2
+        RETURNING ${CREDENTIAL_COLUMNS}`,
+      [key, owner, nickname],
+    );
+    const row = res.rows[0];
+    return row ? credentialFromRow(row) : null;
+  }
+
+  async delete(
+    userHandle: string,
+    id: string,
+    options: { allowLast: boolean },
+  ): Promise<DeleteCredentialResult> {
+    const owner = decodeId(userHandle);
+    const key = decodeId(id);
+    if (owner === null || key === null) return 'not_found';
+    if (options.allowLast) {
+      const res = await this.db.query(
+        `DELETE FROM ${this.n.credentials} WHERE id = $1 AND user_handle = $2`,
+        [key, owner],
+      );
+      return res.rowCount ? 'deleted' : 'not_found';
+    }
+    // Lock every credential of the account (in one order, so concurrent deletes queue instead of
+    // deadlocking), then decide on what is left. A delete that waited sees the rows the other one
+    // removed as gone, so two deletes of the last two credentials cannot both succeed.
+    return this.db.transaction(async (client: PostgresClient) => {
+      const locked = await client.query<{ id: Buffer }>(
+        `SELECT id FROM ${this.n.credentials} WHERE user_handle = $1 ORDER BY id FOR UPDATE`,
+        [owner],
+      );
+      if (!locked.rows.some((r) => key.equals(r.id))) return 'not_found';
+      if (locked.rows.length < 2) return 'last_credential';
+      await client.query(`DELETE FROM ${this.n.credentials} WHERE id = $1 AND user_handle = $2`, [
+        key,
+        owner,
+      ]);
+      return 'deleted';
+    });
+  }
+}

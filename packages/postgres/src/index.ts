@@ -1,0 +1,18 @@
+export { isUnavailableError } from './errors.js';
+export {
+  LATEST_MIGRATION_VERSION,
+  type MigrateOptions,
+  type MigrateResult,
+  type Migration,
+  migrate,
+  migrationSql,
+  migrations,
+} from './migrations.js';
+export type { PostgresClient, PostgresPool } from './pool.js';
+export { DEFAULT_SCHEMA, DEFAULT_TABLE_PREFIX, type PostgresLocationOptions } from './sql.js';
+export {
+  type ChallengeSweeperOptions,
+  createPostgresStores,
+  type PostgresStores,
+  type PostgresStoresOptions,
+} from './stores.js';

@@ -1,0 +1,65 @@
+import type { QueryResult, QueryResultRow } from 'pg';
+import { toStoreError } from './errors.js';
+
+/** The part of a `pg.PoolClient` the adapter uses. */
+export interface PostgresClient {
+  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
+  /** Returns the client to its pool; an argument (an `Error` or `true`) destroys it instead. */
+  release(err?: Error | boolean): void;
+}
+
+/**
+ * The part of a `pg.Pool` the adapter uses: a `pg.Pool` fits, and so does any object with the same
+ * `query` and `connect` methods. The application owns the pool (creates, sizes and ends it).
+ */
+export interface PostgresPool {
+  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
+  connect(): Promise<PostgresClient>;
+}
+
+/** Where a store method's SQL runs, with errors mapped to the core's errors. */
+export class Db {
+  constructor(
+    readonly pool: PostgresPool,
+    private readonly constraintErrors: ReadonlyMap<string, () => Error>,
+  ) {}
+
+  /** One parameterised statement on any pooled connection. */
+  async query<R extends QueryResultRow>(text: string, values: unknown[]): Promise<QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(text, values);
+    } catch (err) {
+      throw toStoreError(err, this.constraintErrors);
+    }
+  }
+
+  /**
+   * Runs `fn` inside BEGIN/COMMIT on one client from `pool.connect()`, rolling back on any error and
+   * always releasing the client (destroying it when the connection itself failed).
+   */
+  async transaction<T>(fn: (client: PostgresClient) => Promise<T>): Promise<T> {
+    let client: PostgresClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw toStoreError(err, this.constraintErrors);
+    }
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackErr) {
+        // The connection is unusable (or in an unknown state): never hand it back to the pool.
+        broken = rollbackErr instanceof Error ? rollbackErr : new Error('ROLLBACK failed');
+      }
+      throw toStoreError(err, this.constraintErrors);
+    } finally {
+      client.release(broken);
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import { credentialExists, type PassgateStores, usernameTaken } from '@passgate/core';
+import { PostgresAccountRepository } from './account-repository.js';
+import { PostgresChallengeStore } from './challenge-store.js';
+import { PostgresCredentialRepository } from './credential-repository.js';
+import { Db, type PostgresPool } from './pool.js';
+import { type PostgresLocationOptions, resolveNames } from './sql.js';
+
+export interface PostgresStoresOptions extends PostgresLocationOptions {
+  /**
+   * The application's pool (`new pg.Pool(...)`, or anything with the same `query` and `connect`).
+   * The adapter never opens, closes or configures connections itself; it borrows one per operation
+   * and always returns it. Give the pool an `'error'` listener: node-postgres emits errors of idle
+   * connections there, and an unhandled one ends the process.
+   */
+  pool: PostgresPool;
+}
+
+export interface ChallengeSweeperOptions {
+  /** How often to delete expired challenges, in milliseconds. Default 60_000. */
+  intervalMs?: number;
+  /** Called when a sweep fails (database down, ...). Default: ignored; the next sweep tries again. */
+  onError?: (err: unknown) => void;
+}
+
+export interface PostgresStores extends PassgateStores {
+  /** Deletes every expired challenge; resolves how many rows went. */
+  deleteExpiredChallenges(): Promise<number>;
+  /**
+   * Runs `deleteExpiredChallenges` every `intervalMs` on an `unref()`ed timer (it never keeps the
+   * process alive; sweeps never overlap). Returns the function that stops it.
+   */
+  startChallengeSweeper(options?: ChallengeSweeperOptions): () => void;
+}
+
+/**
+ * The three Passgate stores on PostgreSQL. Run `migrate()` (or apply `migrationSql()`) for the same
+ * `schema` and `tablePrefix` first.
+ */
+export function createPostgresStores(options: PostgresStoresOptions): PostgresStores {
+  if (!options || typeof options.pool?.query !== 'function' || typeof options.pool.connect !== 'function') {
+    throw new TypeError('createPostgresStores needs a pool with query() and connect()');
+  }
+  const n = resolveNames(options);
+  const constraintErrors = new Map<string, () => Error>([
+    [n.c.credentialsPkey, credentialExists],
+    [n.c.accountsUsernameKey, usernameTaken],
+    [n.c.accountsUserHandleKey, () => new Error('An account with this user handle already exists')],
+    [n.c.accountsPkey, () => new Error('An account with this user id already exists')],
+  ]);
+  const db = new Db(options.pool, constraintErrors);
+  const challenges = new PostgresChallengeStore(db, n);
+  const credentials = new PostgresCredentialRepository(db, n);
+  const accounts = new PostgresAccountRepository(db, n);
+
+  const deleteExpiredChallenges = () => challenges.deleteExpired();
+
+  function startChallengeSweeper(sweeper: ChallengeSweeperOptions = {}): () => void {
+    const intervalMs = sweeper.intervalMs ?? 60_000;
+    if (!Number.isFinite(intervalMs) || intervalMs <= 0) throw new RangeError('intervalMs must be positive');
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      deleteExpiredChallenges()
+        .catch((err: unknown) => {
+          try {
+            sweeper.onError?.(err);
+          } catch {
+            // A throwing error handler must not become an unhandled rejection.
+          }
+        })
+        .finally(() => {
+          running = false;
+        });
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  return { challenges, credentials, accounts, deleteExpiredChallenges, startChallengeSweeper };
+}

@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createPostgresStores,
+  LATEST_MIGRATION_VERSION,
+  migrate,
+  migrationSql,
+  migrations,
+} from '../src/index.js';
+import { account, credential, dropSchema, newPool, randomSchema } from './helpers.js';
+
+const pool = newPool();
+const schemas: string[] = [];
+function schemaFor(label: string): string {
+  const s = randomSchema(label);
+  schemas.push(s);
+  return s;
+}
+
+async function tablesIn(schema: string): Promise<string[]> {
+  const res = await pool.query<{ table_name: string }>(
+    'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
+    [schema],
+  );
+  return res.rows.map((r) => r.table_name);
+}
+
+afterAll(async () => {
+  for (const s of schemas) await dropSchema(pool, s);
+  await pool.end();
+});
+
+describe('migrate', () => {
+  let schema: string;
+  beforeAll(() => {
+    schema = schemaFor('mig');
+  });
+
+  it('creates the schema, the tables and the migrations record in a fresh schema', async () => {
+    const result = await migrate({ pool, schema });
+    expect(result.applied).toEqual(migrations().map((m) => m.version));
+    expect(result.version).toBe(LATEST_MIGRATION_VERSION);
+    expect(await tablesIn(schema)).toEqual([
+      'passgate_accounts',
+      'passgate_challenges',
+      'passgate_credentials',
+      'passgate_migrations',
+    ]);
+    const rows = await pool.query(
+      `SELECT version, name FROM "${schema}".passgate_migrations ORDER BY version`,
+    );
+    expect(rows.rows).toEqual(migrations().map((m) => ({ version: m.version, name: m.name })));
+    const idx = await pool.query<{ indexname: string }>(
+      'SELECT indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname',
+      [schema],
+    );
+    expect(idx.rows.map((r) => r.indexname)).toEqual(
+      expect.arrayContaining(['passgate_challenges_expires_at_idx', 'passgate_credentials_user_handle_idx']),
+    );
+  });
+
+  it('is a no-op when run again', async () => {
+    const before = await pool.query(`SELECT version, applied_at FROM "${schema}".passgate_migrations`);
+    const result = await migrate({ pool, schema });
+    expect(result).toEqual({ applied: [], version: LATEST_MIGRATION_VERSION });
+    const after = await pool.query(`SELECT version, applied_at FROM "${schema}".passgate_migrations`);
+    expect(after.rows).toEqual(before.rows);
+  });
+
+  it('keeps data across a re-run', async () => {
+    const stores = createPostgresStores({ pool, schema });
+    const a = account();
+    await stores.accounts.create(a, credential(a.userHandle));
+    await migrate({ pool, schema });
+    expect(await stores.accounts.findByUserId(a.userId)).toEqual(a);
+  });
+
+  it('two concurrent runs on separate pools both succeed, with one set of tables and one row per version', async () => {
+    const s = schemaFor('conc');
+    const pools = [newPool({ max: 1 }), newPool({ max: 1 }), newPool({ max: 1 })];
+    try {
+      const results = await Promise.all(
+        pools.map((p) => migrate({ pool: p, schema: s, tablePrefix: 'pg_' })),
+      );
+      const appliedCounts = results.map((r) => r.applied.length).sort();
+      expect(appliedCounts).toEqual([0, 0, migrations().length]);
+      for (const r of results) expect(r.version).toBe(LATEST_MIGRATION_VERSION);
+      expect(await tablesIn(s)).toEqual(['pg_accounts', 'pg_challenges', 'pg_credentials', 'pg_migrations']);
+      const rows = await pool.query(
+        `SELECT version, count(*)::int AS n FROM "${s}".pg_migrations GROUP BY version`,
+      );
+      expect(rows.rows).toEqual(migrations().map((m) => ({ version: m.version, n: 1 })));
+    } finally {
+      await Promise.all(pools.map((p) => p.end()));
+    }
+  });
+
+  it('keeps schemas and prefixes apart', async () => {
+    const s = schemaFor('pfx');
+    await migrate({ pool, schema: s, tablePrefix: 'a_' });
+    await migrate({ pool, schema: s, tablePrefix: '' });
+    expect(await tablesIn(s)).toEqual([
+      'a_accounts',
+      'a_challenges',
+      'a_credentials',
+      'a_migrations',
+      'accounts',
+      'challenges',
+      'credentials',
+      'migrations',
+    ]);
+    const one = createPostgresStores({ pool, schema: s, tablePrefix: 'a_' });
+    const two = createPostgresStores({ pool, schema: s, tablePrefix: '' });
+    expect(await one.challenges.put('x', 'one', 60_000)).toBe(true);
+    expect(await two.challenges.put('x', 'two', 60_000)).toBe(true);
+    expect(await one.challenges.consume('x')).toBe('one');
+    expect(await two.challenges.consume('x')).toBe('two');
+  });
+
+  it('handles a mixed-case schema name (quoted identifiers)', async () => {
+    const s = `${schemaFor('case')}_Mixed`;
+    schemas.push(s);
+    await migrate({ pool, schema: s });
+    const stores = createPostgresStores({ pool, schema: s });
+    expect(await stores.challenges.put('id', 'v', 1000)).toBe(true);
+    expect(await stores.challenges.consume('id')).toBe('v');
+  });
+
+  it('rejects unsafe identifiers before touching the database', async () => {
+    for (const schema of ['', 'a"b', 'x; DROP TABLE y', '1abc', 'a'.repeat(64), 'sp ace', 'pg_x']) {
+      await expect(migrate({ pool, schema })).rejects.toThrow(TypeError);
+      expect(() => migrationSql({ schema })).toThrow(TypeError);
+      expect(() => createPostgresStores({ pool, schema })).toThrow(TypeError);
+    }
+    for (const tablePrefix of ['A_', 'a-b', '1_', 'a'.repeat(33), 'x"']) {
+      expect(() => createPostgresStores({ pool, tablePrefix })).toThrow(TypeError);
+    }
+  });
+});
+
+describe('migrationSql', () => {
+  it('applies cleanly with pool.query into a fresh schema, and again (idempotent)', async () => {
+    const s = schemaFor('sql');
+    const sql = migrationSql({ schema: s, tablePrefix: 'pk_' });
+    expect(sql).toContain(`"${s}"."pk_credentials"`);
+    await pool.query(`BEGIN;\n${sql}\nCOMMIT;`);
+    await pool.query(sql);
+    expect(await tablesIn(s)).toEqual(['pk_accounts', 'pk_challenges', 'pk_credentials', 'pk_migrations']);
+    // migrate() afterwards sees every version as applied.
+    expect(await migrate({ pool, schema: s, tablePrefix: 'pk_' })).toEqual({
+      applied: [],
+      version: LATEST_MIGRATION_VERSION,
+    });
+    const stores = createPostgresStores({ pool, schema: s, tablePrefix: 'pk_' });
+    const a = account();
+    const c = credential(a.userHandle);
+    await stores.accounts.create(a, c);
+    expect(await stores.credentials.findById(c.id)).toEqual(c);
+  });
+
+  it('defaults to public / passgate_', () => {
+    const sql = migrationSql();
+    expect(sql).toContain('"public"."passgate_accounts"');
+    expect(sql).toContain('"passgate_credentials_pkey"');
+    expect(migrations()[0]?.sql).toContain('"public"."passgate_challenges"');
+  });
+});
