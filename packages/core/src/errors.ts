@@ -18,6 +18,8 @@ export const ERROR_STATUS = {
   credential_cloned: 401,
   not_found: 404,
   last_credential: 409,
+  /** Not in contract v1's list: an account already has `maxCredentialsPerAccount` passkeys. */
+  too_many_credentials: 409,
   reauthentication_required: 401,
   store_unavailable: 503,
   internal_error: 500,
@@ -40,6 +42,7 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   credential_cloned: 'This passkey may have been cloned and cannot be used.',
   not_found: 'Not found.',
   last_credential: 'You cannot remove your only passkey.',
+  too_many_credentials: 'This account has the most passkeys allowed. Remove one first.',
   reauthentication_required: 'Sign in again to do this.',
   store_unavailable: 'The service is temporarily unavailable. Try again shortly.',
   internal_error: 'Something went wrong.',

@@ -1,4 +1,36 @@
+export { KNOWN_AUTHENTICATORS } from './authenticator-names.js';
+export { decodeBase64Url, encodeBase64Url, isBase64Url } from './base64url.js';
+export { type CborLimits, DEFAULT_CBOR_LIMITS } from './cbor-guard.js';
+export type {
+  AttestationPolicy,
+  PassgateLogger,
+  PassgateOptions,
+  PolicyOptions,
+  RateLimitBucket,
+  RateLimitOptions,
+  RelyingPartyOptions,
+  RequestContext,
+} from './config.js';
+export { DEFAULTS } from './config.js';
 export * from './errors.js';
+export type { PassgateEventMap, PassgateEventName, PassgateListener } from './events.js';
+export type { SessionView } from './management.js';
 export { createMemoryStores, type MemoryStoresOptions } from './memory-stores.js';
+export { createPassgate, Passgate } from './passgate.js';
+export type { AuthenticationResult, FinishAuthenticationInput, StartAuthenticationInput } from './authentication.js';
+export type {
+  CeremonyStart,
+  FinishRegistrationInput,
+  RegistrationResult,
+  StartRegistrationInput,
+} from './registration.js';
+export {
+  authenticationResponseSchema,
+  loginOptionsBodySchema,
+  parseBody,
+  registerOptionsBodySchema,
+  registrationResponseSchema,
+  renameBodySchema,
+} from './schemas.js';
 export type * from './stores.js';
 export type * from './types.js';

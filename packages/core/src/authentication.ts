@@ -1,0 +1,248 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type AuthenticationResponseJSON,
+  generateAuthenticationOptions,
+  type PublicKeyCredentialRequestOptionsJSON,
+  verifyAuthenticationResponse,
+} from '@simplewebauthn/server';
+import { decodeBase64Url } from './base64url.js';
+import { guardAuthenticatorData } from './cbor-guard.js';
+import { type AuthenticationCeremony, isCeremonyId, parseCeremony, serializeCeremony } from './ceremony-state.js';
+import {
+  checkCredentialId,
+  checkCrossOrigin,
+  consumeCeremony,
+  decodeClientData,
+  libraryRejection,
+  readFlags,
+} from './checks.js';
+import type { RequestContext } from './config.js';
+import { decoyCredentials } from './decoys.js';
+import { PassgateError, verificationFailed } from './errors.js';
+import { type CeremonyStart, canonicalUsername, putCeremony } from './registration.js';
+import type { Runtime } from './runtime.js';
+import type { AuthenticationResponseBody } from './schemas.js';
+import type {
+  Account,
+  AuthenticatorTransport,
+  CredentialView,
+  PasskeySession,
+  PublicKeyCredentialHint,
+  StoredCredential,
+  UserView,
+} from './types.js';
+import { toCredentialView, toUserView } from './views.js';
+
+export interface StartAuthenticationInput {
+  /** Username-first sign-in (security keys); omit for usernameless sign-in and browser autofill. */
+  username?: string | undefined;
+  hints?: PublicKeyCredentialHint[] | undefined;
+  context?: RequestContext;
+}
+
+export interface FinishAuthenticationInput {
+  ceremonyId: string | undefined;
+  /** An `AuthenticationResponseJSON`, already schema-checked by `parseBody(authenticationResponseSchema, …)`. */
+  response: AuthenticationResponseBody;
+  context?: RequestContext;
+}
+
+export interface AuthenticationResult {
+  user: UserView;
+  /** The credential as it is after this sign-in (counter, backup state, last used). */
+  credential: CredentialView;
+  account: Account;
+  /** The sign-in to keep in the session. */
+  session: PasskeySession;
+}
+
+export async function startAuthentication(
+  runtime: Runtime,
+  input: StartAuthenticationInput,
+): Promise<CeremonyStart<PublicKeyCredentialRequestOptionsJSON>> {
+  const context = input.context ?? {};
+  const rpId = runtime.rpId(context);
+  const origins = runtime.origins(context);
+  let allow: { id: string; transports: AuthenticatorTransport[] }[] | null = null;
+
+  if (input.username !== undefined) {
+    const username = canonicalUsername(runtime, input.username);
+    const account = await runtime.store('accounts.findByUsername', () =>
+      runtime.stores.accounts.findByUsername(username),
+    );
+    const credentials = account
+      ? await runtime.store('credentials.listByUserHandle', () =>
+          runtime.stores.credentials.listByUserHandle(account.userHandle),
+        )
+      : [];
+    // An account without passkeys gets decoys too: the response never says which usernames exist.
+    allow =
+      credentials.length > 0
+        ? credentials.map((c) => ({ id: c.id, transports: [...c.transports] }))
+        : decoyCredentials(runtime.secret, username);
+  }
+
+  const { policy } = runtime;
+  const options = await generateAuthenticationOptions({
+    rpID: rpId,
+    allowCredentials: allow ?? [],
+    challenge: randomBytes(32),
+    timeout: policy.timeoutMs,
+    userVerification: policy.userVerification,
+  });
+  options.hints = input.hints ? [...input.hints] : [];
+
+  const now = runtime.now();
+  const state: AuthenticationCeremony = {
+    v: 1,
+    kind: 'authentication',
+    challenge: options.challenge,
+    rpId,
+    origins,
+    topOrigins: runtime.topOrigins,
+    userVerification: policy.userVerification,
+    createdAt: now,
+    allowCredentialIds: allow ? allow.map((c) => c.id) : null,
+  };
+  const ceremonyId = await putCeremony(runtime, serializeCeremony(state));
+  return { ceremonyId, options, expiresAt: new Date(now + policy.challengeTtlMs) };
+}
+
+/** Codes that count as a failed verification against the account's failure bucket. */
+const COUNTED = new Set(['verification_failed', 'credential_cloned']);
+/** Codes reported through the `verification_failed` event. */
+const REPORTED = new Set(['verification_failed', 'credential_cloned', 'ceremony_expired', 'unknown_credential']);
+
+export async function finishAuthentication(
+  runtime: Runtime,
+  input: FinishAuthenticationInput,
+): Promise<AuthenticationResult> {
+  // The owner, once known, so a failure can be counted against the right account.
+  const known: { userHandle?: string } = {};
+  try {
+    const state = await consumeCeremony(runtime, input.ceremonyId, 'authentication', parseCeremony, isCeremonyId);
+    return await completeAuthentication(runtime, state, input.response, known);
+  } catch (error) {
+    if (error instanceof PassgateError && REPORTED.has(error.code)) {
+      runtime.events.emit('verification_failed', {
+        ceremony: 'authentication',
+        code: error.code,
+        reason: error.reason,
+        credentialId: input.response.id,
+        ...(known.userHandle ? { userHandle: known.userHandle } : {}),
+      });
+      if (known.userHandle && COUNTED.has(error.code)) await runtime.limits.recordAccountFailure(known.userHandle);
+    }
+    throw error;
+  }
+}
+
+async function completeAuthentication(
+  runtime: Runtime,
+  state: AuthenticationCeremony,
+  response: AuthenticationResponseBody,
+  known: { userHandle?: string },
+): Promise<AuthenticationResult> {
+  checkCredentialId(response.id, response.rawId);
+  // Username-first: only a credential the options listed (§7.2 step 5).
+  if (state.allowCredentialIds && !state.allowCredentialIds.includes(response.id)) {
+    throw verificationFailed('credential_not_allowed');
+  }
+  checkCrossOrigin(decodeClientData(response.response.clientDataJSON), state);
+  const authData = decodeBase64Url(response.response.authenticatorData) as Uint8Array<ArrayBuffer>;
+  guardAuthenticatorData(authData, runtime.cborLimits);
+
+  const stored = await runtime.store('credentials.findById', () => runtime.stores.credentials.findById(response.id));
+  if (!stored) throw new PassgateError('unknown_credential', undefined, { credentialId: response.id });
+
+  // §7.2 step 6: the user handle, when given, must be the owner's; usernameless sign-in must give it.
+  const userHandle = response.response.userHandle ?? null;
+  if (state.allowCredentialIds === null && !userHandle) throw verificationFailed('user_handle_missing');
+  if (userHandle && userHandle !== stored.userHandle) throw verificationFailed('user_handle_mismatch');
+
+  const account = await runtime.store('accounts.findByUserHandle', () =>
+    runtime.stores.accounts.findByUserHandle(stored.userHandle),
+  );
+  if (!account) throw new PassgateError('unknown_credential', undefined, { credentialId: response.id });
+  known.userHandle = account.userHandle;
+  await runtime.limits.assertAccountAllowed(account.userHandle);
+
+  let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+  try {
+    verification = await verifyAuthenticationResponse({
+      response: response as AuthenticationResponseJSON,
+      expectedChallenge: state.challenge,
+      expectedOrigin: state.origins,
+      expectedRPID: state.rpId,
+      ...(state.topOrigins.length > 0 ? { expectedTopOrigin: state.topOrigins } : {}),
+      requireUserVerification: state.userVerification === 'required',
+      // Counter 0 keeps the library from rejecting on the counter before it has checked the
+      // signature: the clone rule below needs to know the assertion was validly signed.
+      credential: {
+        id: stored.id,
+        publicKey: stored.publicKey as Uint8Array<ArrayBuffer>,
+        counter: 0,
+        transports: stored.transports,
+      },
+    });
+  } catch (error) {
+    throw libraryRejection(error);
+  }
+  if (verification.verified !== true) throw verificationFailed('signature_invalid');
+  const info = verification.authenticationInfo;
+
+  const flags = readFlags(authData);
+  if (!flags.up) throw verificationFailed('user_presence_missing');
+  if (state.userVerification === 'required' && !flags.uv) throw verificationFailed('user_verification_missing');
+  if (flags.bs && !flags.be) throw verificationFailed('backup_flags_invalid');
+  // Backup eligibility is fixed when the credential is created (§6.1.3).
+  if (flags.be !== stored.backupEligible) throw verificationFailed('backup_eligibility_changed');
+
+  const updated = await applySignIn(runtime, account, stored, info.newCounter, flags.bs);
+  const session: PasskeySession = {
+    userId: account.userId,
+    userHandle: account.userHandle,
+    credentialId: updated.id,
+    authenticatedAt: runtime.now(),
+    userVerified: flags.uv,
+  };
+  runtime.events.emit('signed_in', { account, credential: updated, userVerified: flags.uv });
+  return { user: toUserView(account), credential: toCredentialView(runtime, updated), account, session };
+}
+
+/**
+ * The signature counter rule (§7.2 step 21) and the update, by compare-and-set so two sign-ins racing
+ * on one credential cannot both move the counter from the same value. A counter that does not
+ * increase while either value is non-zero is a possible clone: reported, and the credential is left
+ * untouched. Authenticators that always send 0 (synced passkeys) pass.
+ */
+async function applySignIn(
+  runtime: Runtime,
+  account: Account,
+  credential: StoredCredential,
+  counter: number,
+  backedUp: boolean,
+): Promise<StoredCredential> {
+  let current = credential;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if ((counter !== 0 || current.counter !== 0) && counter <= current.counter) {
+      runtime.events.emit('clone_suspected', { account, credential: current, receivedCounter: counter });
+      throw new PassgateError('credential_cloned', undefined, { reason: 'counter_not_increased' });
+    }
+    const expected = current;
+    const updated = await runtime.store('credentials.updateAfterSignIn', () =>
+      runtime.stores.credentials.updateAfterSignIn({
+        id: expected.id,
+        expectedCounter: expected.counter,
+        counter,
+        backedUp,
+        lastUsedAt: new Date(runtime.now()),
+      }),
+    );
+    if (updated) return updated;
+    const fresh = await runtime.store('credentials.findById', () => runtime.stores.credentials.findById(expected.id));
+    if (!fresh) throw new PassgateError('unknown_credential', undefined, { credentialId: expected.id });
+    current = fresh;
+  }
+  throw new PassgateError('credential_cloned', undefined, { reason: 'counter_contended' });
+}

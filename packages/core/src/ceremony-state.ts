@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import type { UserVerificationRequirement } from './types.js';
+
+/**
+ * What a pending ceremony keeps server-side, under its random ceremony id, until its verify consumes
+ * it. Everything the verify needs to decide comes from here — the challenge, the RP ID and origins,
+ * and the policy in force when the options were made — never from the request that finishes it.
+ */
+interface CeremonyBase {
+  v: 1;
+  challenge: string;
+  rpId: string;
+  origins: string[];
+  topOrigins: string[];
+  userVerification: UserVerificationRequirement;
+  /** When the options were made, ms since the epoch. */
+  createdAt: number;
+}
+
+export interface RegistrationCeremony extends CeremonyBase {
+  kind: 'registration';
+  algorithms: number[];
+  attestation: 'none' | 'direct';
+  userHandle: string;
+  /** `signup`: a new account with this username; `add`: a passkey for the signed-in account. */
+  mode: 'signup' | 'add';
+  /** The signed-in account's user id (mode `add`). */
+  userId?: string;
+  /** The canonical username and display name for the new account (mode `signup`). */
+  username?: string;
+  displayName?: string;
+}
+
+export interface AuthenticationCeremony extends CeremonyBase {
+  kind: 'authentication';
+  /** Username-first: the credential ids the options listed. `null`: discoverable (usernameless). */
+  allowCredentialIds: string[] | null;
+}
+
+export type CeremonyState = RegistrationCeremony | AuthenticationCeremony;
+
+/** 32 random bytes, base64url: the ceremony id (cookie value) and challenges. */
+export function randomId(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** A well-formed ceremony id: exactly what `randomId` makes. Anything else never reaches the store. */
+export function isCeremonyId(value: unknown): value is string {
+  return typeof value === 'string' && /^[A-Za-z0-9_-]{43}$/.test(value);
+}
+
+export function serializeCeremony(state: CeremonyState): string {
+  return JSON.stringify(state);
+}
+
+/** Parses stored state; anything unreadable counts as no ceremony (the caller answers ceremony_expired). */
+export function parseCeremony(value: string): CeremonyState | null {
+  try {
+    const state = JSON.parse(value) as CeremonyState;
+    if (state?.v !== 1 || (state.kind !== 'registration' && state.kind !== 'authentication')) return null;
+    return state;
+  } catch {
+    return null;
+  }
+}

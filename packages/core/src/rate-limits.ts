@@ -1,0 +1,81 @@
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { DEFAULTS, type RateLimitBucket, type RateLimitOptions } from './config.js';
+import { PassgateError, storeUnavailable } from './errors.js';
+
+/**
+ * The contract's two buckets on rate-limiter-flexible (a well-kept limiter with memory, Redis and
+ * PostgreSQL stores, so a cluster can share limits by passing a store-backed limiter).
+ * A limiter whose store fails answers `store_unavailable`: limits fail closed, like the stores.
+ */
+export class RateLimits {
+  private readonly perIp: RateLimiterAbstract | null;
+  private readonly accountFailures: RateLimiterAbstract | null;
+
+  constructor(options: RateLimitOptions = {}) {
+    this.perIp = toLimiter(options.perIp, DEFAULTS.perIp, 'passgate_ip');
+    this.accountFailures = toLimiter(options.accountFailures, DEFAULTS.accountFailures, 'passgate_acct');
+  }
+
+  /** Counts one options or verify request from `ip`; throws `rate_limited` once the bucket is empty. */
+  async consumeIp(ip: string | undefined): Promise<void> {
+    if (!this.perIp) return;
+    try {
+      await this.perIp.consume(ip ?? 'unknown');
+    } catch (error) {
+      throw toPassgateError(error);
+    }
+  }
+
+  /** Throws `rate_limited` when the account has used up its failed verifications. Consumes nothing. */
+  async assertAccountAllowed(userHandle: string): Promise<void> {
+    const limiter = this.accountFailures;
+    if (!limiter) return;
+    let state: RateLimiterRes | null;
+    try {
+      state = await limiter.get(userHandle);
+    } catch (error) {
+      throw toPassgateError(error);
+    }
+    if (state && state.consumedPoints >= limiter.points) {
+      throw rateLimited(state.msBeforeNext);
+    }
+  }
+
+  /** Counts one failed verification against the account. */
+  async recordAccountFailure(userHandle: string): Promise<void> {
+    if (!this.accountFailures) return;
+    try {
+      await this.accountFailures.consume(userHandle);
+    } catch (error) {
+      // Going over the limit here is expected: the next attempt is refused by assertAccountAllowed.
+      if (error instanceof RateLimiterRes) return;
+      throw toPassgateError(error);
+    }
+  }
+}
+
+function toLimiter(
+  option: RateLimitBucket | RateLimiterAbstract | false | undefined,
+  fallback: RateLimitBucket,
+  keyPrefix: string,
+): RateLimiterAbstract | null {
+  if (option === false) return null;
+  if (option && 'consume' in option) return option;
+  const bucket = option ?? fallback;
+  if (!(bucket.points > 0) || !(bucket.durationSeconds > 0)) {
+    throw new TypeError('rate limit points and durationSeconds must be positive');
+  }
+  return new RateLimiterMemory({ points: bucket.points, duration: bucket.durationSeconds, keyPrefix });
+}
+
+function rateLimited(msBeforeNext: number): PassgateError {
+  return new PassgateError('rate_limited', undefined, {
+    retryAfterSeconds: Math.max(1, Math.ceil(msBeforeNext / 1000)),
+  });
+}
+
+function toPassgateError(error: unknown): PassgateError {
+  if (error instanceof RateLimiterRes) return rateLimited(error.msBeforeNext);
+  if (error instanceof PassgateError) return error;
+  return storeUnavailable(error, 'The rate limiter store is unavailable.');
+}

@@ -1,0 +1,332 @@
+import { randomBytes } from 'node:crypto';
+import {
+  generateRegistrationOptions,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type RegistrationResponseJSON,
+  verifyRegistrationResponse,
+} from '@simplewebauthn/server';
+import { decodeAttestationObject, decodeCredentialPublicKey } from '@simplewebauthn/server/helpers';
+import { decodeBase64Url } from './base64url.js';
+import { guardAttestationObject, guardAuthenticatorData } from './cbor-guard.js';
+import {
+  isCeremonyId,
+  parseCeremony,
+  type RegistrationCeremony,
+  randomId,
+  serializeCeremony,
+} from './ceremony-state.js';
+import { checkCredentialId, checkCrossOrigin, consumeCeremony, decodeClientData, libraryRejection } from './checks.js';
+import type { RequestContext } from './config.js';
+import { invalidRequest, PassgateError, verificationFailed } from './errors.js';
+import type { Runtime } from './runtime.js';
+import type { RegistrationResponseBody } from './schemas.js';
+import type {
+  Account,
+  AuthenticatorTransport,
+  CredentialView,
+  PasskeySession,
+  PublicKeyCredentialHint,
+  StoredCredential,
+  UserView,
+} from './types.js';
+import { toCredentialView, toUserView } from './views.js';
+
+export interface StartRegistrationInput {
+  /** The current sign-in, if any: then the passkey is added to that account. */
+  session: PasskeySession | null;
+  /** Required for sign-up (no session); ignored when signed in. */
+  username?: string | undefined;
+  displayName?: string | undefined;
+  hints?: PublicKeyCredentialHint[] | undefined;
+  context?: RequestContext;
+}
+
+export interface CeremonyStart<T> {
+  /** Opaque id to hand back on verify (the framework packages keep it in an HttpOnly cookie). */
+  ceremonyId: string;
+  options: T;
+  expiresAt: Date;
+}
+
+export interface FinishRegistrationInput {
+  ceremonyId: string | undefined;
+  /** A `RegistrationResponseJSON`, already schema-checked by `parseBody(registrationResponseSchema, …)`. */
+  response: RegistrationResponseBody;
+  nickname?: string | undefined;
+  session: PasskeySession | null;
+  context?: RequestContext;
+}
+
+export interface RegistrationResult {
+  user: UserView;
+  credential: CredentialView;
+  account: Account;
+  /** True for a sign-up: a new account was created and `session` signs it in. */
+  signedUp: boolean;
+  /** Set for a sign-up: the sign-in to keep. */
+  session: PasskeySession | null;
+}
+
+const KNOWN_TRANSPORTS = new Set<AuthenticatorTransport>([
+  'ble',
+  'cable',
+  'hybrid',
+  'internal',
+  'nfc',
+  'smart-card',
+  'usb',
+]);
+
+export async function startRegistration(
+  runtime: Runtime,
+  input: StartRegistrationInput,
+): Promise<CeremonyStart<PublicKeyCredentialCreationOptionsJSON>> {
+  const context = input.context ?? {};
+  const rpId = runtime.rpId(context);
+  const origins = runtime.origins(context);
+  let ceremony: Pick<RegistrationCeremony, 'mode' | 'userHandle' | 'userId' | 'username' | 'displayName'>;
+  let userName: string;
+  let userDisplayName: string;
+  let exclude: { id: string; transports: AuthenticatorTransport[] }[] = [];
+
+  if (input.session) {
+    const account = await signedInAccount(runtime, input.session);
+    const credentials = await runtime.store('credentials.listByUserHandle', () =>
+      runtime.stores.credentials.listByUserHandle(account.userHandle),
+    );
+    if (credentials.length >= runtime.maxCredentialsPerAccount) throw new PassgateError('too_many_credentials');
+    exclude = credentials.map((c) => ({ id: c.id, transports: c.transports }));
+    ceremony = { mode: 'add', userHandle: account.userHandle, userId: account.userId };
+    userName = account.username;
+    userDisplayName = account.displayName;
+  } else {
+    if (!runtime.signUp) throw new PassgateError('unauthenticated');
+    if (input.username === undefined) throw invalidRequest('username', 'username is required to sign up');
+    const username = canonicalUsername(runtime, input.username);
+    const existing = await runtime.store('accounts.findByUsername', () =>
+      runtime.stores.accounts.findByUsername(username),
+    );
+    if (existing) throw new PassgateError('username_taken');
+    const displayName = input.displayName?.trim() || input.username.trim() || username;
+    // A fresh random handle, never derived from the username or the application's id (§14.6.1).
+    ceremony = { mode: 'signup', userHandle: randomBytes(32).toString('base64url'), username, displayName };
+    userName = username;
+    userDisplayName = displayName;
+  }
+
+  const { policy } = runtime;
+  const challenge = randomBytes(32);
+  const options = await generateRegistrationOptions({
+    rpName: runtime.rpName,
+    rpID: rpId,
+    userName,
+    userDisplayName,
+    userID: Buffer.from(ceremony.userHandle, 'base64url'),
+    challenge,
+    timeout: policy.timeoutMs,
+    attestationType: policy.attestation.conveyance,
+    excludeCredentials: exclude,
+    authenticatorSelection: { residentKey: policy.residentKey, userVerification: policy.userVerification },
+    supportedAlgorithmIDs: policy.algorithms,
+  });
+  options.hints = input.hints ? [...input.hints] : [];
+
+  const now = runtime.now();
+  const state: RegistrationCeremony = {
+    v: 1,
+    kind: 'registration',
+    challenge: options.challenge,
+    rpId,
+    origins,
+    topOrigins: runtime.topOrigins,
+    userVerification: policy.userVerification,
+    algorithms: policy.algorithms,
+    attestation: policy.attestation.conveyance,
+    createdAt: now,
+    ...ceremony,
+  };
+  const ceremonyId = await putCeremony(runtime, serializeCeremony(state));
+  return { ceremonyId, options, expiresAt: new Date(now + policy.challengeTtlMs) };
+}
+
+export async function finishRegistration(
+  runtime: Runtime,
+  input: FinishRegistrationInput,
+): Promise<RegistrationResult> {
+  let state: RegistrationCeremony | undefined;
+  try {
+    state = await consumeCeremony(runtime, input.ceremonyId, 'registration', parseCeremony, isCeremonyId);
+    return await completeRegistration(runtime, state, input);
+  } catch (error) {
+    if (error instanceof PassgateError && FAILURE_CODES.has(error.code)) {
+      runtime.events.emit('verification_failed', {
+        ceremony: 'registration',
+        code: error.code,
+        reason: error.reason,
+        ...(state?.mode === 'add' ? { userHandle: state.userHandle } : {}),
+        credentialId: input.response.id,
+      });
+      if (state?.mode === 'add' && error.code === 'verification_failed') {
+        await runtime.limits.recordAccountFailure(state.userHandle);
+      }
+    }
+    throw error;
+  }
+}
+
+const FAILURE_CODES = new Set(['verification_failed', 'ceremony_expired', 'credential_exists', 'username_taken']);
+
+async function completeRegistration(
+  runtime: Runtime,
+  state: RegistrationCeremony,
+  input: FinishRegistrationInput,
+): Promise<RegistrationResult> {
+  const { response } = input;
+  let account: Account | null = null;
+  if (state.mode === 'add') {
+    // The passkey goes to the account that asked for the options, and only while it is still signed in.
+    if (!input.session || input.session.userId !== state.userId) throw new PassgateError('unauthenticated');
+    account = await signedInAccount(runtime, input.session);
+  }
+
+  checkCredentialId(response.id, response.rawId);
+  checkCrossOrigin(decodeClientData(response.response.clientDataJSON), state);
+
+  const attestationObject = decodeBase64Url(response.response.attestationObject) as Uint8Array<ArrayBuffer>;
+  guardAttestationObject(attestationObject, runtime.cborLimits);
+  const attestation = decodeAttestationObject(attestationObject);
+  const authData = attestation.get('authData');
+  if (!(authData instanceof Uint8Array)) throw verificationFailed('authenticator_data_invalid');
+  guardAuthenticatorData(authData, runtime.cborLimits);
+
+  let verification: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
+  try {
+    verification = await verifyRegistrationResponse({
+      response: response as RegistrationResponseJSON,
+      expectedChallenge: state.challenge,
+      expectedOrigin: state.origins,
+      expectedRPID: state.rpId,
+      requireUserPresence: true,
+      requireUserVerification: state.userVerification === 'required',
+      supportedAlgorithmIDs: state.algorithms,
+    });
+  } catch (error) {
+    throw libraryRejection(error);
+  }
+  if (verification.verified !== true) throw verificationFailed('attestation_invalid');
+  const info = verification.registrationInfo;
+
+  // The library does not compare the id the client reports with the one the authenticator signed.
+  if (info.credential.id !== response.id) throw verificationFailed('credential_id_mismatch');
+  checkAttestationPolicy(runtime, state, info.fmt, attestation.get('attStmt'));
+  checkAuthenticatorPolicy(runtime, info.aaguid, info.credentialDeviceType === 'multiDevice');
+
+  const algorithm = decodeCredentialPublicKey(info.credential.publicKey as Uint8Array<ArrayBuffer>).get(3);
+  if (typeof algorithm !== 'number' || !state.algorithms.includes(algorithm)) {
+    throw verificationFailed('algorithm_not_allowed');
+  }
+  const nickname = input.nickname?.trim() ? input.nickname.trim() : null;
+  const credential: StoredCredential = {
+    id: response.id,
+    userHandle: state.userHandle,
+    publicKey: info.credential.publicKey,
+    algorithm,
+    counter: info.credential.counter,
+    transports: (response.response.transports ?? []).filter((t): t is AuthenticatorTransport =>
+      KNOWN_TRANSPORTS.has(t as AuthenticatorTransport),
+    ),
+    backupEligible: info.credentialDeviceType === 'multiDevice',
+    backedUp: info.credentialBackedUp,
+    aaguid: info.aaguid.toLowerCase(),
+    attestationFormat: info.fmt,
+    nickname,
+    createdAt: new Date(runtime.now()),
+    lastUsedAt: null,
+  };
+
+  let session: PasskeySession | null = null;
+  if (state.mode === 'signup') {
+    account = {
+      userId: runtime.createUserId(),
+      userHandle: state.userHandle,
+      username: state.username as string,
+      displayName: state.displayName as string,
+      createdAt: credential.createdAt,
+    };
+    const newAccount = account;
+    await runtime.store('accounts.create', () => runtime.stores.accounts.create(newAccount, credential));
+    session = {
+      userId: account.userId,
+      userHandle: account.userHandle,
+      credentialId: credential.id,
+      authenticatedAt: runtime.now(),
+      userVerified: info.userVerified,
+    };
+  } else {
+    const owner = account as Account;
+    const existing = await runtime.store('credentials.listByUserHandle', () =>
+      runtime.stores.credentials.listByUserHandle(owner.userHandle),
+    );
+    if (existing.length >= runtime.maxCredentialsPerAccount) throw new PassgateError('too_many_credentials');
+    await runtime.store('credentials.create', () => runtime.stores.credentials.create(credential));
+  }
+
+  const owner = account as Account;
+  runtime.events.emit('registered', { account: owner, credential, signUp: state.mode === 'signup' });
+  return {
+    user: toUserView(owner),
+    credential: toCredentialView(runtime, credential),
+    account: owner,
+    signedUp: state.mode === 'signup',
+    session,
+  };
+}
+
+function checkAttestationPolicy(runtime: Runtime, state: RegistrationCeremony, fmt: string, attStmt: unknown): void {
+  const policy = runtime.policy.attestation;
+  if (state.attestation !== 'direct' || policy.conveyance !== 'direct') return;
+  if (fmt === 'none') throw verificationFailed('attestation_required');
+  const x5c = attStmt instanceof Map ? attStmt.get('x5c') : undefined;
+  const hasChain = Array.isArray(x5c) && x5c.length > 0;
+  if (!hasChain) {
+    if (fmt === 'packed' && policy.allowSelfAttestation) return;
+    throw verificationFailed('attestation_not_trusted');
+  }
+  // With no roots for the format the library skips the chain check, so the chain proves nothing.
+  if ((policy.rootCertificates?.[fmt] ?? []).length === 0) throw verificationFailed('attestation_not_trusted');
+}
+
+function checkAuthenticatorPolicy(runtime: Runtime, aaguid: string, backupEligible: boolean): void {
+  const { policy } = runtime;
+  if (policy.deviceBoundOnly && backupEligible) throw verificationFailed('device_bound_required');
+  const id = aaguid.toLowerCase();
+  if (policy.deniedAaguids.has(id)) throw verificationFailed('authenticator_not_allowed');
+  if (policy.allowedAaguids && !policy.allowedAaguids.has(id)) throw verificationFailed('authenticator_not_allowed');
+}
+
+/** The account behind a session, or `unauthenticated` when it no longer exists. */
+export async function signedInAccount(runtime: Runtime, session: PasskeySession | null): Promise<Account> {
+  if (!session) throw new PassgateError('unauthenticated');
+  const account = await runtime.store('accounts.findByUserId', () =>
+    runtime.stores.accounts.findByUserId(session.userId),
+  );
+  if (!account || account.userHandle !== session.userHandle) throw new PassgateError('unauthenticated');
+  return account;
+}
+
+export function canonicalUsername(runtime: Runtime, username: string): string {
+  const canonical = runtime.normalizeUsername(username);
+  const length = [...canonical].length;
+  if (length < 1 || length > 64) throw invalidRequest('username', 'username must be 1 to 64 characters');
+  return canonical;
+}
+
+export async function putCeremony(runtime: Runtime, value: string): Promise<string> {
+  const ceremonyId = randomId();
+  const stored = await runtime.store('challenges.put', () =>
+    runtime.stores.challenges.put(ceremonyId, value, runtime.policy.challengeTtlMs),
+  );
+  // 256 random bits do not collide; a `false` here means a broken store.
+  if (!stored) throw new PassgateError('internal_error', undefined, { reason: 'ceremony_id_collision' });
+  return ceremonyId;
+}

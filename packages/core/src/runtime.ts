@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { createAuthenticatorNamer } from './authenticator-names.js';
+import { type CborLimits, DEFAULT_CBOR_LIMITS } from './cbor-guard.js';
+import {
+  type AttestationPolicy,
+  DEFAULTS,
+  type PassgateLogger,
+  type PassgateOptions,
+  type RequestContext,
+  silentLogger,
+} from './config.js';
+import { PassgateError, storeUnavailable } from './errors.js';
+import { PassgateEvents } from './events.js';
+import { RateLimits } from './rate-limits.js';
+import type { PassgateStores } from './stores.js';
+import type { UserVerificationRequirement } from './types.js';
+
+/** The resolved policy: every default applied, checked once at start. */
+export interface ResolvedPolicy {
+  userVerification: UserVerificationRequirement;
+  residentKey: 'required' | 'preferred' | 'discouraged';
+  attestation: AttestationPolicy;
+  algorithms: number[];
+  challengeTtlMs: number;
+  timeoutMs: number;
+  deviceBoundOnly: boolean;
+  allowedAaguids: Set<string> | null;
+  deniedAaguids: Set<string>;
+}
+
+/** Everything the ceremonies share, resolved from `PassgateOptions` once. */
+export interface Runtime {
+  stores: PassgateStores;
+  rpName: string;
+  rpId(context: RequestContext): string;
+  origins(context: RequestContext): string[];
+  topOrigins: string[];
+  policy: ResolvedPolicy;
+  signUp: boolean;
+  secret: Uint8Array;
+  limits: RateLimits;
+  events: PassgateEvents;
+  logger: PassgateLogger;
+  now(): number;
+  authenticatorName(aaguid: string): string | null;
+  normalizeUsername(username: string): string;
+  createUserId(): string;
+  reauthenticationWindowMs: number;
+  allowDeletingLastCredential: boolean;
+  maxCredentialsPerAccount: number;
+  cborLimits: CborLimits;
+  /** Runs a store call; anything it throws that is not a PassgateError becomes `store_unavailable`. */
+  store<T>(operation: string, call: () => Promise<T>): Promise<T>;
+}
+
+const config = (message: string) => new TypeError(`Passgate configuration: ${message}`);
+
+export function createRuntime(options: PassgateOptions): Runtime {
+  const { rp } = options;
+  if (!rp || typeof rp.name !== 'string' || rp.name.length === 0) throw config('rp.name is required');
+  if (typeof rp.id !== 'string' && typeof rp.id !== 'function') throw config('rp.id is required');
+  if (typeof rp.id === 'string' && !/^[a-z0-9.-]+$/i.test(rp.id)) throw config('rp.id must be a host name');
+  if (!Array.isArray(rp.origins) && typeof rp.origins !== 'function') throw config('rp.origins is required');
+  if (Array.isArray(rp.origins)) {
+    if (rp.origins.length === 0) throw config('rp.origins must list at least one origin');
+    for (const origin of rp.origins) assertOrigin(origin);
+  }
+  const topOrigins = rp.topOrigins ?? [];
+  for (const origin of topOrigins) assertOrigin(origin);
+  if (!options.stores?.challenges || !options.stores.credentials || !options.stores.accounts) {
+    throw config('stores must provide challenges, credentials and accounts');
+  }
+  const secret = typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : options.secret;
+  if (!(secret instanceof Uint8Array) || secret.length < 32) throw config('secret must be at least 32 bytes');
+
+  const policy = resolvePolicy(options);
+  const logger = options.logger ?? silentLogger;
+  const staticRpId = typeof rp.id === 'string' ? rp.id : null;
+  const staticOrigins = Array.isArray(rp.origins) ? [...rp.origins] : null;
+  const reauthSeconds = options.reauthenticationWindowSeconds ?? DEFAULTS.reauthenticationWindowSeconds;
+  if (!(reauthSeconds > 0)) throw config('reauthenticationWindowSeconds must be positive');
+  const maxCredentials = options.maxCredentialsPerAccount ?? DEFAULTS.maxCredentialsPerAccount;
+  if (!Number.isInteger(maxCredentials) || maxCredentials < 1) throw config('maxCredentialsPerAccount must be >= 1');
+
+  return {
+    stores: options.stores,
+    rpName: rp.name,
+    rpId: (context) => staticRpId ?? (rp.id as (c: RequestContext) => string)(context),
+    origins: (context) => staticOrigins ?? (rp.origins as (c: RequestContext) => string[])(context),
+    topOrigins,
+    policy,
+    signUp: options.signUp ?? true,
+    secret,
+    limits: new RateLimits(options.rateLimits),
+    events: new PassgateEvents(logger),
+    logger,
+    now: options.now ?? Date.now,
+    authenticatorName: createAuthenticatorNamer(options.authenticatorNames),
+    normalizeUsername: options.normalizeUsername ?? ((username) => username.normalize('NFC').trim()),
+    createUserId: options.createUserId ?? randomUUID,
+    reauthenticationWindowMs: reauthSeconds * 1000,
+    allowDeletingLastCredential: options.allowDeletingLastCredential ?? false,
+    maxCredentialsPerAccount: maxCredentials,
+    cborLimits: DEFAULT_CBOR_LIMITS,
+    async store(operation, call) {
+      try {
+        return await call();
+      } catch (error) {
+        if (error instanceof PassgateError) throw error;
+        logger.error('passgate store call failed', {
+          operation,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        throw storeUnavailable(error);
+      }
+    },
+  };
+}
+
+function assertOrigin(origin: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(origin);
+  } catch {
+    throw config(`"${origin}" is not an origin`);
+  }
+  if (parsed.origin !== origin) throw config(`"${origin}" is not an origin (expected "${parsed.origin}")`);
+}
+
+function resolvePolicy(options: PassgateOptions): ResolvedPolicy {
+  const p = options.policy ?? {};
+  const userVerification = p.userVerification ?? DEFAULTS.userVerification;
+  if (!['required', 'preferred', 'discouraged'].includes(userVerification)) {
+    throw config('policy.userVerification must be required, preferred or discouraged');
+  }
+  const residentKey = p.residentKey ?? DEFAULTS.residentKey;
+  if (!['required', 'preferred', 'discouraged'].includes(residentKey)) {
+    throw config('policy.residentKey must be required, preferred or discouraged');
+  }
+  const algorithms = p.algorithms ?? [...DEFAULTS.algorithms];
+  if (algorithms.length === 0 || !algorithms.every(Number.isInteger)) {
+    throw config('policy.algorithms must list COSE algorithm ids');
+  }
+  const attestation = p.attestation ?? { conveyance: 'none' };
+  if (attestation.conveyance === 'direct') {
+    const roots = Object.values(attestation.rootCertificates ?? {}).flat();
+    if (roots.length === 0 && !attestation.allowSelfAttestation) {
+      throw config('attestation "direct" needs rootCertificates (or allowSelfAttestation)');
+    }
+  } else if (attestation.conveyance !== 'none') {
+    throw config('policy.attestation.conveyance must be none or direct');
+  }
+  const ttlSeconds = p.challengeTtlSeconds ?? DEFAULTS.challengeTtlSeconds;
+  if (!(ttlSeconds > 0) || ttlSeconds > 3600) throw config('policy.challengeTtlSeconds must be in (0, 3600]');
+  const lower = (list: string[] | undefined) => (list ? new Set(list.map((a) => a.toLowerCase())) : null);
+  return {
+    userVerification,
+    residentKey,
+    attestation,
+    algorithms,
+    challengeTtlMs: Math.round(ttlSeconds * 1000),
+    timeoutMs: p.timeoutMs ?? Math.round(ttlSeconds * 1000),
+    deviceBoundOnly: p.deviceBoundOnly ?? false,
+    allowedAaguids: lower(p.allowedAaguids),
+    deniedAaguids: lower(p.deniedAaguids) ?? new Set(),
+  };
+}
