@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { PostgresPool } from './pool.js';
+import { type PostgresPool, runTransaction } from './pool.js';
 import { type PostgresLocationOptions, resolveNames, type SqlNames } from './sql.js';
 
 /** One schema change, in the order applied. `sql` is rendered for a schema and table prefix. */
@@ -139,36 +139,18 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const n = resolveNames(options);
   const key = migrationLockKey(options);
   const client = await options.pool.connect();
-  let broken: Error | undefined;
-  try {
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [key]);
-      await client.query(bootstrapSql(n));
-      const done = await client.query<{ version: number }>(`SELECT version FROM ${n.migrations}`);
-      const appliedBefore = new Set(done.rows.map((r) => Number(r.version)));
-      const applied: number[] = [];
-      for (const m of MIGRATIONS) {
-        if (appliedBefore.has(m.version)) continue;
-        await client.query(m.sql(n));
-        await client.query(`INSERT INTO ${n.migrations} (version, name) VALUES ($1, $2)`, [
-          m.version,
-          m.name,
-        ]);
-        applied.push(m.version);
-      }
-      await client.query('COMMIT');
-      const version = Math.max(0, ...appliedBefore, ...applied);
-      return { applied, version };
-    } catch (err) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackErr) {
-        broken = rollbackErr instanceof Error ? rollbackErr : new Error('ROLLBACK failed');
-      }
-      throw err;
+  return runTransaction(client, async () => {
+    await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [key]);
+    await client.query(bootstrapSql(n));
+    const done = await client.query<{ version: number }>(`SELECT version FROM ${n.migrations}`);
+    const appliedBefore = new Set(done.rows.map((r) => Number(r.version)));
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (appliedBefore.has(m.version)) continue;
+      await client.query(m.sql(n));
+      await client.query(`INSERT INTO ${n.migrations} (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+      applied.push(m.version);
     }
-  } finally {
-    client.release(broken);
-  }
+    return { applied, version: Math.max(0, ...appliedBefore, ...applied) };
+  });
 }

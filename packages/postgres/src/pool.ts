@@ -6,6 +6,12 @@ export interface PostgresClient {
   query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
   /** Returns the client to its pool; an argument (an `Error` or `true`) destroys it instead. */
   release(err?: Error | boolean): void;
+  /**
+   * `pg` clients are event emitters: a checked-out client whose connection drops emits `'error'`, which
+   * ends the process when nobody listens. The adapter listens for as long as it holds the client.
+   */
+  on?(event: 'error', listener: (err: Error) => void): unknown;
+  removeListener?(event: 'error', listener: (err: Error) => void): unknown;
 }
 
 /**
@@ -15,6 +21,38 @@ export interface PostgresClient {
 export interface PostgresPool {
   query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
   connect(): Promise<PostgresClient>;
+}
+
+/**
+ * Runs BEGIN, `fn`, COMMIT on `client`, with ROLLBACK on any error, listening for the client's `'error'`
+ * event meanwhile, and always releases it: destroyed (never handed back) when its connection failed.
+ */
+export async function runTransaction<T>(
+  client: PostgresClient,
+  fn: (client: PostgresClient) => Promise<T>,
+): Promise<T> {
+  let broken: Error | undefined;
+  const onError = (err: Error) => {
+    broken ??= err;
+  };
+  client.on?.('error', onError);
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    try {
+      await client.query('ROLLBACK');
+    } catch (rollbackErr) {
+      // The connection is unusable (or in an unknown state): never hand it back to the pool.
+      broken ??= rollbackErr instanceof Error ? rollbackErr : new Error('ROLLBACK failed');
+    }
+    throw err;
+  } finally {
+    client.removeListener?.('error', onError);
+    client.release(broken);
+  }
 }
 
 /** Where a store method's SQL runs, with errors mapped to the core's errors. */
@@ -44,22 +82,10 @@ export class Db {
     } catch (err) {
       throw toStoreError(err, this.constraintErrors);
     }
-    let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
+      return await runTransaction(client, fn);
     } catch (err) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackErr) {
-        // The connection is unusable (or in an unknown state): never hand it back to the pool.
-        broken = rollbackErr instanceof Error ? rollbackErr : new Error('ROLLBACK failed');
-      }
       throw toStoreError(err, this.constraintErrors);
-    } finally {
-      client.release(broken);
     }
   }
 }
