@@ -7,7 +7,12 @@ import {
 } from '@simplewebauthn/server';
 import { decodeBase64Url } from './base64url.js';
 import { guardAuthenticatorData } from './cbor-guard.js';
-import { type AuthenticationCeremony, isCeremonyId, parseCeremony, serializeCeremony } from './ceremony-state.js';
+import {
+  type AuthenticationCeremony,
+  isCeremonyId,
+  parseCeremony,
+  serializeCeremony,
+} from './ceremony-state.js';
 import {
   checkCredentialId,
   checkCrossOrigin,
@@ -111,7 +116,12 @@ export async function startAuthentication(
 /** Codes that count as a failed verification against the account's failure bucket. */
 const COUNTED = new Set(['verification_failed', 'credential_cloned']);
 /** Codes reported through the `verification_failed` event. */
-const REPORTED = new Set(['verification_failed', 'credential_cloned', 'ceremony_expired', 'unknown_credential']);
+const REPORTED = new Set([
+  'verification_failed',
+  'credential_cloned',
+  'ceremony_expired',
+  'unknown_credential',
+]);
 
 export async function finishAuthentication(
   runtime: Runtime,
@@ -120,7 +130,13 @@ export async function finishAuthentication(
   // The owner, once known, so a failure can be counted against the right account.
   const known: { userHandle?: string } = {};
   try {
-    const state = await consumeCeremony(runtime, input.ceremonyId, 'authentication', parseCeremony, isCeremonyId);
+    const state = await consumeCeremony(
+      runtime,
+      input.ceremonyId,
+      'authentication',
+      parseCeremony,
+      isCeremonyId,
+    );
     return await completeAuthentication(runtime, state, input.response, known);
   } catch (error) {
     if (error instanceof PassgateError && REPORTED.has(error.code)) {
@@ -131,7 +147,8 @@ export async function finishAuthentication(
         credentialId: input.response.id,
         ...(known.userHandle ? { userHandle: known.userHandle } : {}),
       });
-      if (known.userHandle && COUNTED.has(error.code)) await runtime.limits.recordAccountFailure(known.userHandle);
+      if (known.userHandle && COUNTED.has(error.code))
+        await runtime.limits.recordAccountFailure(known.userHandle);
     }
     throw error;
   }
@@ -152,7 +169,9 @@ async function completeAuthentication(
   const authData = decodeBase64Url(response.response.authenticatorData) as Uint8Array<ArrayBuffer>;
   guardAuthenticatorData(authData, runtime.cborLimits);
 
-  const stored = await runtime.store('credentials.findById', () => runtime.stores.credentials.findById(response.id));
+  const stored = await runtime.store('credentials.findById', () =>
+    runtime.stores.credentials.findById(response.id),
+  );
   if (!stored) throw new PassgateError('unknown_credential', undefined, { credentialId: response.id });
 
   // §7.2 step 6: the user handle, when given, must be the owner's; usernameless sign-in must give it.
@@ -193,7 +212,8 @@ async function completeAuthentication(
 
   const flags = readFlags(authData);
   if (!flags.up) throw verificationFailed('user_presence_missing');
-  if (state.userVerification === 'required' && !flags.uv) throw verificationFailed('user_verification_missing');
+  if (state.userVerification === 'required' && !flags.uv)
+    throw verificationFailed('user_verification_missing');
   if (flags.bs && !flags.be) throw verificationFailed('backup_flags_invalid');
   // Backup eligibility is fixed when the credential is created (§6.1.3).
   if (flags.be !== stored.backupEligible) throw verificationFailed('backup_eligibility_changed');
@@ -240,7 +260,9 @@ async function applySignIn(
       }),
     );
     if (updated) return updated;
-    const fresh = await runtime.store('credentials.findById', () => runtime.stores.credentials.findById(expected.id));
+    const fresh = await runtime.store('credentials.findById', () =>
+      runtime.stores.credentials.findById(expected.id),
+    );
     if (!fresh) throw new PassgateError('unknown_credential', undefined, { credentialId: expected.id });
     current = fresh;
   }

@@ -31,7 +31,9 @@ export const KNOWN_AUTHENTICATORS: Readonly<Record<string, string>> = {
   '01020304-0506-0708-0102-030405060708': 'Chrome virtual authenticator',
 };
 
-export function createAuthenticatorNamer(extra: Record<string, string> = {}): (aaguid: string) => string | null {
+export function createAuthenticatorNamer(
+  extra: Record<string, string> = {},
+): (aaguid: string) => string | null {
   const table = new Map<string, string>();
   for (const [aaguid, name] of Object.entries({ ...KNOWN_AUTHENTICATORS, ...extra })) {
     table.set(aaguid.toLowerCase(), name);

@@ -23,7 +23,11 @@ class CborError extends Error {}
  * Checks the CBOR item starting at `offset` and returns the offset just past it.
  * Throws (a plain Error) when the item is malformed, truncated, too deep or has too many items.
  */
-export function skipCborItem(bytes: Uint8Array, offset: number, limits: CborLimits = DEFAULT_CBOR_LIMITS): number {
+export function skipCborItem(
+  bytes: Uint8Array,
+  offset: number,
+  limits: CborLimits = DEFAULT_CBOR_LIMITS,
+): number {
   let pos = offset;
   let items = 0;
   // Stack of containers still expecting children: remaining count (-1 = indefinite length).
@@ -119,18 +123,23 @@ export function guardAuthenticatorData(authData: Uint8Array, limits: CborLimits 
     if (flags & 0x80) pos = skipCborItem(authData, pos, limits);
     if (pos !== authData.length) throw new CborError('leftover bytes in authenticator data');
   } catch (error) {
-    if (error instanceof CborError) throw verificationFailed('malformed_authenticator_data', undefined, error);
+    if (error instanceof CborError)
+      throw verificationFailed('malformed_authenticator_data', undefined, error);
     throw error;
   }
 }
 
 /** Checks an attestation object is one well-formed, bounded CBOR item with nothing after it. */
-export function guardAttestationObject(attestationObject: Uint8Array, limits: CborLimits = DEFAULT_CBOR_LIMITS): void {
+export function guardAttestationObject(
+  attestationObject: Uint8Array,
+  limits: CborLimits = DEFAULT_CBOR_LIMITS,
+): void {
   try {
     const end = skipCborItem(attestationObject, 0, limits);
     if (end !== attestationObject.length) throw new CborError('leftover bytes after attestation object');
   } catch (error) {
-    if (error instanceof CborError) throw verificationFailed('malformed_attestation_object', undefined, error);
+    if (error instanceof CborError)
+      throw verificationFailed('malformed_attestation_object', undefined, error);
     throw error;
   }
 }

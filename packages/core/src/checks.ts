@@ -45,8 +45,10 @@ export function decodeClientData(clientDataJSON: string): ClientData {
  */
 export function checkCrossOrigin(clientData: ClientData, state: CeremonyState): void {
   const { crossOrigin, topOrigin } = clientData;
-  if (crossOrigin !== undefined && typeof crossOrigin !== 'boolean') throw verificationFailed('cross_origin_invalid');
-  if (topOrigin !== undefined && typeof topOrigin !== 'string') throw verificationFailed('top_origin_invalid');
+  if (crossOrigin !== undefined && typeof crossOrigin !== 'boolean')
+    throw verificationFailed('cross_origin_invalid');
+  if (topOrigin !== undefined && typeof topOrigin !== 'string')
+    throw verificationFailed('top_origin_invalid');
   if (crossOrigin === true) {
     if (topOrigin === undefined) throw verificationFailed('cross_origin_without_top_origin');
     if (!state.topOrigins.includes(topOrigin)) throw verificationFailed('top_origin_not_allowed');
@@ -84,7 +86,12 @@ const REASONS: [RegExp, string][] = [
 /** Reads the UP/UV/BE/BS flags from raw authenticator data (length already checked by the guard). */
 export function readFlags(authData: Uint8Array): { up: boolean; uv: boolean; be: boolean; bs: boolean } {
   const flags = authData[32] ?? 0;
-  return { up: (flags & 0x01) !== 0, uv: (flags & 0x04) !== 0, be: (flags & 0x08) !== 0, bs: (flags & 0x10) !== 0 };
+  return {
+    up: (flags & 0x01) !== 0,
+    uv: (flags & 0x04) !== 0,
+    be: (flags & 0x08) !== 0,
+    bs: (flags & 0x10) !== 0,
+  };
 }
 
 /** The ceremony id came from a cookie: consume it once, whatever happens next, and check its kind. */
@@ -96,7 +103,9 @@ export async function consumeCeremony<K extends CeremonyState['kind']>(
   isCeremonyId: (value: unknown) => value is string,
 ): Promise<Extract<CeremonyState, { kind: K }>> {
   if (!isCeremonyId(ceremonyId)) throw new PassgateError('ceremony_expired');
-  const value = await runtime.store('challenges.consume', () => runtime.stores.challenges.consume(ceremonyId));
+  const value = await runtime.store('challenges.consume', () =>
+    runtime.stores.challenges.consume(ceremonyId),
+  );
   const state = value === null ? null : parse(value);
   if (!state || state.kind !== kind) throw new PassgateError('ceremony_expired');
   return state as Extract<CeremonyState, { kind: K }>;

@@ -82,7 +82,10 @@ export class PassgateError extends Error {
   readonly reason: string | undefined;
 
   constructor(code: ErrorCode, message?: string, options: PassgateErrorOptions = {}) {
-    super(message ?? DEFAULT_MESSAGES[code], options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      message ?? DEFAULT_MESSAGES[code],
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.code = code;
     this.status = ERROR_STATUS[code];
     this.field = options.field;

@@ -27,7 +27,9 @@ export interface PassgateEventMap {
 }
 
 export type PassgateEventName = keyof PassgateEventMap;
-export type PassgateListener<K extends PassgateEventName> = (event: PassgateEventMap[K]) => void | Promise<void>;
+export type PassgateListener<K extends PassgateEventName> = (
+  event: PassgateEventMap[K],
+) => void | Promise<void>;
 
 /**
  * A small typed emitter. Listeners run after the ceremony's outcome is decided and cannot change it:

@@ -1,3 +1,8 @@
+export type {
+  AuthenticationResult,
+  FinishAuthenticationInput,
+  StartAuthenticationInput,
+} from './authentication.js';
 export { KNOWN_AUTHENTICATORS } from './authenticator-names.js';
 export { decodeBase64Url, encodeBase64Url, isBase64Url } from './base64url.js';
 export { type CborLimits, DEFAULT_CBOR_LIMITS } from './cbor-guard.js';
@@ -17,7 +22,6 @@ export type { PassgateEventMap, PassgateEventName, PassgateListener } from './ev
 export type { SessionView } from './management.js';
 export { createMemoryStores, type MemoryStoresOptions } from './memory-stores.js';
 export { createPassgate, Passgate } from './passgate.js';
-export type { AuthenticationResult, FinishAuthenticationInput, StartAuthenticationInput } from './authentication.js';
 export type {
   CeremonyStart,
   FinishRegistrationInput,

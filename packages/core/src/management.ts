@@ -13,7 +13,10 @@ export interface SessionView {
   userVerified: boolean;
 }
 
-export async function describeSession(runtime: Runtime, session: PasskeySession | null): Promise<SessionView> {
+export async function describeSession(
+  runtime: Runtime,
+  session: PasskeySession | null,
+): Promise<SessionView> {
   const account = await signedInAccount(runtime, session);
   const s = session as PasskeySession;
   return {

@@ -1,4 +1,7 @@
-import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import type {
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+} from '@simplewebauthn/server';
 import {
   type AuthenticationResult,
   type FinishAuthenticationInput,
@@ -53,7 +56,9 @@ export class Passgate {
    * `unauthenticated` when sign-up is off), or another passkey for the signed-in account.
    * Keeps the ceremony server-side under the returned `ceremonyId`.
    */
-  startRegistration(input: StartRegistrationInput): Promise<CeremonyStart<PublicKeyCredentialCreationOptionsJSON>> {
+  startRegistration(
+    input: StartRegistrationInput,
+  ): Promise<CeremonyStart<PublicKeyCredentialCreationOptionsJSON>> {
     return startRegistration(this.runtime, input);
   }
 
@@ -66,7 +71,9 @@ export class Passgate {
   }
 
   /** Options for signing in: usernameless/autofill without `username`, username-first with it. */
-  startAuthentication(input: StartAuthenticationInput = {}): Promise<CeremonyStart<PublicKeyCredentialRequestOptionsJSON>> {
+  startAuthentication(
+    input: StartAuthenticationInput = {},
+  ): Promise<CeremonyStart<PublicKeyCredentialRequestOptionsJSON>> {
     return startAuthentication(this.runtime, input);
   }
 
@@ -92,7 +99,11 @@ export class Passgate {
   }
 
   /** `not_found` for a credential that is missing or another account's. */
-  renameCredential(session: PasskeySession | null, credentialId: string, nickname: string): Promise<CredentialView> {
+  renameCredential(
+    session: PasskeySession | null,
+    credentialId: string,
+    nickname: string,
+  ): Promise<CredentialView> {
     return renameCredential(this.runtime, session, credentialId, nickname);
   }
 

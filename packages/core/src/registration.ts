@@ -15,7 +15,13 @@ import {
   randomId,
   serializeCeremony,
 } from './ceremony-state.js';
-import { checkCredentialId, checkCrossOrigin, consumeCeremony, decodeClientData, libraryRejection } from './checks.js';
+import {
+  checkCredentialId,
+  checkCrossOrigin,
+  consumeCeremony,
+  decodeClientData,
+  libraryRejection,
+} from './checks.js';
 import type { RequestContext } from './config.js';
 import { invalidRequest, PassgateError, verificationFailed } from './errors.js';
 import type { Runtime } from './runtime.js';
@@ -94,7 +100,8 @@ export async function startRegistration(
     const credentials = await runtime.store('credentials.listByUserHandle', () =>
       runtime.stores.credentials.listByUserHandle(account.userHandle),
     );
-    if (credentials.length >= runtime.maxCredentialsPerAccount) throw new PassgateError('too_many_credentials');
+    if (credentials.length >= runtime.maxCredentialsPerAccount)
+      throw new PassgateError('too_many_credentials');
     exclude = credentials.map((c) => ({ id: c.id, transports: c.transports }));
     ceremony = { mode: 'add', userHandle: account.userHandle, userId: account.userId };
     userName = account.username;
@@ -174,7 +181,12 @@ export async function finishRegistration(
   }
 }
 
-const FAILURE_CODES = new Set(['verification_failed', 'ceremony_expired', 'credential_exists', 'username_taken']);
+const FAILURE_CODES = new Set([
+  'verification_failed',
+  'ceremony_expired',
+  'credential_exists',
+  'username_taken',
+]);
 
 async function completeRegistration(
   runtime: Runtime,
@@ -282,7 +294,12 @@ async function completeRegistration(
   };
 }
 
-function checkAttestationPolicy(runtime: Runtime, state: RegistrationCeremony, fmt: string, attStmt: unknown): void {
+function checkAttestationPolicy(
+  runtime: Runtime,
+  state: RegistrationCeremony,
+  fmt: string,
+  attStmt: unknown,
+): void {
   const policy = runtime.policy.attestation;
   if (state.attestation !== 'direct' || policy.conveyance !== 'direct') return;
   if (fmt === 'none') throw verificationFailed('attestation_required');
@@ -293,7 +310,8 @@ function checkAttestationPolicy(runtime: Runtime, state: RegistrationCeremony, f
     throw verificationFailed('attestation_not_trusted');
   }
   // With no roots for the format the library skips the chain check, so the chain proves nothing.
-  if ((policy.rootCertificates?.[fmt] ?? []).length === 0) throw verificationFailed('attestation_not_trusted');
+  if ((policy.rootCertificates?.[fmt] ?? []).length === 0)
+    throw verificationFailed('attestation_not_trusted');
 }
 
 function checkAuthenticatorPolicy(runtime: Runtime, aaguid: string, backupEligible: boolean): void {
@@ -301,7 +319,8 @@ function checkAuthenticatorPolicy(runtime: Runtime, aaguid: string, backupEligib
   if (policy.deviceBoundOnly && backupEligible) throw verificationFailed('device_bound_required');
   const id = aaguid.toLowerCase();
   if (policy.deniedAaguids.has(id)) throw verificationFailed('authenticator_not_allowed');
-  if (policy.allowedAaguids && !policy.allowedAaguids.has(id)) throw verificationFailed('authenticator_not_allowed');
+  if (policy.allowedAaguids && !policy.allowedAaguids.has(id))
+    throw verificationFailed('authenticator_not_allowed');
 }
 
 /** The account behind a session, or `unauthenticated` when it no longer exists. */

@@ -70,7 +70,8 @@ export function createRuntime(options: PassgateOptions): Runtime {
   if (!options.stores?.challenges || !options.stores.credentials || !options.stores.accounts) {
     throw config('stores must provide challenges, credentials and accounts');
   }
-  const secret = typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : options.secret;
+  const secret =
+    typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : options.secret;
   if (!(secret instanceof Uint8Array) || secret.length < 32) throw config('secret must be at least 32 bytes');
 
   const policy = resolvePolicy(options);
@@ -80,7 +81,8 @@ export function createRuntime(options: PassgateOptions): Runtime {
   const reauthSeconds = options.reauthenticationWindowSeconds ?? DEFAULTS.reauthenticationWindowSeconds;
   if (!(reauthSeconds > 0)) throw config('reauthenticationWindowSeconds must be positive');
   const maxCredentials = options.maxCredentialsPerAccount ?? DEFAULTS.maxCredentialsPerAccount;
-  if (!Number.isInteger(maxCredentials) || maxCredentials < 1) throw config('maxCredentialsPerAccount must be >= 1');
+  if (!Number.isInteger(maxCredentials) || maxCredentials < 1)
+    throw config('maxCredentialsPerAccount must be >= 1');
 
   return {
     stores: options.stores,

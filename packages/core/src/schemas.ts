@@ -93,7 +93,8 @@ export function parseBody<T>(schema: z.ZodType<T>, value: unknown): T {
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const path = issue?.path ?? [];
-  const field = path.length === 0 ? '$' : path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.');
+  const field =
+    path.length === 0 ? '$' : path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.');
   const message = issue ? `${field === '$' ? 'body' : field} ${describeIssue(issue)}` : 'invalid body';
   throw invalidRequest(field.replace(/\.\[/g, '['), message);
 }
@@ -105,6 +106,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'invalid_value':
       return 'has a value that is not allowed';
     default:
-      return issue.message.startsWith('must') || issue.message.startsWith('is') ? issue.message : 'is invalid';
+      return issue.message.startsWith('must') || issue.message.startsWith('is')
+        ? issue.message
+        : 'is invalid';
   }
 }

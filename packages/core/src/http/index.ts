@@ -1,0 +1,12 @@
+export { type CeremonyCookieOptions, ceremonyCookie, clearCeremonyCookie, readCookie } from './cookies.js';
+export {
+  type ContractHandler,
+  type ContractHandlerOptions,
+  createContractHandler,
+  DEFAULT_COOKIE_NAME,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_PREFIX,
+  errorResponse,
+} from './handler.js';
+export { readLimitedStream } from './read-stream.js';
+export type { ContractBody, ContractRequest, ContractResponse, SessionAction } from './types.js';

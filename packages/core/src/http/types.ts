@@ -1,0 +1,49 @@
+import type { PasskeySession } from '../types.js';
+
+/**
+ * The framework-neutral request and response of the HTTP contract. A framework adapter turns its
+ * request into a `ContractRequest`, calls `handle`, and writes the `ContractResponse` back verbatim:
+ * status, headers, cookies and JSON body are decided here, so two frameworks cannot drift apart.
+ */
+export interface ContractRequest {
+  method: string;
+  /** The path below the mount prefix, e.g. `/login/options` or `/credentials/AbC`; no query string. */
+  path: string;
+  /** Request headers with lower-case names. */
+  headers: Record<string, string | string[] | undefined>;
+  /** `https` makes the ceremony cookie `Secure`. */
+  protocol: 'http' | 'https';
+  /** The client's IP, as the application's proxy settings resolve it. */
+  ip?: string | undefined;
+  /** The request body: read it (bounded), or take what a body parser before us already parsed. */
+  body: ContractBody;
+  /** The current sign-in, from the framework's session (or the application's own hook). */
+  session: PasskeySession | null;
+}
+
+export type ContractBody =
+  | {
+      kind: 'stream';
+      /**
+       * Reads at most `limit` bytes. Must reject with `PassgateError('payload_too_large')` as soon as
+       * more arrive (without buffering them), and resolve an empty array for no body.
+       */
+      read(limit: number): Promise<Uint8Array>;
+    }
+  /** A host app's body parser consumed the stream already; its value is used as the JSON body. */
+  | { kind: 'parsed'; value: unknown }
+  | { kind: 'none' };
+
+/** What to do with the session after the response: the adapter applies it before writing. */
+export type SessionAction = { type: 'sign_in'; session: PasskeySession } | { type: 'sign_out' };
+
+export interface ContractResponse {
+  status: number;
+  /** Lower-case header names: content-type, cache-control, retry-after. */
+  headers: Record<string, string>;
+  /** Full `Set-Cookie` header values. */
+  cookies: string[];
+  /** A JSON value to serialise, or undefined for no body (204). */
+  body: unknown;
+  sessionAction?: SessionAction;
+}
