@@ -1,0 +1,231 @@
+import { readFileSync } from 'node:fs';
+import {
+  authenticationResponseSchema,
+  createMemoryStores,
+  Passgate,
+  PassgateError,
+  type PassgateEventMap,
+  type PassgateEventName,
+  type PassgateOptions,
+  type PassgateStores,
+  type PasskeySession,
+  parseBody,
+  registrationResponseSchema,
+} from '@passgate/core';
+import type { AuthenticationContext, RegistrationContext, SoftwareAuthenticator } from '@passgate/testing';
+import { expect } from 'vitest';
+
+export const ORIGIN = 'https://app.example.com';
+export const RP_ID = 'app.example.com';
+export const SECRET = 'passgate-core-tests-secret-0123456789abcdef';
+export const START = Date.UTC(2030, 0, 1, 12, 0, 0);
+
+export interface Harness {
+  passgate: Passgate;
+  stores: PassgateStores;
+  /** The clock both the Passgate instance and the memory challenge store read; move `clock.now` by hand. */
+  clock: { now: number };
+  /** Every event emitted, in order. */
+  events: { name: PassgateEventName; event: unknown }[];
+}
+
+export type PassgateOverrides = Partial<Omit<PassgateOptions, 'rp'>> & {
+  rp?: Partial<PassgateOptions['rp']>;
+};
+
+/** A Passgate on memory stores and a hand-moved clock; `overrides` replace any option (rp is merged). */
+export function makePassgate(
+  overrides: PassgateOverrides = {},
+  shared?: { stores: PassgateStores; clock: { now: number } },
+): Harness {
+  const clock = shared?.clock ?? { now: START };
+  const stores = overrides.stores ?? shared?.stores ?? createMemoryStores({ now: () => clock.now });
+  const { rp, ...rest } = overrides;
+  const passgate = new Passgate({
+    secret: SECRET,
+    now: () => clock.now,
+    ...rest,
+    rp: { name: 'Passgate tests', id: RP_ID, origins: [ORIGIN], ...rp },
+    stores,
+  });
+  const events: Harness['events'] = [];
+  for (const name of [
+    'registered',
+    'signed_in',
+    'verification_failed',
+    'clone_suspected',
+    'credential_renamed',
+    'credential_deleted',
+  ] as const) {
+    passgate.on(name, (event) => {
+      events.push({ name, event });
+    });
+  }
+  return { passgate, stores, clock, events };
+}
+
+export function eventsNamed<K extends PassgateEventName>(h: Harness, name: K): PassgateEventMap[K][] {
+  return h.events.filter((e) => e.name === name).map((e) => e.event as PassgateEventMap[K]);
+}
+
+/** Awaits a promise that must reject with a PassgateError, and returns it. */
+export async function failure(promise: Promise<unknown>): Promise<PassgateError> {
+  let result: unknown;
+  try {
+    result = await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(PassgateError);
+    return error as PassgateError;
+  }
+  throw new Error(`expected a PassgateError, but it resolved: ${JSON.stringify(result)?.slice(0, 300)}`);
+}
+
+export const asRegistration = (response: unknown) => parseBody(registrationResponseSchema, response);
+export const asAuthentication = (response: unknown) => parseBody(authenticationResponseSchema, response);
+
+export interface RegistrationAttemptOptions {
+  username?: string;
+  displayName?: string;
+  session?: PasskeySession | null;
+  ctx?: Partial<RegistrationContext>;
+  nickname?: string;
+  /** Passgate to finish on (default: the one that made the options). */
+  finishOn?: Harness;
+}
+
+/** Options, then the authenticator's response; `finish()` verifies it (possibly more than once). */
+export async function registrationAttempt(
+  h: Harness,
+  authenticator: SoftwareAuthenticator,
+  o: RegistrationAttemptOptions = {},
+) {
+  const session = o.session ?? null;
+  const start = await h.passgate.startRegistration({
+    session,
+    username: session ? undefined : (o.username ?? 'alice'),
+    displayName: o.displayName,
+  });
+  const raw = await authenticator.createCredential(start.options, { origin: ORIGIN, ...o.ctx });
+  const response = asRegistration(raw);
+  const finish = (overrides: { ceremonyId?: string | undefined; session?: PasskeySession | null } = {}) =>
+    (o.finishOn ?? h).passgate.finishRegistration({
+      ceremonyId: 'ceremonyId' in overrides ? overrides.ceremonyId : start.ceremonyId,
+      response,
+      nickname: o.nickname,
+      session: 'session' in overrides ? (overrides.session ?? null) : session,
+    });
+  return { start, raw, response, finish };
+}
+
+/** A complete sign-up; returns the result (with the new session). */
+export async function signUp(
+  h: Harness,
+  authenticator: SoftwareAuthenticator,
+  username = 'alice',
+  o: Omit<RegistrationAttemptOptions, 'username'> = {},
+) {
+  const attempt = await registrationAttempt(h, authenticator, { ...o, username });
+  const result = await attempt.finish();
+  return {
+    ...result,
+    session: result.session as PasskeySession,
+    response: attempt.response,
+    options: attempt.start.options,
+  };
+}
+
+export interface AuthenticationAttemptOptions {
+  username?: string;
+  ctx?: Partial<AuthenticationContext>;
+  finishOn?: Harness;
+}
+
+export async function authenticationAttempt(
+  h: Harness,
+  authenticator: SoftwareAuthenticator,
+  o: AuthenticationAttemptOptions = {},
+) {
+  const start = await h.passgate.startAuthentication(
+    o.username === undefined ? {} : { username: o.username },
+  );
+  const raw = await authenticator.getAssertion(start.options, { origin: ORIGIN, ...o.ctx });
+  const response = asAuthentication(raw);
+  const finish = (ceremonyId: string | undefined = start.ceremonyId) =>
+    (o.finishOn ?? h).passgate.finishAuthentication({ ceremonyId, response });
+  return { start, raw, response, finish };
+}
+
+export async function signIn(
+  h: Harness,
+  authenticator: SoftwareAuthenticator,
+  o: AuthenticationAttemptOptions = {},
+) {
+  const attempt = await authenticationAttempt(h, authenticator, o);
+  return attempt.finish();
+}
+
+/** The bytes a base64url string decodes to. */
+export const bytesOf = (value: string) => new Uint8Array(Buffer.from(value, 'base64url'));
+export const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+
+/** `depth` nested one-element CBOR arrays around a 0. */
+export function nestedCborArrays(depth: number): Uint8Array {
+  const bytes = new Uint8Array(depth + 1).fill(0x81);
+  bytes[depth] = 0x00;
+  return bytes;
+}
+
+/** The W3C WebAuthn L3 test vectors: `shared/` sits beside the repository root. */
+export const VECTORS_URL = new URL(
+  '../../../../shared/vectors/webauthn-l3-test-vectors.json',
+  import.meta.url,
+);
+
+export function loadVectors(): VectorFile {
+  return JSON.parse(readFileSync(VECTORS_URL, 'utf8')) as VectorFile;
+}
+
+export interface Vector {
+  name: string;
+  label: string;
+  rpId: string;
+  origin: string;
+  crossOrigin: boolean;
+  topOrigin?: string;
+  alg: number;
+  fmt: string;
+  attestationType: string;
+  registration: {
+    challenge: string;
+    credentialId: string;
+    credentialIdLength: number;
+    aaguid: string;
+    flags: Record<'UP' | 'UV' | 'BE' | 'BS' | 'AT' | 'ED', boolean>;
+    attestationObject: string;
+    clientDataJSON: string;
+  };
+  authentication: {
+    challenge: string;
+    authenticatorData: string;
+    clientDataJSON: string;
+    signature: string;
+    flags: Record<'UP' | 'UV' | 'BE' | 'BS' | 'AT' | 'ED', boolean>;
+  };
+}
+
+export interface VectorFile {
+  attestationRoot: { certificate: string };
+  vectors: Vector[];
+}
+
+/** DER (base64url) to PEM. */
+export function toPem(derBase64Url: string): string {
+  const body = Buffer.from(derBase64Url, 'base64url')
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .trim();
+  return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
+}
+
+/** The W3C test vectors' self-signed P-256 attestation root, as PEM. */
+export const TEST_ROOT_PEM = toPem(loadVectors().attestationRoot.certificate);
