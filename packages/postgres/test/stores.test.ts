@@ -282,10 +282,10 @@ describe('deleteExpiredChallenges', () => {
     await migrate({ pool, schema: s });
     const own = createPostgresStores({ pool, schema: s });
     try {
-      for (let i = 0; i < 5; i++) await own.challenges.put(`short-${i}`, 'v', 30);
+      for (let i = 0; i < 5; i++) await own.challenges.put(`short-${i}`, 'v', 300);
       for (let i = 0; i < 3; i++) await own.challenges.put(`long-${i}`, 'v', 60_000);
       expect(await own.deleteExpiredChallenges()).toBe(0);
-      await sleep(80);
+      await sleep(450);
       expect(await own.deleteExpiredChallenges()).toBe(5);
       expect(await own.deleteExpiredChallenges()).toBe(0);
       const left = await pool.query(`SELECT id FROM "${s}".passgate_challenges ORDER BY id`);
