@@ -8,6 +8,7 @@ import {
   eventsNamed,
   failure,
   makePassgate,
+  nestedCborArrays,
   ORIGIN,
   RP_ID,
   registrationAttempt,
@@ -687,5 +688,71 @@ describe('registration events', () => {
     const alice = await signUp(h, new SoftwareAuthenticator(), 'alice');
     await (await registrationAttempt(h, new SoftwareAuthenticator(), { session: alice.session })).finish();
     expect(eventsNamed(h, 'registered').map((e) => e.signUp)).toEqual([true, false]);
+  });
+});
+
+describe('malformed CBOR', () => {
+  it('rejects a 10,000-deep nested attestation object quickly, as verification_failed', async () => {
+    const h = makePassgate();
+    const attempt = await registrationAttempt(h, new SoftwareAuthenticator());
+    const response = {
+      ...attempt.response,
+      response: { ...attempt.response.response, attestationObject: b64(nestedCborArrays(10_000)) },
+    };
+    const began = performance.now();
+    const error = await failure(
+      h.passgate.finishRegistration({ ceremonyId: attempt.start.ceremonyId, response, session: null }),
+    );
+    expect(performance.now() - began).toBeLessThan(500);
+    expect(error).toMatchObject({ code: 'verification_failed', reason: 'malformed_attestation_object' });
+  });
+
+  it('rejects deep nesting inside attStmt', async () => {
+    const h = makePassgate();
+    const attempt = await registrationAttempt(h, new SoftwareAuthenticator());
+    const original = bytesOf(attempt.response.response.attestationObject);
+    // {"fmt": "none", "attStmt": {"x": [[[...]]]}, "authData": ...}: rebuild with a nested attStmt.
+    const authDataAt = Buffer.from(original).indexOf(Buffer.from('authData'));
+    const tail = original.subarray(authDataAt - 1);
+    const head = Buffer.concat([
+      Uint8Array.of(0xa3, 0x63, ...Buffer.from('fmt'), 0x64, ...Buffer.from('none')),
+      Uint8Array.of(0x67, ...Buffer.from('attStmt'), 0xa1, 0x61, 0x78),
+      nestedCborArrays(100),
+    ]);
+    const response = {
+      ...attempt.response,
+      response: { ...attempt.response.response, attestationObject: b64(Buffer.concat([head, tail])) },
+    };
+    expect(
+      await failure(
+        h.passgate.finishRegistration({ ceremonyId: attempt.start.ceremonyId, response, session: null }),
+      ),
+    ).toMatchObject({ code: 'verification_failed', reason: 'malformed_attestation_object' });
+  });
+
+  it('rejects bytes after the attestation object', async () => {
+    const h = makePassgate();
+    const attempt = await registrationAttempt(h, new SoftwareAuthenticator());
+    const bytes = Buffer.concat([bytesOf(attempt.response.response.attestationObject), Uint8Array.of(0x00)]);
+    const response = {
+      ...attempt.response,
+      response: { ...attempt.response.response, attestationObject: b64(bytes) },
+    };
+    expect(
+      await failure(
+        h.passgate.finishRegistration({ ceremonyId: attempt.start.ceremonyId, response, session: null }),
+      ),
+    ).toMatchObject({ code: 'verification_failed', reason: 'malformed_attestation_object' });
+  });
+
+  it('rejects deeply nested registration extensions', async () => {
+    const h = makePassgate();
+    const attempt = await registrationAttempt(h, new SoftwareAuthenticator(), {
+      ctx: { flags: { ed: true }, trailingBytes: nestedCborArrays(5_000) },
+    });
+    expect(await failure(attempt.finish())).toMatchObject({
+      code: 'verification_failed',
+      reason: 'malformed_authenticator_data',
+    });
   });
 });
