@@ -1,12 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { isPassgateError, type PassgateStores } from '@passgate/core';
 import { makeCredential, makeSignUp } from '@passgate/testing';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedisStores, RedisCommandTimeoutError } from '../src/index.js';
-import { connect, deleteKeys, randomPrefix, sleep } from './helpers.js';
+import { connect, deleteKeys, freePort, randomPrefix, sleep, waitForPing } from './helpers.js';
 
 const prefix = randomPrefix('faults');
 
@@ -206,39 +205,3 @@ describe('Redis slow (CLIENT PAUSE 3000 ALL), then back', () => {
     }
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-async function waitForPing(port: number): Promise<void> {
-  const started = Date.now();
-  while (Date.now() - started < 5000) {
-    const probe = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    probe.on('error', () => {});
-    try {
-      await probe.connect();
-      if ((await probe.ping()) === 'PONG') return;
-    } catch {
-      await sleep(50);
-    } finally {
-      probe.disconnect();
-    }
-  }
-  throw new Error(`redis-server on port ${port} did not start`);
-}
