@@ -9,6 +9,8 @@ import type { Account, StoredCredential } from './types.js';
  *   `store_unavailable` error (`storeUnavailable(cause)` from `@passgate/core`), promptly: the
  *   ceremony fails closed on it and the contract answers 503. Never resolve a default instead.
  * - A rejected write leaves nothing behind (no half-written rows, keys or index entries).
+ * - Ids (credential ids, user handles) are canonical base64url strings (the core checks them before
+ *   any store call), so an adapter may keep them as the bytes they decode to.
  * - Values round-trip exactly: strings are arbitrary Unicode, `Uint8Array`s are byte-exact, `Date`s
  *   keep millisecond precision. Returned objects are fresh copies that the caller may mutate.
  */
@@ -23,7 +25,7 @@ export interface ChallengeStore {
   /**
    * Keeps `value` under `id` for `ttlMs` milliseconds (a positive integer).
    * Resolves `true` when stored, `false` when `id` is already pending (the existing value is kept:
-   * a pending ceremony can never be overwritten).
+   * a pending ceremony can never be overwritten). An expired id is not pending.
    */
   put(id: string, value: string, ttlMs: number): Promise<boolean>;
 
@@ -61,7 +63,7 @@ export interface CredentialRepository {
   /** The credential with this id, or `null`. */
   findById(id: string): Promise<StoredCredential | null>;
 
-  /** Every credential of the account, oldest first (by `createdAt`, then `id`); `[]` for none. */
+  /** Every credential of the account, oldest first (by `createdAt`, then `id` as a string); `[]` for none. */
   listByUserHandle(userHandle: string): Promise<StoredCredential[]>;
 
   /**
@@ -105,6 +107,7 @@ export interface AccountRepository {
    * or user id exists (random values; a collision is a bug). On any rejection nothing is written.
    * Of concurrent creates with the same username exactly one resolves.
    *
+   * `firstCredential.userHandle` equals `account.userHandle`.
    * The credential lands in the same storage that this adapter's `CredentialRepository` reads, so an
    * adapter implements both interfaces together.
    */

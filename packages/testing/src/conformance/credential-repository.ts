@@ -100,7 +100,7 @@ export function describeCredentialRepositoryContract(ctx: SuiteContext): void {
         const { account } = await seed();
         const lower = `${randomBase64url(12)
           .replace(/[^a-z]/gi, 'q')
-          .toLowerCase()}abc`;
+          .toLowerCase()}abcd`; // 20 characters: canonical base64url in both cases
         const a = makeCredential({ userHandle: account.userHandle, id: lower });
         const b = makeCredential({ userHandle: account.userHandle, id: lower.toUpperCase() });
         await repo().create(a);
@@ -164,8 +164,9 @@ export function describeCredentialRepositoryContract(ctx: SuiteContext): void {
       it('lists oldest first, by createdAt then id', async () => {
         const t = Date.UTC(2025, 5, 1, 12, 0, 0, 0);
         // Ids share a random prefix and differ only in a final upper-case letter, so every collation
-        // agrees on their order. Creation order differs from the expected listing order.
-        const prefix = randomBase64url(15);
+        // (and byte order) agrees on their order; 20 characters keep them canonical base64url.
+        // Creation order differs from the expected listing order.
+        const prefix = `${randomBase64url(12)}AAA`;
         const spec = [
           { id: `${prefix}D`, createdAt: new Date(t + 1000) },
           { id: `${prefix}B`, createdAt: new Date(t + 2000) },
