@@ -1,0 +1,54 @@
+import type { Passgate, PasskeySession } from '@passgate/core';
+import type { Request, Response } from 'express';
+
+/**
+ * Session hooks for apps that keep sign-ins themselves (their own session store, a JWT cookie, ...).
+ * Each may be async. Errors thrown here answer `500 internal_error` on the passkey routes.
+ */
+export interface PasskeySessionHooks {
+  /**
+   * The current sign-in, or `null`. Called on every request that passes through the router (it sets
+   * `req.passkey`), so keep it cheap.
+   */
+  getSignedInUser(req: Request): PasskeySession | null | Promise<PasskeySession | null>;
+  /**
+   * A passkey sign-in (or sign-up) succeeded: persist `session`. Runs before the response is written,
+   * so it may set cookies or headers on `res`; it must not send a body. Rotate any session identifier
+   * here (no fixation).
+   */
+  onSignIn(req: Request, res: Response, session: PasskeySession): void | Promise<void>;
+  /** `POST /logout`: end the sign-in on the server (revoke, not just forget the cookie). Must not send a body. */
+  onSignOut(req: Request, res: Response): void | Promise<void>;
+}
+
+export interface PasskeyRouterOptions {
+  /** The configured Passgate instance (`createPassgate(...)`); its rate limits and policy apply. Required. */
+  passgate: Passgate;
+  /**
+   * Where the passkey routes live, as a full path from the app's root. Default `/passkeys`.
+   * It is also the ceremony cookie's `Path`, which is why it is an option rather than a mount path:
+   * mount the router with `app.use(router)`.
+   */
+  prefix?: string;
+  /** Name of the ceremony cookie. Default `passgate_ceremony`. */
+  cookieName?: string;
+  /** Largest request body on the passkey routes, in bytes. Default 65536 (64 KiB, the contract's limit). */
+  maxBodyBytes?: number;
+  /**
+   * How sign-ins are kept. Default `'express-session'`: `req.session` (mount express-session before
+   * the router); the sign-in is stored under `req.session.passgate` after `regenerate()`, and
+   * `POST /logout` calls `destroy()` and clears the session cookie. Or hooks for apps with their own
+   * sessions or JWTs.
+   */
+  session?: 'express-session' | PasskeySessionHooks;
+  /**
+   * Name of express-session's cookie, cleared on logout in `'express-session'` mode. Default
+   * `connect.sid` (express-session's default); set it when you pass `name` to express-session.
+   */
+  sessionCookieName?: string;
+  /**
+   * Serve `GET /.well-known/webauthn` (WebAuthn related origin requests) with `{ origins }`, so
+   * passkeys of this RP ID work on the listed origins too. Default: not served.
+   */
+  wellKnown?: { origins: string[] };
+}

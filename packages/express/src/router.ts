@@ -1,0 +1,82 @@
+import { type ContractHandlerOptions, createContractHandler } from '@passgate/core/http';
+import { type ErrorRequestHandler, type Request, Router } from 'express';
+import { passkeyErrorHandler } from './error-handler.js';
+import { rememberPassgate } from './instance.js';
+import type { PasskeyRouterOptions } from './options.js';
+import { fullPath, pathBelow, toContractRequest } from './request.js';
+import { writeContractResponse } from './response.js';
+import { expressSessionAdapter, hooksAdapter } from './session.js';
+
+/** express-session's default cookie name. */
+export const DEFAULT_SESSION_COOKIE_NAME = 'connect.sid';
+
+const WELL_KNOWN_PATH = '/.well-known/webauthn';
+
+/**
+ * The Passgate HTTP contract as an Express router. Mount it with `app.use(router)` after
+ * express-session (or give `session` hooks); routes after it can read `req.passkey`.
+ *
+ * All contract logic (routing, checks, status codes, cookies, error bodies) lives in
+ * `@passgate/core/http`; this only translates requests and responses and applies session actions.
+ * Bodies of the passkey routes are read here, bounded; other routes are untouched.
+ */
+export function createPasskeyRouter(options: PasskeyRouterOptions): Router {
+  const { passgate } = options;
+  if (!passgate) throw new TypeError('createPasskeyRouter needs a `passgate` (from createPassgate).');
+  const handlerOptions: ContractHandlerOptions = {};
+  if (options.prefix !== undefined) handlerOptions.prefix = options.prefix;
+  if (options.cookieName !== undefined) handlerOptions.cookieName = options.cookieName;
+  if (options.maxBodyBytes !== undefined) handlerOptions.maxBodyBytes = options.maxBodyBytes;
+  const handler = createContractHandler(passgate, handlerOptions);
+  const sessions =
+    options.session === undefined || options.session === 'express-session'
+      ? expressSessionAdapter(options.sessionCookieName ?? DEFAULT_SESSION_COOKIE_NAME)
+      : hooksAdapter(options.session);
+  const wellKnown = options.wellKnown ? { origins: [...options.wellKnown.origins] } : undefined;
+
+  const router = Router();
+  const ours = (req: Request) => pathBelow(handler.prefix, fullPath(req));
+
+  router.use(async (req, res, next) => {
+    rememberPassgate(req, passgate);
+    const path = fullPath(req);
+    const below = ours(req);
+    try {
+      req.passkey = await sessions.get(req);
+      if (wellKnown && path === WELL_KNOWN_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+        res.json(wellKnown);
+        return;
+      }
+      if (below === undefined) {
+        next();
+        return;
+      }
+      const response = await handler.handle(toContractRequest(req, below, req.passkey));
+      if (!response) {
+        next();
+        return;
+      }
+      const action = response.sessionAction;
+      if (action?.type === 'sign_in') {
+        await sessions.signIn(req, res, action.session);
+        req.passkey = action.session;
+      } else if (action?.type === 'sign_out') {
+        await sessions.signOut(req, res);
+        req.passkey = null;
+      }
+      writeContractResponse(res, response);
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  // Errors on the passkey routes get the contract's body; errors on the app's routes (e.g. a
+  // throwing getSignedInUser hook) go on to the app's own error handling.
+  const errors = passkeyErrorHandler();
+  const scoped: ErrorRequestHandler = (error, req, res, next) => {
+    if (ours(req) === undefined) next(error);
+    else errors(error, req, res, next);
+  };
+  router.use(scoped);
+  return router;
+}

@@ -1,0 +1,112 @@
+import type { PasskeySession } from '@passgate/core';
+import type { Request, Response } from 'express';
+import type { PasskeySessionHooks } from './options.js';
+
+/** How the router reads and writes sign-ins, whatever the mode. */
+export interface SessionAdapter {
+  get(req: Request): Promise<PasskeySession | null>;
+  signIn(req: Request, res: Response, session: PasskeySession): Promise<void>;
+  signOut(req: Request, res: Response): Promise<void>;
+}
+
+/** The part of express-session's `req.session` used here (typed structurally: no dependency on it). */
+interface ExpressSessionLike {
+  passgate?: unknown;
+  cookie?: {
+    path?: string;
+    domain?: string;
+    secure?: boolean | 'auto';
+    sameSite?: unknown;
+    httpOnly?: boolean;
+  };
+  regenerate(callback: (error?: unknown) => void): void;
+  save(callback: (error?: unknown) => void): void;
+  destroy(callback: (error?: unknown) => void): void;
+}
+
+/** The key the sign-in is stored under in express-session. */
+export const SESSION_KEY = 'passgate';
+
+function expressSession(req: Request): ExpressSessionLike | undefined {
+  const session = (req as { session?: unknown }).session;
+  return session && typeof session === 'object' ? (session as ExpressSessionLike) : undefined;
+}
+
+function call(run: (callback: (error?: unknown) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => run((error) => (error ? reject(error) : resolve())));
+}
+
+/** A stored value is trusted only if it still has the shape of a `PasskeySession` (older versions, tampering with the store). */
+function asPasskeySession(value: unknown): PasskeySession | null {
+  if (!value || typeof value !== 'object') return null;
+  const v = value as Record<string, unknown>;
+  if (
+    typeof v['userId'] !== 'string' ||
+    typeof v['userHandle'] !== 'string' ||
+    typeof v['credentialId'] !== 'string' ||
+    typeof v['authenticatedAt'] !== 'number' ||
+    typeof v['userVerified'] !== 'boolean'
+  ) {
+    return null;
+  }
+  return {
+    userId: v['userId'],
+    userHandle: v['userHandle'],
+    credentialId: v['credentialId'],
+    authenticatedAt: v['authenticatedAt'],
+    userVerified: v['userVerified'],
+  };
+}
+
+/**
+ * express-session mode. Sign-in regenerates the session id first (a session id known before the
+ * sign-in, e.g. planted by an attacker, never becomes a signed-in one), then saves explicitly so the
+ * store has the sign-in before the response reaches the browser.
+ */
+export function expressSessionAdapter(sessionCookieName: string): SessionAdapter {
+  return {
+    async get(req) {
+      return asPasskeySession(expressSession(req)?.[SESSION_KEY]);
+    },
+    async signIn(req, _res, session) {
+      const current = expressSession(req);
+      if (!current) {
+        throw new Error(
+          'A passkey sign-in needs a session: mount express-session before the passkey router, or pass session hooks.',
+        );
+      }
+      await call((cb) => current.regenerate(cb));
+      // regenerate() replaces req.session with a new object.
+      const fresh = expressSession(req);
+      if (!fresh) throw new Error('express-session did not create a new session.');
+      fresh[SESSION_KEY] = session;
+      await call((cb) => fresh.save(cb));
+    },
+    async signOut(req, res) {
+      const current = expressSession(req);
+      if (!current) return;
+      const cookie = current.cookie ?? {};
+      await call((cb) => current.destroy(cb));
+      res.clearCookie(sessionCookieName, {
+        path: cookie.path ?? '/',
+        ...(cookie.domain ? { domain: cookie.domain } : {}),
+        httpOnly: cookie.httpOnly ?? true,
+        ...(cookie.secure === true ? { secure: true } : {}),
+      });
+    },
+  };
+}
+
+export function hooksAdapter(hooks: PasskeySessionHooks): SessionAdapter {
+  return {
+    async get(req) {
+      return (await hooks.getSignedInUser(req)) ?? null;
+    },
+    async signIn(req, res, session) {
+      await hooks.onSignIn(req, res, session);
+    },
+    async signOut(req, res) {
+      await hooks.onSignOut(req, res);
+    },
+  };
+}
