@@ -206,10 +206,8 @@ async function completeRegistration(
 
   const attestationObject = decodeBase64Url(response.response.attestationObject) as Uint8Array<ArrayBuffer>;
   guardAttestationObject(attestationObject, runtime.cborLimits);
-  const attestation = decodeAttestationObject(attestationObject);
-  const authData = attestation.get('authData');
-  if (!(authData instanceof Uint8Array)) throw verificationFailed('authenticator_data_invalid');
-  guardAuthenticatorData(authData, runtime.cborLimits);
+  const attestation = decodeAttestation(attestationObject);
+  guardAuthenticatorData(attestation.authData, runtime.cborLimits);
 
   let verification: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
   try {
@@ -230,11 +228,11 @@ async function completeRegistration(
 
   // The library does not compare the id the client reports with the one the authenticator signed.
   if (info.credential.id !== response.id) throw verificationFailed('credential_id_mismatch');
-  checkAttestationPolicy(runtime, state, info.fmt, attestation.get('attStmt'));
+  checkAttestationPolicy(runtime, state, info.fmt, attestation.attStmt);
   checkAuthenticatorPolicy(runtime, info.aaguid, info.credentialDeviceType === 'multiDevice');
 
-  const algorithm = decodeCredentialPublicKey(info.credential.publicKey as Uint8Array<ArrayBuffer>).get(3);
-  if (typeof algorithm !== 'number' || !state.algorithms.includes(algorithm)) {
+  const algorithm = publicKeyAlgorithm(info.credential.publicKey as Uint8Array<ArrayBuffer>);
+  if (algorithm === null || !state.algorithms.includes(algorithm)) {
     throw verificationFailed('algorithm_not_allowed');
   }
   const nickname = input.nickname?.trim() ? input.nickname.trim() : null;
@@ -292,6 +290,28 @@ async function completeRegistration(
     signedUp: state.mode === 'signup',
     session,
   };
+}
+
+/** The attestation object's parts; anything that is not the expected CBOR map is `verification_failed`. */
+function decodeAttestation(bytes: Uint8Array<ArrayBuffer>): { authData: Uint8Array; attStmt: unknown } {
+  let decoded: ReturnType<typeof decodeAttestationObject>;
+  try {
+    decoded = decodeAttestationObject(bytes);
+  } catch (error) {
+    throw verificationFailed('malformed_attestation_object', undefined, error);
+  }
+  const authData = decoded instanceof Map ? decoded.get('authData') : undefined;
+  if (!(authData instanceof Uint8Array)) throw verificationFailed('malformed_attestation_object');
+  return { authData, attStmt: decoded.get('attStmt') };
+}
+
+function publicKeyAlgorithm(publicKey: Uint8Array<ArrayBuffer>): number | null {
+  try {
+    const alg = decodeCredentialPublicKey(publicKey).get(3);
+    return typeof alg === 'number' ? alg : null;
+  } catch {
+    return null;
+  }
 }
 
 function checkAttestationPolicy(
