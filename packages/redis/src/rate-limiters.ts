@@ -1,12 +1,10 @@
+import type { RateLimitBucket } from '@passgate/core';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { RedisClient } from './client.js';
 import { DEFAULT_PREFIX } from './keys.js';
 
-/** A fixed-window bucket: at most `points` per `durationSeconds`. */
-export interface RateLimitBucket {
-  points: number;
-  durationSeconds: number;
-}
+/** A fixed-window bucket: at most `points` per `durationSeconds` (the core's own type). */
+export type { RateLimitBucket };
 
 export interface RedisRateLimitersOptions {
   /** The application's ioredis client (`Redis` or `Cluster`); never connected or closed here. */

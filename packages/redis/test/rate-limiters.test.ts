@@ -1,3 +1,4 @@
+import type { RateLimitOptions } from '@passgate/core';
 import type { Redis } from 'ioredis';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +24,9 @@ afterAll(async () => {
 describe('createRedisRateLimiters', () => {
   it('uses the documented defaults', () => {
     const limiters = createRedisRateLimiters({ client: clientA, prefix });
+    // Type-level check: the result is what the core's `rateLimits` option takes.
+    const asCoreOption: RateLimitOptions = limiters;
+    expect(asCoreOption.perIp).toBe(limiters.perIp);
     expect(DEFAULT_PER_IP).toEqual({ points: 60, durationSeconds: 60 });
     expect(DEFAULT_ACCOUNT_FAILURES).toEqual({ points: 10, durationSeconds: 900 });
     expect(limiters.perIp.points).toBe(60);
