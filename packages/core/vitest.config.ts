@@ -17,6 +17,7 @@ export default defineConfig({
   test: {
     name: 'core',
     include: ['test/**/*.test.ts'],
+    benchmark: { include: ['bench/**/*.bench.ts'] },
     testTimeout: 20_000,
   },
 });
