@@ -53,6 +53,7 @@ export class RedisAccountRepository implements AccountRepository {
     }
     const accountFields = accountToFields(account);
     const credentialFields = credentialToFields(firstCredential);
+    const createdAt = ms(firstCredential.createdAt);
     const reply = await guard(this.#timeoutMs, () =>
       CREATE_ACCOUNT.run(
         this.#client,
@@ -66,7 +67,7 @@ export class RedisAccountRepository implements AccountRepository {
         [
           account.userHandle,
           firstCredential.id,
-          ms(firstCredential.createdAt),
+          createdAt,
           accountFields.length,
           ...accountFields,
           ...credentialFields,

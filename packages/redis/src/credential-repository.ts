@@ -35,12 +35,13 @@ export class RedisCredentialRepository implements CredentialRepository {
   }
 
   async create(credential: StoredCredential): Promise<void> {
-    const fields = credentialToFields(credential);
+    // Encoded before the guard: a bad input (e.g. an invalid Date) is a plain error, not an outage.
+    const args = [credential.id, ms(credential.createdAt), ...credentialToFields(credential)];
     const created = await guard(this.#timeoutMs, () =>
       CREATE_CREDENTIAL.run(
         this.#client,
         [this.#keys.credential(credential.id), this.#keys.accountCredentials(credential.userHandle)],
-        [credential.id, ms(credential.createdAt), ...fields],
+        args,
       ),
     );
     if (created !== 1) throw credentialExists();
@@ -78,12 +79,9 @@ export class RedisCredentialRepository implements CredentialRepository {
   }
 
   async updateAfterSignIn(update: CredentialSignInUpdate): Promise<StoredCredential | null> {
+    const args = [update.expectedCounter, update.counter, bool(update.backedUp), ms(update.lastUsedAt)];
     const reply = await guard(this.#timeoutMs, () =>
-      UPDATE_AFTER_SIGN_IN.run(
-        this.#client,
-        [this.#keys.credential(update.id)],
-        [update.expectedCounter, update.counter, bool(update.backedUp), ms(update.lastUsedAt)],
-      ),
+      UPDATE_AFTER_SIGN_IN.run(this.#client, [this.#keys.credential(update.id)], args),
     );
     return reply === null ? null : credentialFromHash(pairsToHash(reply));
   }
