@@ -1,0 +1,154 @@
+/**
+ * Store wiring for `PASSGATE_STORE`: the Passgate instance plus an express-session store that keeps
+ * sessions where the passkeys are, so several instances behave as one.
+ */
+import {
+  createMemoryStores,
+  createPassgate,
+  type Passgate,
+  type PassgateLogger,
+  type PassgateOptions,
+  type PassgateStores,
+  type RateLimitOptions,
+} from '@passgate/core';
+import { createPostgresStores, migrate } from '@passgate/postgres';
+import { createRedisRateLimiters, createRedisStores } from '@passgate/redis';
+import connectPgSimple from 'connect-pg-simple';
+import { RedisStore } from 'connect-redis';
+import session from 'express-session';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { passgatePolicyOptions, type ResolvedDemoConfig } from './config.js';
+
+export interface DemoBackend {
+  passgate: Passgate;
+  /** The express-session store. */
+  sessionStore: session.Store;
+  /** A one-line description of where state lives, for the start-up log. */
+  description: string;
+  /** Stops timers and closes the connections this backend opened. */
+  close(): Promise<void>;
+}
+
+export interface DemoBackendOptions {
+  /** Key prefix in Redis (default `passgate:`); sessions go under `<prefix>sess:`. */
+  redisPrefix?: string;
+  /** Table prefix in PostgreSQL (default `passgate_`); sessions go to `<prefix>demo_sessions`. */
+  postgresTablePrefix?: string;
+  logger?: PassgateLogger;
+}
+
+/** Warnings and errors to the console; Passgate never passes secrets to its logger. */
+export const consoleLogger: PassgateLogger = {
+  debug() {},
+  info() {},
+  warn: (message, fields) => console.warn(`[passgate] ${message}`, fields ?? ''),
+  error: (message, fields) => console.error(`[passgate] ${message}`, fields ?? ''),
+};
+
+export async function createDemoBackend(
+  config: ResolvedDemoConfig,
+  options: DemoBackendOptions = {},
+): Promise<DemoBackend> {
+  const logger = options.logger ?? consoleLogger;
+  const base = (stores: PassgateStores, rateLimits: RateLimitOptions): PassgateOptions => ({
+    rp: { name: 'Passgate demo', id: config.rpId, origins: [config.origin] },
+    stores,
+    secret: config.passgateSecret,
+    rateLimits,
+    logger,
+    ...passgatePolicyOptions(config),
+  });
+  const memoryLimits: RateLimitOptions = {};
+  if (config.perIp) memoryLimits.perIp = config.perIp;
+  if (config.accountFailures) memoryLimits.accountFailures = config.accountFailures;
+
+  switch (config.store) {
+    case 'memory':
+      return {
+        passgate: createPassgate(base(createMemoryStores(), memoryLimits)),
+        sessionStore: new session.MemoryStore(),
+        description: 'in memory (lost on restart)',
+        close: async () => {},
+      };
+
+    case 'redis': {
+      const prefix = options.redisPrefix ?? 'passgate:';
+      const client = new Redis(config.redisUrl, {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        connectTimeout: 2000,
+      });
+      client.on('error', (error: Error) => logger.warn('redis connection error', { message: error.message }));
+      try {
+        await client.connect();
+      } catch (error) {
+        client.disconnect();
+        throw new Error(`Could not connect to Redis (REDIS_URL): ${(error as Error).message}`);
+      }
+      const rateLimits = createRedisRateLimiters({
+        client,
+        prefix,
+        ...(config.perIp ? { perIp: config.perIp } : {}),
+        ...(config.accountFailures ? { accountFailures: config.accountFailures } : {}),
+      });
+      return {
+        passgate: createPassgate(base(createRedisStores({ client, prefix }), rateLimits)),
+        // connect-redis 8 accepts an ioredis client (it normalises node-redis and ioredis calls).
+        sessionStore: new RedisStore({ client, prefix: `${prefix}sess:` }),
+        description: `in Redis (${redactUrl(config.redisUrl)}, keys ${prefix}*)`,
+        close: async () => {
+          await client.quit().catch(() => client.disconnect());
+        },
+      };
+    }
+
+    case 'postgres': {
+      const tablePrefix = options.postgresTablePrefix ?? 'passgate_';
+      const pool = new pg.Pool({
+        connectionString: config.databaseUrl,
+        max: 10,
+        connectionTimeoutMillis: 2000,
+      });
+      pool.on('error', (error) => logger.warn('idle postgres client failed', { message: error.message }));
+      try {
+        await migrate({ pool, tablePrefix });
+      } catch (error) {
+        await pool.end().catch(() => {});
+        throw new Error(`Could not prepare PostgreSQL (DATABASE_URL): ${(error as Error).message}`);
+      }
+      const stores = createPostgresStores({ pool, tablePrefix });
+      const stopSweeper = stores.startChallengeSweeper({ intervalMs: 60_000 });
+      const PgStore = connectPgSimple(session);
+      const sessionStore = new PgStore({
+        pool,
+        tableName: `${tablePrefix}demo_sessions`,
+        createTableIfMissing: true,
+        pruneSessionInterval: 15 * 60,
+      });
+      return {
+        // Rate limits stay per process here (in memory); use Redis to share them between instances.
+        passgate: createPassgate(base(stores, memoryLimits)),
+        sessionStore,
+        description: `in PostgreSQL (${redactUrl(config.databaseUrl)}, tables ${tablePrefix}*)`,
+        close: async () => {
+          stopSweeper();
+          sessionStore.close();
+          await pool.end();
+        },
+      };
+    }
+  }
+}
+
+/** A URL without its password, for logs. */
+export function redactUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(invalid URL)';
+  }
+}
