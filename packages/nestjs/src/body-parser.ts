@@ -1,0 +1,58 @@
+import type { Request } from 'express';
+import { locate, requestPath } from './http.js';
+
+/** Names of body-parser's middleware functions (`express.json()` is `jsonParser`, and so on). */
+const PARSER_NAMES = new Set(['jsonParser', 'urlencodedParser', 'textParser', 'rawParser']);
+
+const BYPASS = Symbol.for('passgate.nestjs.bodyParserBypass');
+
+type Handle = ((req: Request, res: unknown, next: (error?: unknown) => void) => void) & {
+  [BYPASS]?: Set<string>;
+};
+
+interface Layer {
+  handle?: Handle;
+}
+
+/**
+ * NestFactory mounts `express.json()` (100 kb) and `express.urlencoded()` on every route, in front
+ * of every module's middleware. Left alone, the JSON parser would answer the passkey routes before
+ * the contract layer does: its own `413` for a 1 MB body (ahead of `403 forbidden_origin`), its own
+ * `400` for bad JSON (ahead of `429`), and it would let 64..100 KiB chunked bodies through.
+ *
+ * So the app's body-parser layers are made to skip requests under the passkey prefix (the contract
+ * layer reads those bodies itself, bounded, exactly as `@passgate/express` does); every other route
+ * is parsed as before. Called during `app.init()`, after Nest has mounted its parsers. Layers are
+ * found by name (as Nest's own `isMiddlewareApplied` does); an app-specific parser under another
+ * name is left alone, and its result is used as an already-parsed body.
+ */
+export function bypassBodyParsers(expressApp: unknown, prefix: string): number {
+  const stack = (expressApp as { router?: { stack?: Layer[] } } | undefined)?.router?.stack;
+  if (!Array.isArray(stack)) return 0;
+  let wrapped = 0;
+  for (const layer of stack) {
+    const original = layer.handle;
+    if (!original || !PARSER_NAMES.has(original.name)) continue;
+    const existing = original[BYPASS];
+    if (existing) {
+      existing.add(prefix);
+      continue;
+    }
+    const prefixes = new Set([prefix]);
+    const bypass: Handle = (req, res, next) => {
+      const path = requestPath(req);
+      for (const p of prefixes) {
+        if (locate(p, path)) {
+          next();
+          return;
+        }
+      }
+      original(req, res, next);
+    };
+    Object.defineProperty(bypass, 'name', { value: original.name });
+    bypass[BYPASS] = prefixes;
+    layer.handle = bypass;
+    wrapped++;
+  }
+  return wrapped;
+}

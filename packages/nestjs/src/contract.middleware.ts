@@ -1,0 +1,100 @@
+import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import { Passgate } from '@passgate/core';
+import { type ContractHandler, createContractHandler, errorResponse } from '@passgate/core/http';
+import type { NextFunction, Request, Response } from 'express';
+import { PASSGATE, PASSKEY_SESSIONS } from './constants.js';
+import { locate, normalizePrefix, requestPath, toContractRequest, writeContractResponse } from './http.js';
+import { PASSKEYS_MODULE_OPTIONS } from './module-definition.js';
+import type { PasskeysModuleOptions } from './options.js';
+import { type PasskeySessions, resolveSession } from './session.js';
+
+/**
+ * Serves the whole HTTP contract below the prefix: builds a `ContractRequest` from the Express
+ * request, lets `@passgate/core/http` decide everything (routing, check order, ceremony cookie,
+ * error bodies), applies the session action, and writes the `ContractResponse` verbatim. No
+ * contract logic of its own, so it answers exactly as `@passgate/express` does.
+ *
+ * It is Nest middleware rather than a `@Controller()` because the prefix is an option (known only
+ * after `forRootAsync`'s factory ran), and because the app's guards (a global `PasskeyAuthGuard`),
+ * pipes and interceptors must not stand between a signed-out browser and the sign-in routes.
+ * Requests below the prefix that are not contract routes go on (`next()`, Nest's 404).
+ */
+@Injectable()
+export class PasskeysContractMiddleware implements NestMiddleware {
+  private readonly prefix: string;
+  /** One contract handler per mount path: the ceremony cookie's `Path` is the full mount path. */
+  private readonly handlers = new Map<string, ContractHandler>();
+
+  constructor(
+    @Inject(PASSGATE) private readonly passgate: Passgate,
+    @Inject(PASSKEY_SESSIONS) private readonly sessions: PasskeySessions,
+    @Inject(PASSKEYS_MODULE_OPTIONS) private readonly options: PasskeysModuleOptions,
+  ) {
+    this.prefix = normalizePrefix(options.prefix ?? '/passkeys');
+  }
+
+  async use(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const located = locate(this.prefix, requestPath(req));
+    if (!located) {
+      next();
+      return;
+    }
+    try {
+      const session = await resolveSession(this.sessions, req);
+      const response = await this.handlerFor(located.mount).handle(
+        toContractRequest(req, located.below, session),
+      );
+      if (!response) {
+        next();
+        return;
+      }
+      const action = response.sessionAction;
+      if (action?.type === 'sign_in') {
+        await this.sessions.signIn(req, res, action.session);
+        req.passkey = action.session;
+      } else if (action?.type === 'sign_out') {
+        await this.sessions.signOut(req, res);
+        req.passkey = null;
+      }
+      writeContractResponse(res, response);
+    } catch (error) {
+      // A throwing session hook or store: the contract's 500 body, never Nest's or a stack.
+      if (res.headersSent) {
+        next(error);
+        return;
+      }
+      writeContractResponse(res, errorResponse(error, this.passgate.runtime.logger));
+    }
+  }
+
+  private handlerFor(mount: string): ContractHandler {
+    let handler = this.handlers.get(mount);
+    if (!handler) {
+      const options: { prefix: string; cookieName?: string; maxBodyBytes?: number } = { prefix: mount };
+      if (this.options.cookieName !== undefined) options.cookieName = this.options.cookieName;
+      if (this.options.maxBodyBytes !== undefined) options.maxBodyBytes = this.options.maxBodyBytes;
+      handler = createContractHandler(this.passgate, options);
+      // Bounded: mounts come from the routes Nest registered, not from clients.
+      if (this.handlers.size < 16) this.handlers.set(mount, handler);
+    }
+    return handler;
+  }
+}
+
+/**
+ * Sets `req.passkey` (the sign-in, or `null`) on every request, as `@passgate/express`'s router does,
+ * so `@PasskeySession()` and your own code can read it without a guard.
+ */
+@Injectable()
+export class PasskeySessionMiddleware implements NestMiddleware {
+  constructor(@Inject(PASSKEY_SESSIONS) private readonly sessions: PasskeySessions) {}
+
+  async use(req: Request, _res: Response, next: NextFunction): Promise<void> {
+    try {
+      await resolveSession(this.sessions, req);
+      next();
+    } catch (error) {
+      next(error);
+    }
+  }
+}

@@ -1,0 +1,25 @@
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+import type { PasskeysModuleExtras, PasskeysModuleOptions } from './options.js';
+
+/**
+ * `forRoot(options)` and `forRootAsync({ imports, useFactory, inject, useClass, useExisting })`,
+ * both taking `isGlobal`. The options land under `PASSKEYS_MODULE_OPTIONS`.
+ */
+export const {
+  ConfigurableModuleClass,
+  MODULE_OPTIONS_TOKEN: PASSKEYS_MODULE_OPTIONS,
+  OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<PasskeysModuleOptions>({ moduleName: 'Passkeys' })
+  .setClassMethodName('forRoot')
+  .setFactoryMethodName('createPasskeysOptions')
+  .setExtras<PasskeysModuleExtras>({ isGlobal: false }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal ?? false,
+  }))
+  .build();
+
+/** What `forRoot` takes. */
+export type PasskeysModuleForRootOptions = typeof OPTIONS_TYPE;
+/** What `forRootAsync` takes. */
+export type PasskeysModuleAsyncOptions = typeof ASYNC_OPTIONS_TYPE;

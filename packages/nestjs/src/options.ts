@@ -1,0 +1,71 @@
+import type { Passgate, PassgateOptions, PassgateStores, PasskeySession } from '@passgate/core';
+import type { Request, Response } from 'express';
+
+/**
+ * Session hooks for apps that keep sign-ins themselves (their own session store, a JWT cookie, ...),
+ * exactly as in `@passgate/express`. Each may be async. Errors thrown here answer
+ * `500 internal_error` on the passkey routes.
+ */
+export interface PasskeySessionHooks {
+  /** The current sign-in, or `null`. Called on every request (it sets `req.passkey`), so keep it cheap. */
+  getSignedInUser(req: Request): PasskeySession | null | Promise<PasskeySession | null>;
+  /**
+   * A passkey sign-in (or sign-up) succeeded: persist `session`. Runs before the response is written,
+   * so it may set cookies or headers on `res`; it must not send a body. Rotate any session identifier
+   * here (no fixation).
+   */
+  onSignIn(req: Request, res: Response, session: PasskeySession): void | Promise<void>;
+  /** `POST /logout`: end the sign-in on the server (revoke, not just forget the cookie). Must not send a body. */
+  onSignOut(req: Request, res: Response): void | Promise<void>;
+}
+
+/** How the HTTP side of the module behaves, whichever way the Passgate instance is given. */
+export interface PasskeysHttpOptions {
+  /**
+   * Where the contract's routes live, e.g. `/passkeys/login/options`. Default `/passkeys`. Nest's
+   * global prefix (`app.setGlobalPrefix('api')`) is added in front, and the ceremony cookie's `Path`
+   * is the full path (`/api/passkeys`). The prefix belongs to Passgate: routes of your own below it
+   * get no body parsing from Nest (see the README's body-parser note).
+   */
+  prefix?: string;
+  /** Name of the ceremony cookie. Default `passgate_ceremony`. */
+  cookieName?: string;
+  /** Largest request body on the passkey routes, in bytes. Default 65536 (64 KiB, the contract's limit). */
+  maxBodyBytes?: number;
+  /**
+   * Serve the HTTP contract. Default true. `false`: only the service, guard and decorators (apps that
+   * build their own endpoints on `PasskeysService`, or mount `PasskeysContractMiddleware` themselves).
+   */
+  controller?: boolean;
+  /**
+   * How sign-ins are kept. Default `'express-session'`: `req.session` (`app.use(session(...))` before
+   * `listen`); the sign-in is stored under `req.session.passgate` after `regenerate()`, and
+   * `POST /logout` calls `destroy()` and clears the session cookie. Or hooks for apps with their own
+   * sessions or JWTs.
+   */
+  session?: 'express-session' | PasskeySessionHooks;
+  /**
+   * Name of express-session's cookie, cleared on logout in `'express-session'` mode. Default
+   * `connect.sid` (express-session's default); set it when you pass `name` to express-session.
+   */
+  sessionCookieName?: string;
+}
+
+/**
+ * Passgate's own options, with `stores` optional: without it the stores come from the
+ * `PASSGATE_STORES` injection token.
+ */
+export type PassgateConfig = Omit<PassgateOptions, 'stores'> & { stores?: PassgateStores };
+
+/**
+ * Options of `PasskeysModule.forRoot` / `forRootAsync`: a ready `passgate` instance, or the
+ * Passgate options to build one from (stores from `stores` or the `PASSGATE_STORES` token), plus
+ * the HTTP options.
+ */
+export type PasskeysModuleOptions = PasskeysHttpOptions & ({ passgate: Passgate } | PassgateConfig);
+
+/** Extra options of `forRoot` / `forRootAsync` that shape the module itself. */
+export interface PasskeysModuleExtras {
+  /** Make the module's exports (service, guard, tokens) visible in every module. Default false. */
+  isGlobal?: boolean;
+}

@@ -1,0 +1,60 @@
+import type { Provider } from '@nestjs/common';
+import { createPassgate, type Passgate, type PassgateOptions, type PassgateStores } from '@passgate/core';
+import { PASSGATE, PASSGATE_STORES, PASSKEY_SESSIONS } from './constants.js';
+import { PASSKEYS_MODULE_OPTIONS } from './module-definition.js';
+import type { PasskeysHttpOptions, PasskeysModuleOptions } from './options.js';
+import {
+  DEFAULT_SESSION_COOKIE_NAME,
+  expressSessionAdapter,
+  hooksAdapter,
+  type PasskeySessions,
+} from './session.js';
+
+/**
+ * The Passgate instance, in this order:
+ * 1. `options.passgate`, a ready instance (its stores, policy and rate limits are used as they are);
+ * 2. built from the options with `options.stores`;
+ * 3. built from the options with the stores under `PASSGATE_STORES`, from another module.
+ * Neither `passgate`, `stores` nor a `PASSGATE_STORES` provider is a configuration error at boot:
+ * there is no silent in-memory fallback that would lose every passkey on restart.
+ */
+export function resolvePassgate(
+  options: PasskeysModuleOptions,
+  injected: PassgateStores | undefined,
+): Passgate {
+  if ('passgate' in options && options.passgate) return options.passgate;
+  const config = { ...options } as Record<string, unknown>;
+  for (const key of HTTP_OPTION_KEYS) delete config[key];
+  const stores = (config['stores'] as PassgateStores | undefined) ?? injected;
+  if (!stores) {
+    throw new Error(
+      'PasskeysModule needs stores: pass `passgate`, or `stores`, or provide PASSGATE_STORES from a module it can see.',
+    );
+  }
+  return createPassgate({ ...(config as Omit<PassgateOptions, 'stores'>), stores });
+}
+
+/** The options that shape the HTTP side, not the Passgate instance. */
+const HTTP_OPTION_KEYS: readonly (keyof PasskeysHttpOptions)[] = [
+  'prefix',
+  'cookieName',
+  'maxBodyBytes',
+  'controller',
+  'session',
+  'sessionCookieName',
+];
+
+export const passgateProvider: Provider = {
+  provide: PASSGATE,
+  useFactory: resolvePassgate,
+  inject: [PASSKEYS_MODULE_OPTIONS, { token: PASSGATE_STORES, optional: true }],
+};
+
+export const sessionsProvider: Provider = {
+  provide: PASSKEY_SESSIONS,
+  useFactory: (options: PasskeysModuleOptions): PasskeySessions =>
+    options.session === undefined || options.session === 'express-session'
+      ? expressSessionAdapter(options.sessionCookieName ?? DEFAULT_SESSION_COOKIE_NAME)
+      : hooksAdapter(options.session),
+  inject: [PASSKEYS_MODULE_OPTIONS],
+};

@@ -1,0 +1,70 @@
+import { Inject, type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { bypassBodyParsers } from './body-parser.js';
+import { PASSGATE, PASSKEY_SESSIONS } from './constants.js';
+import { PasskeySessionMiddleware, PasskeysContractMiddleware } from './contract.middleware.js';
+import { CurrentUserPipe } from './decorators.js';
+import { PasskeyAuthGuard } from './guard.js';
+import { normalizePrefix } from './http.js';
+import { ConfigurableModuleClass, PASSKEYS_MODULE_OPTIONS } from './module-definition.js';
+import type { PasskeysModuleOptions } from './options.js';
+import { passgateProvider, sessionsProvider } from './passgate.provider.js';
+import { PasskeysService } from './passkeys.service.js';
+
+/**
+ * Passkey sign-in for a NestJS app on `@nestjs/platform-express`:
+ *
+ * ```ts
+ * PasskeysModule.forRoot({ rp, secret, stores, prefix: '/passkeys' })
+ * PasskeysModule.forRootAsync({ imports: [ConfigModule], inject: [ConfigService], useFactory: (c) => ({ ... }) })
+ * ```
+ *
+ * Serves the Passgate HTTP contract below `prefix` (unless `controller: false`), sets `req.passkey`
+ * on every request, and exports `PasskeysService`, `PasskeyAuthGuard`, `CurrentUserPipe` and the
+ * `PASSGATE`, `PASSKEY_SESSIONS` and `PASSKEYS_MODULE_OPTIONS` tokens. Attack protection (per-IP and
+ * per-account rate limits, ceremony binding, origin checks) is the Passgate instance's and the
+ * contract layer's, the same as in `@passgate/express`: no `@nestjs/throttler` is needed.
+ */
+@Module({
+  providers: [
+    passgateProvider,
+    sessionsProvider,
+    PasskeysService,
+    PasskeyAuthGuard,
+    CurrentUserPipe,
+    PasskeysContractMiddleware,
+    PasskeySessionMiddleware,
+  ],
+  exports: [
+    PASSGATE,
+    PASSKEY_SESSIONS,
+    PASSKEYS_MODULE_OPTIONS,
+    PasskeysService,
+    PasskeyAuthGuard,
+    CurrentUserPipe,
+    PasskeysContractMiddleware,
+  ],
+})
+export class PasskeysModule extends ConfigurableModuleClass implements NestModule {
+  constructor(
+    @Inject(PASSKEYS_MODULE_OPTIONS) private readonly options: PasskeysModuleOptions,
+    @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
+  ) {
+    super();
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(PasskeySessionMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+    if (this.options.controller === false) return;
+    const prefix = normalizePrefix(this.options.prefix ?? '/passkeys');
+    // Nest mounted its body parsers (app.init) before this runs: make them leave the passkey routes
+    // to the contract layer, which reads those bodies itself (see body-parser.ts).
+    bypassBodyParsers(this.adapterHost.httpAdapter?.getInstance(), prefix);
+    consumer
+      .apply(PasskeysContractMiddleware)
+      .forRoutes({
+        path: prefix === '/' ? '{*path}' : `${prefix.slice(1)}/{*path}`,
+        method: RequestMethod.ALL,
+      });
+  }
+}

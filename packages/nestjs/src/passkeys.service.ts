@@ -1,0 +1,96 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  type FinishAuthenticationInput,
+  type FinishRegistrationInput,
+  Passgate,
+  type PassgateEventName,
+  type PassgateListener,
+  type PasskeySession,
+  type RequestContext,
+  type StartAuthenticationInput,
+  type StartRegistrationInput,
+} from '@passgate/core';
+import type { Request, Response } from 'express';
+import { PASSGATE, PASSKEY_SESSIONS } from './constants.js';
+import { type PasskeySessions, resolveSession } from './session.js';
+
+/**
+ * The module's Passgate instance and session handling, for apps that build endpoints of their own
+ * (or run with `controller: false`). Every ceremony method rejects with `PassgateError` for the
+ * outcomes the contract names; `@UseFilters(PasskeyExceptionFilter)` turns those into the contract's
+ * responses.
+ */
+@Injectable()
+export class PasskeysService {
+  constructor(
+    @Inject(PASSGATE) readonly passgate: Passgate,
+    @Inject(PASSKEY_SESSIONS) private readonly sessions: PasskeySessions,
+  ) {}
+
+  startRegistration(input: StartRegistrationInput) {
+    return this.passgate.startRegistration(input);
+  }
+
+  finishRegistration(input: FinishRegistrationInput) {
+    return this.passgate.finishRegistration(input);
+  }
+
+  startAuthentication(input: StartAuthenticationInput = {}) {
+    return this.passgate.startAuthentication(input);
+  }
+
+  finishAuthentication(input: FinishAuthenticationInput) {
+    return this.passgate.finishAuthentication(input);
+  }
+
+  /** The signed-in account; `unauthenticated` without a session or when the account is gone. */
+  getAccount(session: PasskeySession | null) {
+    return this.passgate.getAccount(session);
+  }
+
+  describeSession(session: PasskeySession | null) {
+    return this.passgate.describeSession(session);
+  }
+
+  listCredentials(session: PasskeySession | null, context?: RequestContext) {
+    return this.passgate.listCredentials(session, context);
+  }
+
+  renameCredential(session: PasskeySession | null, credentialId: string, nickname: string) {
+    return this.passgate.renameCredential(session, credentialId, nickname);
+  }
+
+  deleteCredential(session: PasskeySession | null, credentialId: string, context?: RequestContext) {
+    return this.passgate.deleteCredential(session, credentialId, context);
+  }
+
+  /** Whether a sign-in is recent enough (and user-verified, if asked) for a sensitive action. */
+  isRecentAuthentication(
+    session: PasskeySession | null,
+    options: { maxAgeSeconds?: number; userVerified?: boolean } = {},
+  ): boolean {
+    return this.passgate.isRecentAuthentication(session, options);
+  }
+
+  /** Subscribes to a Passgate event; returns an unsubscribe function. */
+  on<K extends PassgateEventName>(name: K, listener: PassgateListener<K>): () => void {
+    return this.passgate.on(name, listener);
+  }
+
+  /** The request's sign-in (`req.passkey`), or `null`. */
+  getSession(req: Request): Promise<PasskeySession | null> {
+    return resolveSession(this.sessions, req);
+  }
+
+  /** Keeps a sign-in the way the module's `session` option says (regenerating the express-session id). */
+  async signIn(req: Request, res: Response, session: PasskeySession): Promise<void> {
+    await this.sessions.signIn(req, res, session);
+    req.passkey = session;
+  }
+
+  /** Ends the sign-in on the server, the way `POST /logout` does. */
+  async signOut(req: Request, res: Response): Promise<void> {
+    await this.sessions.signOut(req, res);
+    req.passkey = null;
+  }
+}
