@@ -1,0 +1,173 @@
+import { expect, it } from 'vitest';
+import { SoftwareAuthenticator } from '../authenticator/index.js';
+import { ORIGIN, PREFIX } from './client.js';
+import { signUp, uniqueUsername } from './flows.js';
+import type { Harness } from './harness.js';
+import { expectErrorBody } from './shapes.js';
+
+const ONE_MB = 1024 * 1024;
+
+export function checkTests(h: Harness): void {
+  it('CSRF: a foreign Origin on any state-changing request is 403 forbidden_origin', async () => {
+    const { client, credentialId } = await signUp(h.client());
+    const foreign = { origin: 'https://evil.example.test' };
+    const username = uniqueUsername();
+    expectErrorBody(await client.post('/register/options', { username }, foreign), 403, 'forbidden_origin');
+    expectErrorBody(await client.post('/register/verify', {}, foreign), 403, 'forbidden_origin');
+    expectErrorBody(await client.post('/login/options', {}, foreign), 403, 'forbidden_origin');
+    expectErrorBody(await client.post('/login/verify', {}, foreign), 403, 'forbidden_origin');
+    expectErrorBody(
+      await client.patch(`/credentials/${credentialId}`, { nickname: 'pwned' }, foreign),
+      403,
+      'forbidden_origin',
+    );
+    expectErrorBody(await client.delete(`/credentials/${credentialId}`, foreign), 403, 'forbidden_origin');
+    expectErrorBody(await client.post('/logout', undefined, foreign), 403, 'forbidden_origin');
+    // Nothing happened: still signed in, passkey not renamed.
+    const list = await client.get('/credentials');
+    expect(list.body.credentials[0].nickname).toBeNull();
+  });
+
+  it('CSRF: `Origin: null` is 403; no Origin at all (a non-browser client) is allowed', async () => {
+    expectErrorBody(await h.client().post('/login/options', {}, { origin: 'null' }), 403, 'forbidden_origin');
+    const answer = await h.client().post('/login/options', {}, { origin: false });
+    expect(answer.status, answer.text).toBe(200);
+  });
+
+  it('a body that is not JSON is 415 unsupported_media_type, even a huge one (415 before 413)', async () => {
+    const client = h.client();
+    const form = await client.post('/login/options', undefined, {
+      body: 'a=b',
+      contentType: 'application/x-www-form-urlencoded',
+    });
+    expectErrorBody(form, 415, 'unsupported_media_type');
+    const text = await client.post('/login/options', undefined, { body: '{}', contentType: 'text/plain' });
+    expectErrorBody(text, 415, 'unsupported_media_type');
+    const none = await client.post('/login/options', undefined, { body: '{}' }); // fetch sends text/plain
+    expectErrorBody(none, 415, 'unsupported_media_type');
+    const latin1 = await client.post('/login/options', undefined, {
+      body: '{}',
+      contentType: 'application/json; charset=iso-8859-1',
+    });
+    expectErrorBody(latin1, 415, 'unsupported_media_type');
+    const huge = await client.post('/login/options', undefined, {
+      body: 'x'.repeat(ONE_MB),
+      contentType: 'text/plain',
+    });
+    expectErrorBody(huge, 415, 'unsupported_media_type');
+    // 403 beats 415.
+    const foreign = await client.post('/login/options', undefined, {
+      body: 'x'.repeat(ONE_MB),
+      contentType: 'text/plain',
+      origin: 'https://evil.example.test',
+    });
+    expectErrorBody(foreign, 403, 'forbidden_origin');
+    const ok = await client.post('/login/options', undefined, {
+      body: '{}',
+      contentType: 'application/json; charset=utf-8',
+    });
+    expect(ok.status, ok.text).toBe(200);
+  });
+
+  it('a 1 MB JSON body is 413 payload_too_large, and the server still answers afterwards', async () => {
+    const client = h.client();
+    const big = JSON.stringify({ username: 'x'.repeat(ONE_MB) });
+    expectErrorBody(
+      await client.post('/register/options', undefined, { body: big, contentType: 'application/json' }),
+      413,
+      'payload_too_large',
+    );
+    expectErrorBody(
+      await client.post('/login/verify', undefined, { body: big, contentType: 'application/json' }),
+      413,
+      'payload_too_large',
+    );
+    const after = await client.post('/login/options', {});
+    expect(after.status, after.text).toBe(200);
+    expectErrorBody(await client.get('/session'), 401, 'unauthenticated');
+  });
+
+  it('a chunked body (no Content-Length) over 64 KiB is 413 too', async () => {
+    const chunk = new TextEncoder().encode('x'.repeat(16 * 1024));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 80) controller.close();
+        else {
+          sent += 1;
+          controller.enqueue(chunk);
+        }
+      },
+    });
+    const response = await fetch(new URL(`${PREFIX}/login/options`, h.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: ORIGIN },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+    expect((await h.client().post('/login/options', {})).status).toBe(200);
+  });
+
+  it('invalid JSON, a non-object body and bad base64url are 400 invalid_request naming the field', async () => {
+    const client = h.client();
+    const broken = await client.post('/login/options', undefined, {
+      body: '{"username":',
+      contentType: 'application/json',
+    });
+    expectErrorBody(broken, 400, 'invalid_request', ['field']);
+    expect(broken.body.error.field).toBe('$');
+    const array = await client.post('/login/options', [1, 2]);
+    expectErrorBody(array, 400, 'invalid_request', ['field']);
+    expect(array.body.error.field).toBe('$');
+    const emptyVerify = await client.post('/login/verify', undefined, {
+      body: '',
+      contentType: 'application/json',
+    });
+    expectErrorBody(emptyVerify, 400, 'invalid_request', ['field']);
+
+    const started = await client.post('/login/options', {});
+    const base = {
+      id: 'AAAA',
+      rawId: 'AAAA',
+      type: 'public-key',
+      response: { clientDataJSON: 'e30', authenticatorData: 'AAAA', signature: 'AAAA' },
+      clientExtensionResults: {},
+    };
+    const padded = await client.post('/login/verify', {
+      ...base,
+      response: { ...base.response, clientDataJSON: 'e30=' },
+    });
+    expectErrorBody(padded, 400, 'invalid_request', ['field']);
+    expect(padded.body.error.field).toBe('response.clientDataJSON');
+    const plus = await client.post('/login/verify', { ...base, id: 'ab+/' });
+    expect(plus.body.error.field).toBe('id');
+    const type = await client.post('/login/verify', { ...base, type: 'password' });
+    expect(type.body.error.field).toBe('type');
+    const missing = await client.post('/login/verify', { ...base, response: { clientDataJSON: 'e30' } });
+    expect(missing.body.error.field).toBe('response.authenticatorData');
+    expect(started.status).toBe(200);
+  });
+
+  it('every answer of the contract says cache-control: no-store', async () => {
+    const client = h.client();
+    const answers = [
+      await client.post('/login/options', {}),
+      await client.get('/session'),
+      await client.post('/logout'),
+      await client.post('/login/options', {}, { origin: 'null' }),
+    ];
+    for (const answer of answers) expect(answer.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('well-encoded but wrong WebAuthn data is verification_failed, not invalid_request', async () => {
+    const client = h.client();
+    const started = await client.post('/register/options', { username: uniqueUsername() });
+    const response = await new SoftwareAuthenticator().createCredential(started.body, {
+      origin: ORIGIN,
+      clientDataJSON: '{"type":"webauthn.create"}',
+    });
+    expectErrorBody(await client.post('/register/verify', response), 400, 'verification_failed');
+  });
+}

@@ -1,0 +1,94 @@
+import { createMemoryStores, createPassgate, type Passgate, type PassgateOptions } from '@passgate/core';
+import { afterAll, beforeAll } from 'vitest';
+import { ContractClient, ORIGIN, RP_ID } from './client.js';
+
+/** What the suite hands to the app factory. */
+export interface ContractAppOptions {
+  /**
+   * The Passgate instance to serve, already configured by the suite for the current test group
+   * (memory stores, rate limits, sign-up on or off, the reauthentication window, a controlled clock).
+   * Mount the contract at the default prefix `/passkeys`, with the default ceremony cookie name,
+   * and keep sessions in express-session (MemoryStore).
+   */
+  passgate: Passgate;
+}
+
+/** A running app: a real HTTP server on 127.0.0.1 with an ephemeral port. */
+export interface ContractApp {
+  /** Base URL, e.g. `http://127.0.0.1:43123`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export type StartContractApp = (options: ContractAppOptions) => Promise<ContractApp>;
+
+/** A clock the suite moves by hand (reauthentication window, challenge expiry). */
+export interface TestClock {
+  now(): number;
+  advance(ms: number): void;
+}
+
+export interface GroupConfig {
+  signUp?: boolean;
+  rateLimits?: PassgateOptions['rateLimits'];
+  reauthenticationWindowSeconds?: number;
+  challengeTtlSeconds?: number;
+}
+
+export interface Harness {
+  readonly url: string;
+  readonly passgate: Passgate;
+  readonly clock: TestClock;
+  client(): ContractClient;
+}
+
+/**
+ * The fixed origin and RP ID are unrelated to the listening URL on purpose: the suite sends
+ * `Origin: https://app.example.test` (as a browser on that page would) and the software
+ * authenticator writes the same origin into client data, so the app's real address never matters.
+ */
+export function buildPassgate(config: GroupConfig, clock: TestClock): Passgate {
+  return createPassgate({
+    rp: { name: 'Passgate contract suite', id: RP_ID, origins: [ORIGIN] },
+    stores: createMemoryStores({ now: () => clock.now() }),
+    secret: 'contract-suite-secret-0123456789abcdef',
+    signUp: config.signUp ?? true,
+    rateLimits: config.rateLimits ?? { perIp: false, accountFailures: false },
+    reauthenticationWindowSeconds: config.reauthenticationWindowSeconds ?? 300,
+    policy: { challengeTtlSeconds: config.challengeTtlSeconds ?? 300 },
+    now: () => clock.now(),
+  });
+}
+
+/** Starts one app per test group (in `beforeAll`) and closes it afterwards. */
+export function useApp(start: StartContractApp, config: GroupConfig = {}): Harness {
+  let current: { app: ContractApp; passgate: Passgate } | undefined;
+  let offset = 0;
+  const clock: TestClock = {
+    now: () => Date.now() + offset,
+    advance: (ms) => {
+      offset += ms;
+    },
+  };
+  beforeAll(async () => {
+    const passgate = buildPassgate(config, clock);
+    current = { app: await start({ passgate }), passgate };
+  });
+  afterAll(async () => {
+    await current?.app.close();
+  });
+  const need = () => {
+    if (!current) throw new Error('The app under test did not start.');
+    return current;
+  };
+  return {
+    get url() {
+      return need().app.url;
+    },
+    get passgate() {
+      return need().passgate;
+    },
+    clock,
+    client: () => new ContractClient(need().app.url),
+  };
+}

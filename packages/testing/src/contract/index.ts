@@ -1,0 +1,63 @@
+import { describe } from 'vitest';
+import { authenticationTests } from './authentication.js';
+import { ceremonyTests } from './ceremonies.js';
+import { checkTests } from './checks.js';
+import { type StartContractApp, useApp } from './harness.js';
+import { accountFailureTests, rateLimitTests } from './limits.js';
+import { managementTests, sessionTests } from './management.js';
+import { registrationTests, signUpDisabledTests } from './registration.js';
+
+export {
+  type Answer,
+  CEREMONY_COOKIE,
+  ContractClient,
+  findSetCookie,
+  ORIGIN,
+  PREFIX,
+  parseSetCookie,
+  RP_ID,
+} from './client.js';
+export type { ContractApp, ContractAppOptions, StartContractApp } from './harness.js';
+
+/**
+ * The Passgate HTTP contract (`http-api.md`, version 1) as a vitest suite, for any framework
+ * package: it registers one `describe` block whose groups each build a `Passgate` (memory stores,
+ * origin `https://app.example.test`, RP ID `app.example.test`, a clock the suite controls, the
+ * group's limits and sign-up setting), call `start` with it, and talk to the returned server over
+ * real HTTP with Node's `fetch` and a small cookie jar, like a browser on that origin would.
+ *
+ * The app must mount the contract at the default prefix `/passkeys` with the default ceremony cookie
+ * name, keep sessions in express-session (MemoryStore), listen on 127.0.0.1 on an ephemeral port, and
+ * close everything in `close()`.
+ *
+ * @example
+ * describeHttpContract('express', async ({ passgate }) => {
+ *   const app = express();
+ *   app.use(session({ secret: 'test', resave: false, saveUninitialized: false }));
+ *   app.use(createPasskeyRouter({ passgate }));
+ *   const server = app.listen(0, '127.0.0.1');
+ *   await once(server, 'listening');
+ *   const { port } = server.address() as AddressInfo;
+ *   return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
+ * });
+ */
+export function describeHttpContract(name: string, start: StartContractApp): void {
+  describe(`Passgate HTTP contract v1: ${name}`, () => {
+    describe('sign-up and adding passkeys', () => registrationTests(useApp(start)));
+    describe('sign-in', () => authenticationTests(useApp(start)));
+    describe('session and logout', () => sessionTests(useApp(start)));
+    describe('managing passkeys', () =>
+      managementTests(useApp(start, { reauthenticationWindowSeconds: 300 })));
+    describe('generic checks: origin, media type, size, schema', () => checkTests(useApp(start)));
+    describe('ceremony binding', () => ceremonyTests(useApp(start, { challengeTtlSeconds: 300 })));
+    describe('sign-up disabled', () => signUpDisabledTests(useApp(start, { signUp: false })));
+    describe('per-IP rate limit', () =>
+      rateLimitTests(
+        useApp(start, { rateLimits: { perIp: { points: 4, durationSeconds: 60 }, accountFailures: false } }),
+      ));
+    describe('per-account failure limit', () =>
+      accountFailureTests(
+        useApp(start, { rateLimits: { perIp: false, accountFailures: { points: 2, durationSeconds: 900 } } }),
+      ));
+  });
+}
