@@ -1,6 +1,11 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { createMemoryStores, createPassgate, type Passgate, type PassgateOptions } from '@passgate/core';
+import { SoftwareAuthenticator } from '@passgate/testing';
+import { type ContractClient, ORIGIN, RP_ID } from '@passgate/testing/contract';
 import type { Express } from 'express';
+
+export { ContractClient, ORIGIN } from '@passgate/testing/contract';
 
 export const SESSION_SECRET = 'express-adapter-test-secret-not-for-production';
 
@@ -17,4 +22,40 @@ export async function listen(app: Express): Promise<{ url: string; close(): Prom
         server.closeAllConnections();
       }),
   };
+}
+
+export function makePassgate(overrides: Partial<PassgateOptions> = {}): Passgate {
+  return createPassgate({
+    rp: { name: 'Express adapter tests', id: RP_ID, origins: [ORIGIN] },
+    stores: createMemoryStores(),
+    secret: 'express-adapter-tests-secret-0123456789',
+    rateLimits: { perIp: false, accountFailures: false },
+    ...overrides,
+  });
+}
+
+let n = 0;
+export function username(): string {
+  n += 1;
+  return `express-user-${Date.now().toString(36)}-${n}`;
+}
+
+/** Sign-up through the router; returns the authenticator and the verify answer. */
+export async function signUp(
+  client: ContractClient,
+  authenticator = new SoftwareAuthenticator(),
+): Promise<{ authenticator: SoftwareAuthenticator; body: any; status: number }> {
+  const started = await client.post('/register/options', { username: username() });
+  if (started.status !== 200) throw new Error(`register/options: ${started.status} ${started.text}`);
+  const response = await authenticator.createCredential(started.body, { origin: ORIGIN });
+  const answer = await client.post('/register/verify', response);
+  return { authenticator, body: answer.body, status: answer.status };
+}
+
+/** Usernameless sign-in through the router. */
+export async function signIn(client: ContractClient, authenticator: SoftwareAuthenticator) {
+  const started = await client.post('/login/options', {});
+  if (started.status !== 200) throw new Error(`login/options: ${started.status} ${started.text}`);
+  const assertion = await authenticator.getAssertion(started.body, { origin: ORIGIN });
+  return client.post('/login/verify', assertion);
 }
