@@ -60,11 +60,9 @@ export class PasskeysModule extends ConfigurableModuleClass implements NestModul
     // Nest mounted its body parsers (app.init) before this runs: make them leave the passkey routes
     // to the contract layer, which reads those bodies itself (see body-parser.ts).
     bypassBodyParsers(this.adapterHost.httpAdapter?.getInstance(), prefix);
-    consumer
-      .apply(PasskeysContractMiddleware)
-      .forRoutes({
-        path: prefix === '/' ? '{*path}' : `${prefix.slice(1)}/{*path}`,
-        method: RequestMethod.ALL,
-      });
+    consumer.apply(PasskeysContractMiddleware).forRoutes({
+      path: prefix === '/' ? '{*path}' : `${prefix.slice(1)}/{*path}`,
+      method: RequestMethod.ALL,
+    });
   }
 }

@@ -1,0 +1,144 @@
+import { Body, Controller, Post } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import express from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PasskeyExceptionFilter, PasskeysModule } from '../src/index.js';
+import { type Booted, boot, Client, ORIGIN, testPassgate } from './helpers.js';
+
+let booted: Booted | undefined;
+afterEach(async () => {
+  await booted?.close();
+  booted = undefined;
+});
+
+@Controller('echo')
+class EchoController {
+  @Post()
+  echo(@Body() body: unknown) {
+    return { body };
+  }
+}
+
+const big = JSON.stringify({ username: 'x'.repeat(1024 * 1024) });
+
+/** A body sent chunked (no Content-Length), as a browser's stream upload or a proxy would. */
+async function chunked(url: string, bytes: number): Promise<{ status: number; body: any }> {
+  const chunk = new TextEncoder().encode(' '.repeat(1024));
+  let sent = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent === 0) controller.enqueue(new TextEncoder().encode('{"a":1}'));
+      if (sent >= bytes) controller.close();
+      else controller.enqueue(chunk);
+      sent += chunk.length;
+    },
+  });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: ORIGIN },
+    body: stream,
+    duplex: 'half',
+  } as RequestInit);
+  return { status: res.status, body: await res.json() };
+}
+
+describe("Nest's default body parser (express.json, 100 kb) and the passkey routes", () => {
+  async function bootDefault() {
+    return boot({
+      imports: [PasskeysModule.forRoot({ passgate: testPassgate() })],
+      controllers: [EchoController],
+    });
+  }
+
+  it("a 1 MB body gets the contract's 413, not Nest's", async () => {
+    booted = await bootDefault();
+    const reply = await new Client(booted.url).post('/passkeys/register/options', big);
+    expect(reply.status).toBe(413);
+    expect(reply.body).toEqual({ error: { code: 'payload_too_large', message: expect.any(String) } });
+  });
+
+  it('bad JSON gets 400 invalid_request naming $', async () => {
+    booted = await bootDefault();
+    const reply = await new Client(booted.url).post('/passkeys/login/options', '{bad');
+    expect(reply.status).toBe(400);
+    expect(reply.body.error).toMatchObject({ code: 'invalid_request', field: '$' });
+  });
+
+  it('the contract order holds: a foreign origin is 403 before the size or the JSON is looked at', async () => {
+    booted = await bootDefault();
+    const client = new Client(booted.url);
+    for (const body of [big, '{bad']) {
+      const reply = await client.post('/passkeys/login/options', body, { origin: 'https://evil.example' });
+      expect(reply.status).toBe(403);
+      expect(reply.body.error.code).toBe('forbidden_origin');
+    }
+  });
+
+  it('a chunked body between 64 KiB and 100 kb is 413 (the contract limit, not the parser limit)', async () => {
+    booted = await bootDefault();
+    const reply = await chunked(`${booted.url}/passkeys/login/options`, 80 * 1024);
+    expect(reply.status).toBe(413);
+    expect(reply.body.error.code).toBe('payload_too_large');
+  });
+
+  it('a non-UTF-8 charset is 415 unsupported_media_type', async () => {
+    booted = await bootDefault();
+    const reply = await new Client(booted.url).post('/passkeys/login/options', '{}', {
+      'content-type': 'application/json; charset=latin1',
+    });
+    expect(reply.status).toBe(415);
+    expect(reply.body.error.code).toBe('unsupported_media_type');
+  });
+
+  it("the app's other routes keep Nest's parser (and its own error format)", async () => {
+    booted = await bootDefault();
+    const client = new Client(booted.url);
+    expect((await client.post('/echo', { a: 1 })).body).toEqual({ body: { a: 1 } });
+    const tooBig = await client.post('/echo', big);
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.body).toEqual({ statusCode: 413, message: 'request entity too large' });
+  });
+
+  it('with bodyParser: false in the app the passkey routes behave the same', async () => {
+    booted = await boot(
+      { imports: [PasskeysModule.forRoot({ passgate: testPassgate() })] },
+      { bodyParser: false },
+    );
+    const client = new Client(booted.url);
+    expect((await client.post('/passkeys/login/options', {})).status).toBe(200);
+    expect((await client.post('/passkeys/login/options', big)).status).toBe(413);
+  });
+});
+
+describe('a parser the module does not recognise, ahead of the passkey routes', () => {
+  it("its parsed body is used (kind 'parsed'), and its errors get the contract's bodies through PasskeyExceptionFilter", async () => {
+    booted = await boot(
+      {
+        imports: [PasskeysModule.forRoot({ passgate: testPassgate() })],
+        providers: [{ provide: APP_FILTER, useClass: PasskeyExceptionFilter }],
+      },
+      {
+        configure: (app) => {
+          const json = express.json({ limit: '1mb' });
+          app.use((req: any, res: any, next: any) => json(req, res, next));
+        },
+      },
+    );
+    const client = new Client(booted.url);
+    const ok = await client.post('/passkeys/login/options', { hints: ['security-key'] });
+    expect(ok.status).toBe(200);
+    expect(ok.body.hints).toEqual(['security-key']);
+    const wrong = await client.post('/passkeys/login/options', { hints: ['nope'] });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error.code).toBe('invalid_request');
+    const bad = await client.post('/passkeys/login/options', '{bad');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'invalid_request', field: '$' });
+    const huge = await client.post(
+      '/passkeys/login/options',
+      JSON.stringify({ a: 'x'.repeat(2 * 1024 * 1024) }),
+    );
+    expect(huge.status).toBe(413);
+    expect(huge.body.error.code).toBe('payload_too_large');
+  });
+});

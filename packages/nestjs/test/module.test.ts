@@ -1,0 +1,388 @@
+import {
+  Controller,
+  Get,
+  Inject,
+  Injectable,
+  Module,
+  type PipeTransform,
+  Post,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { createMemoryStores, PassgateError, type PasskeySession as Session } from '@passgate/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  CurrentUser,
+  PASSGATE,
+  PASSGATE_STORES,
+  PasskeyAuthGuard,
+  PasskeyExceptionFilter,
+  PasskeySession,
+  PasskeysModule,
+  PasskeysService,
+  Public,
+  RequireRecentAuthentication,
+} from '../src/index.js';
+import { type Booted, boot, Client, passgateOptions, signIn, signUp, testPassgate } from './helpers.js';
+
+let booted: Booted | undefined;
+afterEach(async () => {
+  await booted?.close();
+  booted = undefined;
+});
+
+/** A stand-in for @nestjs/config: a module exporting an injectable configuration. */
+const APP_CONFIG = Symbol('APP_CONFIG');
+@Module({
+  providers: [{ provide: APP_CONFIG, useValue: { prefix: '/auth/passkeys', rpName: 'From config' } }],
+  exports: [APP_CONFIG],
+})
+class ConfigModule {}
+
+describe('PasskeysModule.forRoot', () => {
+  it('serves the contract at the default prefix and signs up with express-session', async () => {
+    booted = await boot({ imports: [PasskeysModule.forRoot({ passgate: testPassgate() })] });
+    const client = new Client(booted.url);
+    expect((await client.get('/passkeys/session')).status).toBe(401);
+    const { verify } = await signUp(client, 'alice');
+    expect(verify.status).toBe(200);
+    expect(verify.body.user.name).toBe('alice');
+    const session = await client.get('/passkeys/session');
+    expect(session.status).toBe(200);
+    expect(session.body.user.name).toBe('alice');
+    expect((await client.post('/passkeys/logout')).status).toBe(204);
+    expect((await client.get('/passkeys/session')).status).toBe(401);
+  });
+
+  it('builds the Passgate instance from options with their own stores', async () => {
+    booted = await boot({ imports: [PasskeysModule.forRoot(passgateOptions())] });
+    const client = new Client(booted.url);
+    expect((await signUp(client, 'bob')).verify.status).toBe(200);
+  });
+
+  it('serves a non-default prefix, with the ceremony cookie scoped to it, and nothing at the default', async () => {
+    booted = await boot({
+      imports: [
+        PasskeysModule.forRoot({ passgate: testPassgate(), prefix: 'auth/passkeys/', cookieName: 'cer' }),
+      ],
+    });
+    const client = new Client(booted.url);
+    const options = await client.post('/auth/passkeys/login/options', {});
+    expect(options.status).toBe(200);
+    expect(options.cookies[0]).toMatch(
+      /^cer=[^;]+; Max-Age=300; Path=\/auth\/passkeys; HttpOnly; SameSite=Strict$/,
+    );
+    expect((await client.post('/passkeys/login/options', {})).status).toBe(404);
+    expect((await signUp(client, 'carol', '/auth/passkeys')).verify.status).toBe(200);
+    expect((await client.get('/auth/passkeys/session')).status).toBe(200);
+  });
+
+  it("puts Nest's global prefix in front, in the routes and the cookie's Path", async () => {
+    booted = await boot(
+      { imports: [PasskeysModule.forRoot({ passgate: testPassgate() })] },
+      { globalPrefix: 'api' },
+    );
+    const client = new Client(booted.url);
+    const options = await client.post('/api/passkeys/login/options', {});
+    expect(options.status).toBe(200);
+    expect(options.cookies[0]).toContain('Path=/api/passkeys;');
+    expect((await signUp(client, 'dave', '/api/passkeys')).verify.status).toBe(200);
+  });
+
+  it('answers unknown paths below the prefix with 404', async () => {
+    booted = await boot({ imports: [PasskeysModule.forRoot({ passgate: testPassgate() })] });
+    expect((await new Client(booted.url).get('/passkeys/nope')).status).toBe(404);
+  });
+
+  it('controller: false serves no routes but keeps the service', async () => {
+    @Controller('mine')
+    class Mine {
+      constructor(@Inject(PasskeysService) private readonly passkeys: PasskeysService) {}
+      @Post('options')
+      async options() {
+        return (await this.passkeys.startAuthentication()).options;
+      }
+    }
+    booted = await boot({
+      imports: [PasskeysModule.forRoot({ passgate: testPassgate(), controller: false })],
+      controllers: [Mine],
+    });
+    const client = new Client(booted.url);
+    expect((await client.post('/passkeys/login/options', {})).status).toBe(404);
+    const mine = await client.post('/mine/options', {});
+    expect(mine.status).toBe(201);
+    expect(typeof mine.body.challenge).toBe('string');
+  });
+
+  it('fails at boot without stores, naming the ways to give them', async () => {
+    const { stores: _stores, ...withoutStores } = passgateOptions();
+    await expect(boot({ imports: [PasskeysModule.forRoot(withoutStores)] })).rejects.toThrow(
+      /PASSGATE_STORES/,
+    );
+  });
+});
+
+describe('PasskeysModule.forRootAsync', () => {
+  it('takes options from an imported config module through inject', async () => {
+    booted = await boot({
+      imports: [
+        PasskeysModule.forRootAsync({
+          imports: [ConfigModule],
+          inject: [APP_CONFIG],
+          useFactory: (config: { prefix: string; rpName: string }) => ({
+            ...passgateOptions({ rp: { ...passgateOptions().rp, name: config.rpName } }),
+            prefix: config.prefix,
+          }),
+        }),
+      ],
+    });
+    const client = new Client(booted.url);
+    const options = await client.post('/auth/passkeys/register/options', { username: 'erin' });
+    expect(options.status).toBe(200);
+    expect(options.body.rp.name).toBe('From config');
+    expect(options.cookies[0]).toContain('Path=/auth/passkeys;');
+  });
+
+  it('plugs stores in through the PASSGATE_STORES token from another module', async () => {
+    const stores = createMemoryStores();
+    let created = 0;
+    @Module({
+      providers: [
+        {
+          provide: PASSGATE_STORES,
+          useFactory: () => {
+            created++;
+            return stores;
+          },
+        },
+      ],
+      exports: [PASSGATE_STORES],
+    })
+    class StoresModule {}
+    const { stores: _unused, ...config } = passgateOptions();
+    booted = await boot({
+      imports: [PasskeysModule.forRootAsync({ imports: [StoresModule], useFactory: () => config })],
+    });
+    const client = new Client(booted.url);
+    expect((await signUp(client, 'frank')).verify.status).toBe(200);
+    expect(created).toBe(1);
+    expect(await stores.accounts.findByUsername('frank')).not.toBeNull();
+  });
+
+  it('explicit stores win over the PASSGATE_STORES token', async () => {
+    const injected = createMemoryStores();
+    const own = createMemoryStores();
+    @Module({ providers: [{ provide: PASSGATE_STORES, useValue: injected }], exports: [PASSGATE_STORES] })
+    class StoresModule {}
+    booted = await boot({
+      imports: [
+        PasskeysModule.forRootAsync({
+          imports: [StoresModule],
+          useFactory: () => passgateOptions({ stores: own }),
+        }),
+      ],
+    });
+    expect((await signUp(new Client(booted.url), 'gina')).verify.status).toBe(200);
+    expect(await own.accounts.findByUsername('gina')).not.toBeNull();
+    expect(await injected.accounts.findByUsername('gina')).toBeNull();
+  });
+});
+
+describe('isGlobal', () => {
+  @Controller('feature')
+  class FeatureController {
+    constructor(@Inject(PasskeysService) private readonly passkeys: PasskeysService) {}
+    @Get()
+    get() {
+      return { hasPassgate: this.passkeys.passgate !== undefined };
+    }
+  }
+  @Module({ controllers: [FeatureController] })
+  class FeatureModule {}
+
+  it('makes the service injectable in modules that do not import PasskeysModule', async () => {
+    booted = await boot({
+      imports: [PasskeysModule.forRoot({ passgate: testPassgate(), isGlobal: true }), FeatureModule],
+    });
+    expect((await new Client(booted.url).get('/feature')).body).toEqual({ hasPassgate: true });
+  });
+
+  it('without isGlobal, such a module cannot resolve it', async () => {
+    await expect(
+      boot({ imports: [PasskeysModule.forRoot({ passgate: testPassgate() }), FeatureModule] }),
+    ).rejects.toThrow(/PasskeysService/);
+  });
+});
+
+describe('guard and decorators', () => {
+  let clock = Date.UTC(2030, 0, 1);
+  const now = () => clock;
+
+  @Controller('app')
+  class AppController {
+    @Get('me')
+    @UseGuards(PasskeyAuthGuard)
+    me(@PasskeySession() session: Session | null, @CurrentUser() user: unknown) {
+      return { userId: session?.userId, user };
+    }
+
+    @Get('open')
+    @Public()
+    open(@PasskeySession() session: Session | null, @CurrentUser() user: unknown) {
+      return { signedIn: session !== null, user };
+    }
+
+    @Post('sensitive')
+    @RequireRecentAuthentication(60)
+    sensitive() {
+      return { done: true };
+    }
+
+    @Post('sensitive-uv')
+    @RequireRecentAuthentication(undefined, { userVerified: true })
+    sensitiveUv() {
+      return { done: true };
+    }
+  }
+
+  async function bootGuarded(global: boolean) {
+    clock = Date.UTC(2030, 0, 1);
+    return boot({
+      imports: [PasskeysModule.forRoot({ passgate: testPassgate({ now }) })],
+      controllers: [AppController],
+      providers: global ? [{ provide: APP_GUARD, useClass: PasskeyAuthGuard }] : [],
+    });
+  }
+
+  it('PasskeyAuthGuard: 401 unauthenticated with the contract body, then the session and user', async () => {
+    booted = await bootGuarded(false);
+    const client = new Client(booted.url);
+    const denied = await client.get('/app/me');
+    expect(denied.status).toBe(401);
+    expect(denied.body).toEqual({ error: { code: 'unauthenticated', message: expect.any(String) } });
+    const { verify } = await signUp(client, 'hana');
+    const me = await client.get('/app/me');
+    expect(me.status).toBe(200);
+    expect(me.body).toEqual({ userId: verify.body.user.id, user: verify.body.user });
+  });
+
+  it('as APP_GUARD: @Public routes stay open, and still see who is signed in', async () => {
+    booted = await bootGuarded(true);
+    const client = new Client(booted.url);
+    expect((await client.get('/app/me')).status).toBe(401);
+    expect((await client.get('/app/open')).body).toEqual({ signedIn: false, user: null });
+    // The passkey routes are not behind the global guard.
+    const { verify } = await signUp(client, 'ivan');
+    expect(verify.status).toBe(200);
+    expect((await client.get('/app/open')).body).toEqual({ signedIn: true, user: verify.body.user });
+    expect((await client.get('/app/me')).status).toBe(200);
+  });
+
+  it('@RequireRecentAuthentication: 401 reauthentication_required once the sign-in is too old, until a new sign-in', async () => {
+    booted = await bootGuarded(false);
+    const client = new Client(booted.url);
+    expect((await client.post('/app/sensitive')).body.error.code).toBe('unauthenticated');
+    const { authenticator } = await signUp(client, 'judy');
+    expect((await client.post('/app/sensitive')).status).toBe(201);
+    clock += 61_000;
+    const stale = await client.post('/app/sensitive');
+    expect(stale.status).toBe(401);
+    expect(stale.body.error.code).toBe('reauthentication_required');
+    expect((await signIn(client, authenticator)).status).toBe(200);
+    expect((await client.post('/app/sensitive')).status).toBe(201);
+  });
+
+  it('@RequireRecentAuthentication({ userVerified }) refuses a sign-in without user verification', async () => {
+    booted = await bootGuarded(false);
+    const client = new Client(booted.url);
+    const { authenticator } = await signUp(client, 'kim');
+    expect((await client.post('/app/sensitive-uv')).status).toBe(201);
+    authenticator.setUserVerification(false);
+    expect((await signIn(client, authenticator)).status).toBe(200);
+    const refused = await client.post('/app/sensitive-uv');
+    expect(refused.status).toBe(401);
+    expect(refused.body.error.code).toBe('reauthentication_required');
+  });
+});
+
+describe('PasskeyExceptionFilter', () => {
+  @Injectable()
+  class Boom implements PipeTransform {
+    transform(): never {
+      throw new PassgateError('rate_limited', undefined, { retryAfterSeconds: 7 });
+    }
+  }
+
+  @Controller('filtered')
+  @UseFilters(PasskeyExceptionFilter)
+  class Filtered {
+    constructor(@Inject(PASSGATE) private readonly passgate: { getAccount(s: null): Promise<unknown> }) {}
+    @Get('account')
+    account() {
+      return this.passgate.getAccount(null);
+    }
+    @Get('limited')
+    limited() {
+      return new Boom().transform();
+    }
+    @Get('other')
+    other() {
+      throw new Error('not ours');
+    }
+  }
+
+  it("answers PassgateErrors with the contract's status, body and Retry-After; leaves others to Nest", async () => {
+    booted = await boot({
+      imports: [PasskeysModule.forRoot({ passgate: testPassgate() })],
+      controllers: [Filtered],
+    });
+    const client = new Client(booted.url);
+    const account = await client.get('/filtered/account');
+    expect(account.status).toBe(401);
+    expect(account.body.error.code).toBe('unauthenticated');
+    expect(account.headers.get('cache-control')).toBe('no-store');
+    const limited = await client.get('/filtered/limited');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('7');
+    const other = await client.get('/filtered/other');
+    expect(other.status).toBe(500);
+    expect(other.body).toEqual({ statusCode: 500, message: 'Internal server error' });
+  });
+});
+
+describe('session hooks', () => {
+  it('calls getSignedInUser, onSignIn and onSignOut instead of express-session', async () => {
+    const signedIn = new Map<string, Session>();
+    const calls: string[] = [];
+    booted = await boot(
+      {
+        imports: [
+          PasskeysModule.forRoot({
+            passgate: testPassgate(),
+            session: {
+              getSignedInUser: (req) => signedIn.get(String(req.headers['x-user'] ?? '')) ?? null,
+              onSignIn: (_req, res, session) => {
+                calls.push('signIn');
+                signedIn.set('token', session);
+                res.setHeader('x-token', 'token');
+              },
+              onSignOut: (req) => {
+                calls.push('signOut');
+                signedIn.delete(String(req.headers['x-user']));
+              },
+            },
+          }),
+        ],
+      },
+      { session: false },
+    );
+    const client = new Client(booted.url);
+    const { verify } = await signUp(client, 'lee');
+    expect(verify.headers.get('x-token')).toBe('token');
+    expect((await client.get('/passkeys/session', { 'x-user': 'token' })).status).toBe(200);
+    expect((await client.post('/passkeys/logout', undefined, { 'x-user': 'token' })).status).toBe(204);
+    expect((await client.get('/passkeys/session', { 'x-user': 'token' })).status).toBe(401);
+    expect(calls).toEqual(['signIn', 'signOut']);
+  });
+});
