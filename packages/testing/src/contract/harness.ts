@@ -1,4 +1,10 @@
-import { createMemoryStores, createPassgate, type Passgate, type PassgateOptions } from '@passgate/core';
+import {
+  createMemoryStores,
+  createPassgate,
+  type Passgate,
+  type PassgateOptions,
+  type PassgateStores,
+} from '@passgate/core';
 import { afterAll, beforeAll } from 'vitest';
 import { ContractClient, ORIGIN, RP_ID } from './client.js';
 
@@ -37,6 +43,8 @@ export interface GroupConfig {
 
 export interface Harness {
   readonly url: string;
+  /** While on, every store call (challenges, credentials, accounts) fails as if the store were down. */
+  setStoreOutage(on: boolean): void;
   readonly passgate: Passgate;
   readonly clock: TestClock;
   client(): ContractClient;
@@ -47,10 +55,10 @@ export interface Harness {
  * `Origin: https://app.example.test` (as a browser on that page would) and the software
  * authenticator writes the same origin into client data, so the app's real address never matters.
  */
-export function buildPassgate(config: GroupConfig, clock: TestClock): Passgate {
+export function buildPassgate(config: GroupConfig, clock: TestClock, outage: { on: boolean }): Passgate {
   return createPassgate({
     rp: { name: 'Passgate contract suite', id: RP_ID, origins: [ORIGIN] },
-    stores: createMemoryStores({ now: () => clock.now() }),
+    stores: withOutage(createMemoryStores({ now: () => clock.now() }), outage),
     secret: 'contract-suite-secret-0123456789abcdef',
     signUp: config.signUp ?? true,
     rateLimits: config.rateLimits ?? { perIp: false, accountFailures: false },
@@ -60,10 +68,31 @@ export function buildPassgate(config: GroupConfig, clock: TestClock): Passgate {
   });
 }
 
+/** Memory stores whose every method rejects (like an unreachable database) while `outage.on`. */
+function withOutage(stores: PassgateStores, outage: { on: boolean }): PassgateStores {
+  const wrap = <T extends object>(target: T): T =>
+    new Proxy(target, {
+      get(object, key, receiver) {
+        const value = Reflect.get(object, key, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (outage.on) return Promise.reject(new Error('ECONNREFUSED (simulated store outage)'));
+          return value.apply(object, args);
+        };
+      },
+    });
+  return {
+    challenges: wrap(stores.challenges),
+    credentials: wrap(stores.credentials),
+    accounts: wrap(stores.accounts),
+  };
+}
+
 /** Starts one app per test group (in `beforeAll`) and closes it afterwards. */
 export function useApp(start: StartContractApp, config: GroupConfig = {}): Harness {
   let current: { app: ContractApp; passgate: Passgate } | undefined;
   let offset = 0;
+  const outage = { on: false };
   const clock: TestClock = {
     now: () => Date.now() + offset,
     advance: (ms) => {
@@ -71,7 +100,7 @@ export function useApp(start: StartContractApp, config: GroupConfig = {}): Harne
     },
   };
   beforeAll(async () => {
-    const passgate = buildPassgate(config, clock);
+    const passgate = buildPassgate(config, clock, outage);
     current = { app: await start({ passgate }), passgate };
   });
   afterAll(async () => {
@@ -89,6 +118,9 @@ export function useApp(start: StartContractApp, config: GroupConfig = {}): Harne
       return need().passgate;
     },
     clock,
+    setStoreOutage: (on) => {
+      outage.on = on;
+    },
     client: () => new ContractClient(need().app.url),
   };
 }

@@ -4,7 +4,7 @@ import { ceremonyTests } from './ceremonies.js';
 import { checkTests } from './checks.js';
 import { type StartContractApp, useApp } from './harness.js';
 import { accountFailureTests, rateLimitTests } from './limits.js';
-import { managementTests, sessionTests } from './management.js';
+import { managementTests, outageTests, sessionTests } from './management.js';
 import { registrationTests, signUpDisabledTests } from './registration.js';
 
 export {
@@ -50,6 +50,7 @@ export function describeHttpContract(name: string, start: StartContractApp): voi
       managementTests(useApp(start, { reauthenticationWindowSeconds: 300 })));
     describe('generic checks: origin, media type, size, schema', () => checkTests(useApp(start)));
     describe('ceremony binding', () => ceremonyTests(useApp(start, { challengeTtlSeconds: 300 })));
+    describe('store outage', () => outageTests(useApp(start)));
     describe('sign-up disabled', () => signUpDisabledTests(useApp(start, { signUp: false })));
     describe('per-IP rate limit', () =>
       rateLimitTests(

@@ -142,3 +142,24 @@ export function managementTests(h: Harness): void {
     expect(answer.status, answer.text).toBe(200);
   });
 }
+
+export function outageTests(h: Harness): void {
+  it('an unreachable store: 503 store_unavailable, failing closed; service resumes after', async () => {
+    const { client, authenticator } = await signUp(h.client());
+    const pending = h.client();
+    const started = await pending.post('/login/options', {});
+    h.setStoreOutage(true);
+    try {
+      expectErrorBody(await h.client().post('/login/options', {}), 503, 'store_unavailable');
+      expectErrorBody(await client.get('/credentials'), 503, 'store_unavailable');
+      const assertion = await authenticator.getAssertion(started.body, { origin: ORIGIN });
+      const failed = await pending.post('/login/verify', assertion);
+      expectErrorBody(failed, 503, 'store_unavailable');
+      expect(failed.text).not.toContain('ECONNREFUSED');
+    } finally {
+      h.setStoreOutage(false);
+    }
+    expect((await client.get('/credentials')).status).toBe(200);
+    expect((await signIn(h.client(), authenticator)).status).toBe(200);
+  });
+}
