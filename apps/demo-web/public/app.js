@@ -217,7 +217,10 @@ function setTime(el, iso, fallback) {
 let autofill = null;
 
 async function startAutofill() {
-  if (!(await browserSupportsWebAuthnAutofill())) return;
+  if (!(await browserSupportsWebAuthnAutofill())) {
+    document.body.dataset.autofill = 'unavailable';
+    return;
+  }
   let started;
   const ready = new Promise((resolve) => {
     started = resolve;
@@ -348,7 +351,8 @@ function renderPasskeys(credentials) {
     const item = template.content.firstElementChild.cloneNode(true);
     const q = (id) => item.querySelector(`[data-testid="${id}"]`);
     item.dataset.credentialId = credential.id;
-    const fallbackName = credential.authenticatorName ?? 'Passkey';
+    const fallbackName =
+      credential.authenticatorName ?? (credential.transports.includes('usb') ? 'Security key' : 'Passkey');
     q('passkey-name').textContent = credential.nickname ?? fallbackName;
     const synced = credential.deviceType === 'multiDevice';
     const sync = q('passkey-sync');
@@ -362,9 +366,11 @@ function renderPasskeys(credentials) {
     sync.title = synced
       ? 'A synced passkey is kept by a password manager or cloud keychain and works on your other devices.'
       : 'A device-bound passkey lives only on this authenticator (e.g. a security key).';
-    q('passkey-authenticator').textContent =
-      credential.authenticatorName ??
-      (credential.transports.includes('usb') ? 'Security key' : 'Unknown authenticator');
+    // Under a nickname, say which authenticator it is; without one the title already does.
+    const kind = credential.transports.includes('usb') ? 'Security key' : 'Unknown authenticator';
+    const authenticator = q('passkey-authenticator');
+    authenticator.textContent = credential.authenticatorName ?? kind;
+    authenticator.hidden = credential.nickname === null && credential.authenticatorName !== null;
     setTime(q('passkey-created'), credential.createdAt, '—');
     setTime(q('passkey-last-used'), credential.lastUsedAt, 'never');
     q('passkey-current').hidden = session?.credentialId !== credential.id;
