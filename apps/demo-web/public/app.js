@@ -370,7 +370,7 @@ function renderPasskeys(credentials) {
     const kind = credential.transports.includes('usb') ? 'Security key' : 'Unknown authenticator';
     const authenticator = q('passkey-authenticator');
     authenticator.textContent = credential.authenticatorName ?? kind;
-    authenticator.hidden = credential.nickname === null && credential.authenticatorName !== null;
+    authenticator.hidden = credential.nickname === null;
     setTime(q('passkey-created'), credential.createdAt, '—');
     setTime(q('passkey-last-used'), credential.lastUsedAt, 'never');
     q('passkey-current').hidden = session?.credentialId !== credential.id;
