@@ -105,9 +105,25 @@ export function authenticationTests(h: Harness): void {
     expectErrorBody(cloned, 401, 'credential_cloned');
     const again = await signIn(h.client(), authenticator, { overrides: { counter: 1 } });
     expectErrorBody(again, 401, 'credential_cloned');
+    // A zero counter after a non-zero one is a counter that did not increase, too.
+    const zero = await signIn(h.client(), authenticator, { overrides: { counter: 0 } });
+    expectErrorBody(zero, 401, 'credential_cloned');
     const later = await signIn(h.client(), authenticator, { overrides: { counter: 5 } });
     expect(later.status, later.text).toBe(200);
     expect(Date.parse(later.body.credential.lastUsedAt)).toBeGreaterThanOrEqual(Date.parse(lastUsedAt));
+  });
+
+  it('an authenticator that always sends counter 0 (synced passkeys) is fine', async () => {
+    const authenticator = new SoftwareAuthenticator({
+      counter: 'zero',
+      backupEligible: true,
+      backedUp: true,
+    });
+    await signUp(h.client(), { authenticator });
+    for (let i = 0; i < 2; i++) {
+      const answer = await signIn(h.client(), authenticator);
+      expect(answer.status, answer.text).toBe(200);
+    }
   });
 
   it('a bad signature: 400 verification_failed, and the counter did not move', async () => {
