@@ -1,23 +1,16 @@
-/** `node dist/main.js`: the demo configured by the environment (see the README of the contract). */
+/** `node dist/main.js`: the demo configured by the environment (the contract's "Demo apps' environment"). */
 import { loadConfigOrExit } from './config.js';
-import { startDemo } from './server.js';
+import { type RunningDemo, startDemo } from './server.js';
 
 const config = loadConfigOrExit();
 
-let demo: Awaited<ReturnType<typeof startDemo>>;
-try {
-  demo = await startDemo(config);
-} catch (error) {
-  console.error(`The demo could not start: ${(error as Error).message}`);
-  process.exit(1);
-}
-
+let demo: RunningDemo | undefined;
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
-    if (stopping) {
-      console.error('Stopping now.');
-      process.exit(1);
+    if (stopping || !demo) {
+      if (stopping) console.error('Stopping now.');
+      process.exit(stopping ? 1 : 0);
     }
     stopping = true;
     console.log(`${signal}: shutting down…`);
@@ -33,4 +26,11 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       },
     );
   });
+}
+
+try {
+  demo = await startDemo(config);
+} catch (error) {
+  console.error(`The demo could not start: ${(error as Error).message}`);
+  process.exit(1);
 }
