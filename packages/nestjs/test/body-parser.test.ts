@@ -99,6 +99,18 @@ describe("Nest's default body parser (express.json, 100 kb) and the passkey rout
     expect(tooBig.body).toEqual({ statusCode: 413, message: 'request entity too large' });
   });
 
+  it('a parser the app mounts with app.useBodyParser (a larger limit) is kept off the passkey routes too', async () => {
+    booted = await boot(
+      { imports: [PasskeysModule.forRoot({ passgate: testPassgate() })], controllers: [EchoController] },
+      { bodyParser: false, configure: (app) => app.useBodyParser('json', { limit: '10mb' }) },
+    );
+    const client = new Client(booted.url);
+    const reply = await client.post('/passkeys/register/options', big);
+    expect(reply.status).toBe(413);
+    expect(reply.body.error.code).toBe('payload_too_large');
+    expect((await client.post('/echo', big)).status).toBe(201);
+  });
+
   it('with bodyParser: false in the app the passkey routes behave the same', async () => {
     booted = await boot(
       { imports: [PasskeysModule.forRoot({ passgate: testPassgate() })] },

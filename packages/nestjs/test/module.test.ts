@@ -189,6 +189,19 @@ describe('PasskeysModule.forRootAsync', () => {
   });
 });
 
+describe('PasskeysModule.forRootAsync with useClass', () => {
+  it('calls createPasskeysOptions() of an options factory class', async () => {
+    @Injectable()
+    class PasskeysConfig {
+      createPasskeysOptions() {
+        return { ...passgateOptions(), prefix: '/from-class' };
+      }
+    }
+    booted = await boot({ imports: [PasskeysModule.forRootAsync({ useClass: PasskeysConfig })] });
+    expect((await new Client(booted.url).post('/from-class/login/options', {})).status).toBe(200);
+  });
+});
+
 describe('isGlobal', () => {
   @Controller('feature')
   class FeatureController {
