@@ -14,6 +14,21 @@ interface Layer {
   handle?: Handle;
 }
 
+/** The contract's paths below the prefix (for mounts behind Nest's global prefix, see below). */
+const CONTRACT_PATH =
+  /^\/(?:(?:register|login)\/(?:options|verify)|logout|session|credentials(?:\/[^/]+)?)\/?$/;
+
+/**
+ * Whether the parsers must leave this path to the contract layer: everything below the prefix when
+ * it is mounted at the root; behind a global prefix (unknown at this level: `/api/passkeys/...`) only
+ * the contract's own paths, so an app route that merely contains the prefix keeps its parser.
+ */
+function isPasskeyRoute(prefix: string, path: string): boolean {
+  const located = locate(prefix, path);
+  if (!located) return false;
+  return located.mount === prefix || CONTRACT_PATH.test(located.below);
+}
+
 /**
  * NestFactory mounts `express.json()` (100 kb) and `express.urlencoded()` on every route, in front
  * of every module's middleware. Left alone, the JSON parser would answer the passkey routes before
@@ -42,7 +57,7 @@ export function bypassBodyParsers(expressApp: unknown, prefix: string): number {
     const bypass: Handle = (req, res, next) => {
       const path = requestPath(req);
       for (const p of prefixes) {
-        if (locate(p, path)) {
+        if (isPasskeyRoute(p, path)) {
           next();
           return;
         }

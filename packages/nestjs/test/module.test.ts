@@ -88,6 +88,10 @@ describe('PasskeysModule.forRoot', () => {
     expect(options.status).toBe(200);
     expect(options.cookies[0]).toContain('Path=/api/passkeys;');
     expect((await signUp(client, 'dave', '/api/passkeys')).verify.status).toBe(200);
+    // Nest's body parser is kept off the prefixed passkey routes too.
+    const big = await client.post('/api/passkeys/login/options', JSON.stringify({ a: 'x'.repeat(200_000) }));
+    expect(big.status).toBe(413);
+    expect(big.body.error.code).toBe('payload_too_large');
   });
 
   it('answers unknown paths below the prefix with 404', async () => {
