@@ -21,6 +21,8 @@ export interface RegistrationCeremony extends CeremonyBase {
   kind: 'registration';
   algorithms: number[];
   attestation: 'none' | 'direct';
+  /** Under `direct`: whether packed self attestation (no certificate) is enough. */
+  allowSelfAttestation: boolean;
   userHandle: string;
   /** `signup`: a new account with this username; `add`: a passkey for the signed-in account. */
   mode: 'signup' | 'add';

@@ -5,7 +5,12 @@ import {
   type RegistrationResponseJSON,
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
-import { decodeAttestationObject, decodeCredentialPublicKey } from '@simplewebauthn/server/helpers';
+import {
+  convertCertBufferToPEM,
+  decodeAttestationObject,
+  decodeCredentialPublicKey,
+  validateCertificatePath,
+} from '@simplewebauthn/server/helpers';
 import { decodeBase64Url } from './base64url.js';
 import { guardAttestationObject, guardAuthenticatorData } from './cbor-guard.js';
 import {
@@ -149,6 +154,8 @@ export async function startRegistration(
     userVerification: policy.userVerification,
     algorithms: policy.algorithms,
     attestation: policy.attestation.conveyance,
+    allowSelfAttestation:
+      policy.attestation.conveyance === 'direct' && policy.attestation.allowSelfAttestation === true,
     createdAt: now,
     ...ceremony,
   };
@@ -228,7 +235,7 @@ async function completeRegistration(
 
   // The library does not compare the id the client reports with the one the authenticator signed.
   if (info.credential.id !== response.id) throw verificationFailed('credential_id_mismatch');
-  checkAttestationPolicy(runtime, state, info.fmt, attestation.attStmt);
+  await checkAttestationPolicy(runtime, state, info.fmt, attestation.attStmt);
   checkAuthenticatorPolicy(runtime, info.aaguid, info.credentialDeviceType === 'multiDevice');
 
   const algorithm = publicKeyAlgorithm(info.credential.publicKey as Uint8Array<ArrayBuffer>);
@@ -314,24 +321,39 @@ function publicKeyAlgorithm(publicKey: Uint8Array<ArrayBuffer>): number | null {
   }
 }
 
-function checkAttestationPolicy(
+/**
+ * The attestation rules of the ceremony's own policy (stored with it). Certificate chains are checked
+ * here against the configured roots: @simplewebauthn/server skips the chain check for formats it has
+ * no roots for (packed, tpm, ... by default), so a statement signed by any self-made CA would pass.
+ * The roots themselves are deployment configuration (trust anchors), read from the running instance.
+ */
+async function checkAttestationPolicy(
   runtime: Runtime,
   state: RegistrationCeremony,
   fmt: string,
   attStmt: unknown,
-): void {
-  const policy = runtime.policy.attestation;
-  if (state.attestation !== 'direct' || policy.conveyance !== 'direct') return;
+): Promise<void> {
+  if (state.attestation !== 'direct') return;
   if (fmt === 'none') throw verificationFailed('attestation_required');
   const x5c = attStmt instanceof Map ? attStmt.get('x5c') : undefined;
-  const hasChain = Array.isArray(x5c) && x5c.length > 0;
-  if (!hasChain) {
-    if (fmt === 'packed' && policy.allowSelfAttestation) return;
+  const chain = Array.isArray(x5c) ? x5c.filter((c): c is Uint8Array => c instanceof Uint8Array) : [];
+  if (chain.length === 0) {
+    if (fmt === 'packed' && state.allowSelfAttestation) return;
     throw verificationFailed('attestation_not_trusted');
   }
-  // With no roots for the format the library skips the chain check, so the chain proves nothing.
-  if ((policy.rootCertificates?.[fmt] ?? []).length === 0)
-    throw verificationFailed('attestation_not_trusted');
+  const policy = runtime.policy.attestation;
+  const roots = policy.conveyance === 'direct' ? (policy.rootCertificates?.[fmt] ?? []) : [];
+  if (roots.length === 0) throw verificationFailed('attestation_not_trusted');
+  let trusted = false;
+  try {
+    trusted = await validateCertificatePath(
+      chain.map((cert) => convertCertBufferToPEM(cert as Uint8Array<ArrayBuffer>)),
+      roots,
+    );
+  } catch (error) {
+    throw verificationFailed('attestation_not_trusted', undefined, error);
+  }
+  if (!trusted) throw verificationFailed('attestation_not_trusted');
 }
 
 function checkAuthenticatorPolicy(runtime: Runtime, aaguid: string, backupEligible: boolean): void {
