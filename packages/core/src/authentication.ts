@@ -5,7 +5,7 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   verifyAuthenticationResponse,
 } from '@simplewebauthn/server';
-import { decodeBase64Url } from './base64url.js';
+import { base64UrlByteLength, decodeBase64Url } from './base64url.js';
 import { guardAuthenticatorData } from './cbor-guard.js';
 import {
   type AuthenticationCeremony,
@@ -19,6 +19,7 @@ import {
   consumeCeremony,
   decodeClientData,
   libraryRejection,
+  MAX_CREDENTIAL_ID_BYTES,
   readFlags,
 } from './checks.js';
 import type { RequestContext } from './config.js';
@@ -130,6 +131,10 @@ export async function finishAuthentication(
   // The owner, once known, so a failure can be counted against the right account.
   const known: { userHandle?: string } = {};
   try {
+    // The credential is read before the ceremony is consumed so that the account's failure limit
+    // answers first: a 429 consumes nothing (the contract's order), at no extra store round trip.
+    const stored = await findCredential(runtime, input.response.id);
+    if (stored) await runtime.limits.assertAccountAllowed(stored.userHandle);
     const state = await consumeCeremony(
       runtime,
       input.ceremonyId,
@@ -137,7 +142,7 @@ export async function finishAuthentication(
       parseCeremony,
       isCeremonyId,
     );
-    return await completeAuthentication(runtime, state, input.response, known);
+    return await completeAuthentication(runtime, state, input.response, known, stored);
   } catch (error) {
     if (error instanceof PassgateError && REPORTED.has(error.code)) {
       runtime.events.emit('verification_failed', {
@@ -159,6 +164,7 @@ async function completeAuthentication(
   state: AuthenticationCeremony,
   response: AuthenticationResponseBody,
   known: { userHandle?: string },
+  stored: StoredCredential | null,
 ): Promise<AuthenticationResult> {
   checkCredentialId(response.id, response.rawId);
   // Username-first: only a credential the options listed (§7.2 step 5).
@@ -169,9 +175,6 @@ async function completeAuthentication(
   const authData = decodeBase64Url(response.response.authenticatorData) as Uint8Array<ArrayBuffer>;
   guardAuthenticatorData(authData, runtime.cborLimits);
 
-  const stored = await runtime.store('credentials.findById', () =>
-    runtime.stores.credentials.findById(response.id),
-  );
   if (!stored) throw new PassgateError('unknown_credential', undefined, { credentialId: response.id });
 
   // §7.2 step 6: the user handle, when given, must be the owner's; usernameless sign-in must give it.
@@ -184,7 +187,6 @@ async function completeAuthentication(
   );
   if (!account) throw new PassgateError('unknown_credential', undefined, { credentialId: response.id });
   known.userHandle = account.userHandle;
-  await runtime.limits.assertAccountAllowed(account.userHandle);
 
   let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
   try {
@@ -228,6 +230,12 @@ async function completeAuthentication(
   };
   runtime.events.emit('signed_in', { account, credential: updated, userVerified: flags.uv });
   return { user: toUserView(account), credential: toCredentialView(runtime, updated), account, session };
+}
+
+/** The credential an assertion names, or null (also for ids too long to be one: checked after consuming). */
+async function findCredential(runtime: Runtime, id: string): Promise<StoredCredential | null> {
+  if (id.length === 0 || base64UrlByteLength(id) > MAX_CREDENTIAL_ID_BYTES) return null;
+  return runtime.store('credentials.findById', () => runtime.stores.credentials.findById(id));
 }
 
 /**

@@ -19,9 +19,16 @@ export const DEFAULT_CBOR_LIMITS: CborLimits = { maxDepth: 8, maxItems: 512 };
 
 class CborError extends Error {}
 
+/** A container still open while walking: definite ones count down, indefinite ones wait for a break. */
+type Frame =
+  | { kind: 'definite'; remaining: number }
+  | { kind: 'indefinite'; isMap: boolean; count: number }
+  /** Indefinite-length byte (2) or text (3) string: only definite chunks of the same major type. */
+  | { kind: 'chunks'; major: 2 | 3 };
+
 /**
- * Checks the CBOR item starting at `offset` and returns the offset just past it.
- * Throws (a plain Error) when the item is malformed, truncated, too deep or has too many items.
+ * Checks the CBOR item starting at `offset` is well-formed (RFC 8949 §5.3.1, structurally) and within
+ * `limits`, and returns the offset just past it. Throws (a plain Error) otherwise.
  */
 export function skipCborItem(
   bytes: Uint8Array,
@@ -30,8 +37,7 @@ export function skipCborItem(
 ): number {
   let pos = offset;
   let items = 0;
-  // Stack of containers still expecting children: remaining count (-1 = indefinite length).
-  const stack: number[] = [];
+  const stack: Frame[] = [];
 
   const readArgument = (info: number): number => {
     if (info < 24) return info;
@@ -43,6 +49,10 @@ export function skipCborItem(
     pos += size;
     return value;
   };
+  const open = (frame: Frame) => {
+    stack.push(frame);
+    if (stack.length > limits.maxDepth) throw new CborError('too deep');
+  };
 
   do {
     if (pos >= bytes.length) throw new CborError('truncated');
@@ -50,24 +60,23 @@ export function skipCborItem(
     const major = initial >> 5;
     const info = initial & 0x1f;
     if (++items > limits.maxItems) throw new CborError('too many items');
+    const top = stack[stack.length - 1];
 
     if (initial === 0xff) {
-      // "break": only valid as the end of an indefinite-length container.
-      if (stack.length === 0 || stack[stack.length - 1] !== -1) throw new CborError('unexpected break');
+      if (!top || top.kind === 'definite') throw new CborError('unexpected break');
+      if (top.kind === 'indefinite' && top.isMap && top.count % 2 !== 0)
+        throw new CborError('map without a value');
       stack.pop();
-    } else if (info === 31) {
-      if (major === 2 || major === 3) {
-        // Indefinite-length strings: chunks of the same major type follow, then a break. Treat as a
-        // container of chunks.
-        stack.push(-1);
-      } else if (major === 4 || major === 5) {
-        stack.push(-1);
-      } else {
-        throw new CborError('indefinite length not allowed here');
-      }
-      if (stack.length > limits.maxDepth) throw new CborError('too deep');
-      continue;
     } else {
+      if (top?.kind === 'chunks' && (major !== top.major || info === 31)) {
+        throw new CborError('indefinite string chunk of the wrong type');
+      }
+      if (info === 31) {
+        if (major === 2 || major === 3) open({ kind: 'chunks', major });
+        else if (major === 4 || major === 5) open({ kind: 'indefinite', isMap: major === 5, count: 0 });
+        else throw new CborError('indefinite length not allowed here');
+        continue;
+      }
       const argument = readArgument(info);
       if (major === 2 || major === 3) {
         if (argument > bytes.length - pos) throw new CborError('truncated string');
@@ -76,28 +85,28 @@ export function skipCborItem(
         const children = major === 5 ? argument * 2 : argument;
         if (children > limits.maxItems) throw new CborError('too many items');
         if (children > 0) {
-          stack.push(children);
-          if (stack.length > limits.maxDepth) throw new CborError('too deep');
+          open({ kind: 'definite', remaining: children });
           continue;
         }
       } else if (major === 6) {
         // A tag wraps exactly one item.
-        stack.push(1);
-        if (stack.length > limits.maxDepth) throw new CborError('too deep');
+        open({ kind: 'definite', remaining: 1 });
         continue;
-      } else if (major === 7 && info > 27) {
-        throw new CborError('reserved simple value');
+      } else if (major === 7 && (info > 27 || (info === 24 && argument < 32))) {
+        throw new CborError('reserved or badly encoded simple value');
       }
     }
-    // One item completed: count it against the enclosing definite-length containers.
+    // One item completed: count it against the open containers, closing the finished ones.
     while (stack.length > 0) {
-      const top = stack[stack.length - 1] as number;
-      if (top === -1) break;
-      if (top > 1) {
-        stack[stack.length - 1] = top - 1;
+      const frame = stack[stack.length - 1] as Frame;
+      if (frame.kind === 'definite') {
+        frame.remaining -= 1;
+        if (frame.remaining > 0) break;
+        stack.pop();
+      } else {
+        if (frame.kind === 'indefinite') frame.count += 1;
         break;
       }
-      stack.pop();
     }
   } while (stack.length > 0);
   return pos;

@@ -3,11 +3,18 @@ import type { AuthenticatorTransport } from './types.js';
 
 /**
  * Decoy `allowCredentials` for a username that has no account, so username-first options look the
- * same for every username: one to three ids of 16 to 64 bytes, derived from the username with an
- * HMAC under the server secret, hence the same on every call and unguessable without the secret.
+ * same for every username: one to three ids with the lengths and transports real authenticators
+ * report (platform passkeys, password managers, security keys), each picked by an HMAC of the
+ * username under the server secret — the same on every call, unguessable without the secret.
  */
-const ID_LENGTHS = [16, 20, 32, 64];
-const DECOY_TRANSPORTS: AuthenticatorTransport[] = ['hybrid', 'internal'];
+const ID_LENGTHS = [16, 20, 32, 48, 64];
+const TRANSPORT_SETS: AuthenticatorTransport[][] = [
+  ['hybrid', 'internal'],
+  ['hybrid', 'internal'],
+  ['internal'],
+  ['usb'],
+  ['nfc', 'usb'],
+];
 
 export function decoyCredentials(
   secret: Uint8Array,
@@ -22,7 +29,10 @@ export function decoyCredentials(
       hmac(secret, `passgate/decoy/v1\u0000${username}\u0000${i}\u0000a`),
       hmac(secret, `passgate/decoy/v1\u0000${username}\u0000${i}\u0000b`),
     ]);
-    decoys.push({ id: block.subarray(0, length).toString('base64url'), transports: [...DECOY_TRANSPORTS] });
+    const transports = TRANSPORT_SETS[
+      (seed[4 + i] as number) % TRANSPORT_SETS.length
+    ] as AuthenticatorTransport[];
+    decoys.push({ id: block.subarray(0, length).toString('base64url'), transports: [...transports] });
   }
   return decoys;
 }

@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { DEFAULTS, type RateLimitBucket, type RateLimitOptions } from './config.js';
 import { PassgateError, storeUnavailable } from './errors.js';
@@ -20,7 +21,7 @@ export class RateLimits {
   async consumeIp(ip: string | undefined): Promise<void> {
     if (!this.perIp) return;
     try {
-      await this.perIp.consume(ip ?? 'unknown');
+      await this.perIp.consume(clientKey(ip));
     } catch (error) {
       throw toPassgateError(error);
     }
@@ -78,4 +79,27 @@ function toPassgateError(error: unknown): PassgateError {
   if (error instanceof RateLimiterRes) return rateLimited(error.msBeforeNext);
   if (error instanceof PassgateError) return error;
   return storeUnavailable(error, 'The rate limiter store is unavailable.');
+}
+
+/**
+ * The per-IP bucket's key. IPv6 clients are counted per /64, the smallest block an ISP or host gives
+ * one customer: keyed by full address, one client would have 2^64 buckets. IPv4-mapped IPv6
+ * addresses count as their IPv4 address.
+ */
+export function clientKey(ip: string | undefined): string {
+  if (!ip) return 'unknown';
+  const address = ip.trim().toLowerCase().replace(/%.*$/, '');
+  if (address.startsWith('::ffff:') && isIPv4(address.slice(7))) return address.slice(7);
+  if (!isIPv6(address)) return address;
+  const [head = '', tail] = address.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  // An embedded IPv4 tail (a.b.c.d) takes two groups; it only ever sits in the low 64 bits.
+  const rightGroups = right.reduce((n, part) => n + (part.includes('.') ? 2 : 1), 0);
+  const groups =
+    tail === undefined ? left : [...left, ...Array(8 - left.length - rightGroups).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }

@@ -36,6 +36,20 @@ describe('per-account failure bucket', () => {
     expect(error.retryAfterSeconds).toBeLessThanOrEqual(900);
   });
 
+  it('answers 429 before consuming the ceremony: the same ceremony still works once allowed', async () => {
+    const limiter = new RateLimiterMemory({ points: 1, duration: 900 });
+    const h = makePassgate({ rateLimits: { accountFailures: limiter } });
+    const authenticator = new SoftwareAuthenticator();
+    const alice = await signUp(h, authenticator, 'alice');
+    await failure(
+      (await authenticationAttempt(h, authenticator, { ctx: { signature: 'corrupt' } })).finish(),
+    );
+    const attempt = await authenticationAttempt(h, authenticator);
+    expect(await failure(attempt.finish())).toMatchObject({ code: 'rate_limited' });
+    await limiter.delete(alice.account.userHandle);
+    await expect(attempt.finish()).resolves.toMatchObject({ user: { name: 'alice' } });
+  });
+
   it('counts per account: another account is not affected', async () => {
     const h = makePassgate({ rateLimits: { accountFailures: { points: 2, durationSeconds: 900 } } });
     const alice = new SoftwareAuthenticator();

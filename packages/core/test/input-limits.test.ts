@@ -214,8 +214,23 @@ describe('CBOR guard', () => {
     ['a break inside a definite array', [0x82, 0x01, 0xff]],
     ['an indefinite-length integer', [0x1f]],
     ['an indefinite-length tag', [0xdf, 0x00]],
+    ['an indefinite byte string with a text chunk', [0x5f, 0x61, 0x61, 0xff]],
+    ['an indefinite text string with an array chunk', [0x7f, 0x80, 0xff]],
+    ['nested indefinite strings', [0x5f, 0x5f, 0xff, 0xff]],
+    ['an indefinite map with a key and no value', [0xbf, 0x01, 0xff]],
+    ['a two-byte simple value below 32', [0xf8, 0x1f]],
   ])('rejects %s', (_label, bytes) => {
     expect(() => skipCborItem(Uint8Array.from(bytes), 0, limits)).toThrow();
+  });
+
+  it.each([
+    ['an indefinite byte string of byte chunks', [0x5f, 0x41, 0x01, 0x42, 0x02, 0x03, 0xff]],
+    ['an indefinite text string of text chunks', [0x7f, 0x61, 0x61, 0x60, 0xff]],
+    ['an indefinite map with key and value', [0xbf, 0x01, 0x02, 0xff]],
+    ['an indefinite array in a definite map', [0xa1, 0x01, 0x9f, 0x01, 0x02, 0xff]],
+    ['a two-byte simple value of 32', [0xf8, 0x20]],
+  ])('accepts %s', (_label, bytes) => {
+    expect(skipCborItem(Uint8Array.from(bytes), 0, limits)).toBe(bytes.length);
   });
 
   it('guardAttestationObject rejects leftover bytes and passes a well-formed object', () => {

@@ -1,8 +1,9 @@
+import { request } from 'node:http';
 import express from 'express';
 import session from 'express-session';
 import { describe, expect, it } from 'vitest';
 import { createPasskeyRouter, passkeyErrorHandler } from '../src/index.js';
-import { ContractClient, listen, makePassgate, SESSION_SECRET, signIn, signUp } from './helpers.js';
+import { ContractClient, listen, makePassgate, ORIGIN, SESSION_SECRET, signIn, signUp } from './helpers.js';
 
 describe('body handling', () => {
   it('a host app with a global express.json() before the router still works end to end', async () => {
@@ -38,6 +39,13 @@ describe('body handling', () => {
       const big = await client.post('/login/options', { username: 'x'.repeat(70_000) });
       expect(big.status).toBe(413);
       expect(big.body.error.code).toBe('payload_too_large');
+      // A chunked body (no Content-Length) that the host parser read is measured after the fact.
+      const chunked = await postChunked(`${server.url}/passkeys/login/options`, {
+        username: 'x',
+        pad: 'y'.repeat(80_000),
+      });
+      expect(chunked.status).toBe(413);
+      expect(JSON.parse(chunked.text).error.code).toBe('payload_too_large');
       // Origin still checked first.
       const foreign = await client.post('/login/options', {}, { origin: 'https://evil.example.test' });
       expect(foreign.body.error.code).toBe('forbidden_origin');
@@ -92,3 +100,25 @@ describe('body handling', () => {
     }
   });
 });
+
+/** POSTs JSON with `Transfer-Encoding: chunked` (no Content-Length), as streaming clients do. */
+function postChunked(url: string, json: unknown): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json', origin: ORIGIN } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    const payload = JSON.stringify(json);
+    for (let i = 0; i < payload.length; i += 16_384) req.write(payload.slice(i, i + 16_384));
+    req.end();
+  });
+}

@@ -1,6 +1,6 @@
 import { isBase64Url } from '../base64url.js';
 import { MAX_CREDENTIAL_ID_BYTES } from '../checks.js';
-import type { RequestContext } from '../config.js';
+import type { PassgateLogger, RequestContext } from '../config.js';
 import { isPassgateError, PassgateError } from '../errors.js';
 import type { Passgate } from '../passgate.js';
 import {
@@ -158,7 +158,7 @@ function buildRoutes(passgate: Passgate): Route[] {
       auth: false,
       async run({ request, body, context, cookie }) {
         const response = parseBody(registrationResponseSchema, body);
-        return withCeremony(cookie, request, async (ceremonyId) => {
+        return withCeremony(passgate.runtime.logger, cookie, request, async (ceremonyId) => {
           const result = await passgate.finishRegistration({
             ceremonyId,
             response,
@@ -202,7 +202,7 @@ function buildRoutes(passgate: Passgate): Route[] {
       auth: false,
       async run({ request, body, context, cookie }) {
         const response = parseBody(authenticationResponseSchema, body);
-        return withCeremony(cookie, request, async (ceremonyId) => {
+        return withCeremony(passgate.runtime.logger, cookie, request, async (ceremonyId) => {
           const result = await passgate.finishAuthentication({ ceremonyId, response, context });
           return json(200, { verified: true, user: result.user, credential: result.credential }, [], {
             type: 'sign_in',
@@ -252,9 +252,11 @@ function buildRoutes(passgate: Passgate): Route[] {
       pattern: credentialPath,
       rateLimited: false,
       body: 'required',
-      auth: true,
+      // The contract checks the body (400) before the session (401): parse first, then require one.
+      auth: false,
       async run({ request, params, body }) {
         const { nickname } = parseBody(renameBodySchema, body);
+        if (!request.session) throw new PassgateError('unauthenticated');
         const id = credentialIdParam(params[0]);
         return json(200, await passgate.renameCredential(request.session, id, nickname));
       },
@@ -278,6 +280,7 @@ function buildRoutes(passgate: Passgate): Route[] {
  * on every answer from here on, success or failure.
  */
 async function withCeremony(
+  logger: PassgateLogger,
   cookie: CeremonyCookieOptions,
   request: ContractRequest,
   run: (ceremonyId: string | undefined) => Promise<ContractResponse>,
@@ -289,7 +292,7 @@ async function withCeremony(
     response.cookies.push(clear);
     return response;
   } catch (error) {
-    const response = errorResponse(error);
+    const response = errorResponse(error, logger);
     response.cookies.push(clear);
     return response;
   }
@@ -371,7 +374,12 @@ function isJson(contentType: string | undefined): boolean {
 async function readBody(request: ContractRequest, limit: number): Promise<Uint8Array | { parsed: unknown }> {
   const { body } = request;
   if (body.kind === 'none') return new Uint8Array(0);
-  if (body.kind === 'parsed') return { parsed: body.value };
+  if (body.kind === 'parsed') {
+    // A host parser read the stream (possibly chunked, with no Content-Length): measure what it made.
+    if (Buffer.byteLength(JSON.stringify(body.value) ?? '') > limit)
+      throw new PassgateError('payload_too_large');
+    return { parsed: body.value };
+  }
   return body.read(limit);
 }
 

@@ -26,6 +26,10 @@ export function sessionTests(h: Harness): void {
     expectErrorBody(await client.get('/session'), 401, 'unauthenticated');
     expectErrorBody(await client.get('/credentials'), 401, 'unauthenticated');
     expectErrorBody(await client.patch(`/credentials/${id}`, { nickname: 'x' }), 401, 'unauthenticated');
+    // The body is checked before the session (400 before 401 in the contract's order).
+    const badRename = await client.patch(`/credentials/${id}`, { nickname: '' });
+    expectErrorBody(badRename, 400, 'invalid_request', ['field']);
+    expect(badRename.body.error.field).toBe('nickname');
     expectErrorBody(await client.delete(`/credentials/${id}`), 401, 'unauthenticated');
     // A made-up session cookie is no session either.
     expectErrorBody(
