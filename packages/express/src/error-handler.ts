@@ -7,8 +7,9 @@ import { writeContractResponse } from './response.js';
 /**
  * Errors of Express's own body parsers (body-parser's `type`), when the host app parses bodies before
  * the router, mapped to the contract's codes, so a global `express.json()` cannot leak its own format.
+ * `undefined` for anything else.
  */
-function fromBodyParser(error: unknown): PassgateError | undefined {
+export function fromBodyParserError(error: unknown): PassgateError | undefined {
   if (!error || typeof error !== 'object') return undefined;
   switch ((error as { type?: unknown }).type) {
     case 'entity.parse.failed':
@@ -40,6 +41,6 @@ export function passkeyErrorHandler(): ErrorRequestHandler {
       return;
     }
     const logger = passgateOf(req)?.runtime.logger;
-    writeContractResponse(res, errorResponse(fromBodyParser(error) ?? error, logger));
+    writeContractResponse(res, errorResponse(fromBodyParserError(error) ?? error, logger));
   };
 }

@@ -37,7 +37,7 @@ function call(run: (callback: (error?: unknown) => void) => void): Promise<void>
 }
 
 /** A stored value is trusted only if it still has the shape of a `PasskeySession` (older versions, tampering with the store). */
-function asPasskeySession(value: unknown): PasskeySession | null {
+export function asPasskeySession(value: unknown): PasskeySession | null {
   if (!value || typeof value !== 'object') return null;
   const v = value as Record<string, unknown>;
   if (

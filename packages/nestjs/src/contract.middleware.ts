@@ -1,9 +1,10 @@
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import { Passgate } from '@passgate/core';
 import { type ContractHandler, createContractHandler, errorResponse } from '@passgate/core/http';
+import { toContractRequest, writeContractResponse } from '@passgate/express';
 import type { NextFunction, Request, Response } from 'express';
 import { PASSGATE, PASSKEY_SESSIONS } from './constants.js';
-import { locate, normalizePrefix, requestPath, toContractRequest, writeContractResponse } from './http.js';
+import { locate, normalizePrefix, requestPath } from './http.js';
 import { PASSKEYS_MODULE_OPTIONS } from './module-definition.js';
 import type { PasskeysModuleOptions } from './options.js';
 import { type PasskeySessions, resolveSession } from './session.js';

@@ -2,8 +2,8 @@ import { type ArgumentsHost, Catch, HttpException } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { type ErrorCode, isPassgateError, PassgateError } from '@passgate/core';
 import { errorResponse } from '@passgate/core/http';
+import { fromBodyParserError, writeContractResponse } from '@passgate/express';
 import type { Response } from 'express';
-import { writeContractResponse } from './http.js';
 
 /**
  * A `PassgateError` as a Nest `HttpException`: the contract's status and error body
@@ -25,22 +25,7 @@ export class PassgateHttpException extends HttpException {
  * `HttpException` whose `cause` is the parser's error), as the contract's codes.
  */
 export function fromBodyParser(error: unknown): PassgateError | undefined {
-  const source = error instanceof HttpException ? error.cause : error;
-  if (!source || typeof source !== 'object') return undefined;
-  switch ((source as { type?: unknown }).type) {
-    case 'entity.parse.failed':
-      return new PassgateError('invalid_request', 'The body is not valid JSON.', {
-        field: '$',
-        cause: source,
-      });
-    case 'entity.too.large':
-      return new PassgateError('payload_too_large', undefined, { cause: source });
-    case 'charset.unsupported':
-    case 'encoding.unsupported':
-      return new PassgateError('unsupported_media_type', undefined, { cause: source });
-    default:
-      return undefined;
-  }
+  return fromBodyParserError(error instanceof HttpException ? error.cause : error);
 }
 
 /** The `PassgateError` behind an exception, if there is one. */

@@ -1,23 +1,12 @@
-import type { Passgate, PassgateOptions, PassgateStores, PasskeySession } from '@passgate/core';
-import type { Request, Response } from 'express';
+import type { Passgate, PassgateOptions, PassgateStores } from '@passgate/core';
+import type { PasskeySessionHooks } from '@passgate/express';
 
 /**
- * Session hooks for apps that keep sign-ins themselves (their own session store, a JWT cookie, ...),
- * exactly as in `@passgate/express`. Each may be async. Errors thrown here answer
+ * Session hooks for apps that keep sign-ins themselves (their own session store, a JWT cookie, ...):
+ * the very type of `@passgate/express`. Each may be async. Errors thrown here answer
  * `500 internal_error` on the passkey routes.
  */
-export interface PasskeySessionHooks {
-  /** The current sign-in, or `null`. Called on every request (it sets `req.passkey`), so keep it cheap. */
-  getSignedInUser(req: Request): PasskeySession | null | Promise<PasskeySession | null>;
-  /**
-   * A passkey sign-in (or sign-up) succeeded: persist `session`. Runs before the response is written,
-   * so it may set cookies or headers on `res`; it must not send a body. Rotate any session identifier
-   * here (no fixation).
-   */
-  onSignIn(req: Request, res: Response, session: PasskeySession): void | Promise<void>;
-  /** `POST /logout`: end the sign-in on the server (revoke, not just forget the cookie). Must not send a body. */
-  onSignOut(req: Request, res: Response): void | Promise<void>;
-}
+export type { PasskeySessionHooks };
 
 /** How the HTTP side of the module behaves, whichever way the Passgate instance is given. */
 export interface PasskeysHttpOptions {

@@ -1,122 +1,20 @@
 import type { PasskeySession } from '@passgate/core';
-import type { Request, Response } from 'express';
-import type { PasskeySessionHooks } from './options.js';
+import type { SessionAdapter } from '@passgate/express';
+import type { Request } from 'express';
+
+export {
+  DEFAULT_SESSION_COOKIE_NAME,
+  expressSessionAdapter,
+  hooksAdapter,
+  SESSION_KEY,
+} from '@passgate/express';
 
 /**
  * How sign-ins are read and written, whatever the `session` option chose. Injectable as
- * `PASSKEY_SESSIONS`. Behaves exactly like `@passgate/express`'s, so both frameworks keep sign-ins
- * the same way (and can share one express-session store).
+ * `PASSKEY_SESSIONS`. The very adapters of `@passgate/express`, so both frameworks keep sign-ins the
+ * same way (and can share one express-session store).
  */
-export interface PasskeySessions {
-  get(req: Request): Promise<PasskeySession | null>;
-  signIn(req: Request, res: Response, session: PasskeySession): Promise<void>;
-  signOut(req: Request, res: Response): Promise<void>;
-}
-
-/** express-session's default cookie name. */
-export const DEFAULT_SESSION_COOKIE_NAME = 'connect.sid';
-
-/** The key the sign-in is stored under in express-session (the same as `@passgate/express`). */
-export const SESSION_KEY = 'passgate';
-
-/** The part of express-session's `req.session` used here (typed structurally: no dependency on it). */
-interface ExpressSessionLike {
-  passgate?: unknown;
-  cookie?: {
-    path?: string;
-    domain?: string;
-    secure?: boolean | 'auto';
-    httpOnly?: boolean;
-  };
-  regenerate(callback: (error?: unknown) => void): void;
-  save(callback: (error?: unknown) => void): void;
-  destroy(callback: (error?: unknown) => void): void;
-}
-
-function expressSession(req: Request): ExpressSessionLike | undefined {
-  const session = (req as { session?: unknown }).session;
-  return session && typeof session === 'object' ? (session as ExpressSessionLike) : undefined;
-}
-
-function call(run: (callback: (error?: unknown) => void) => void): Promise<void> {
-  return new Promise((resolve, reject) => run((error) => (error ? reject(error) : resolve())));
-}
-
-/** A stored value is trusted only if it still has the shape of a `PasskeySession` (older versions, tampering with the store). */
-export function asPasskeySession(value: unknown): PasskeySession | null {
-  if (!value || typeof value !== 'object') return null;
-  const v = value as Record<string, unknown>;
-  if (
-    typeof v['userId'] !== 'string' ||
-    typeof v['userHandle'] !== 'string' ||
-    typeof v['credentialId'] !== 'string' ||
-    typeof v['authenticatedAt'] !== 'number' ||
-    typeof v['userVerified'] !== 'boolean'
-  ) {
-    return null;
-  }
-  return {
-    userId: v['userId'],
-    userHandle: v['userHandle'],
-    credentialId: v['credentialId'],
-    authenticatedAt: v['authenticatedAt'],
-    userVerified: v['userVerified'],
-  };
-}
-
-/**
- * express-session mode. Sign-in regenerates the session id first (a session id known before the
- * sign-in, e.g. planted by an attacker, never becomes a signed-in one), then saves explicitly so the
- * store has the sign-in before the response reaches the browser. Sign-out destroys the session in
- * the store (an old cookie signs nobody in) and clears the cookie.
- */
-export function expressSessionAdapter(sessionCookieName: string): PasskeySessions {
-  return {
-    async get(req) {
-      return asPasskeySession(expressSession(req)?.[SESSION_KEY]);
-    },
-    async signIn(req, _res, session) {
-      const current = expressSession(req);
-      if (!current) {
-        throw new Error(
-          'A passkey sign-in needs a session: app.use(session(...)) before listen(), or pass session hooks.',
-        );
-      }
-      await call((cb) => current.regenerate(cb));
-      // regenerate() replaces req.session with a new object.
-      const fresh = expressSession(req);
-      if (!fresh) throw new Error('express-session did not create a new session.');
-      fresh[SESSION_KEY] = session;
-      await call((cb) => fresh.save(cb));
-    },
-    async signOut(req, res) {
-      const current = expressSession(req);
-      if (!current) return;
-      const cookie = current.cookie ?? {};
-      await call((cb) => current.destroy(cb));
-      res.clearCookie(sessionCookieName, {
-        path: cookie.path ?? '/',
-        ...(cookie.domain ? { domain: cookie.domain } : {}),
-        httpOnly: cookie.httpOnly ?? true,
-        ...(cookie.secure === true ? { secure: true } : {}),
-      });
-    },
-  };
-}
-
-export function hooksAdapter(hooks: PasskeySessionHooks): PasskeySessions {
-  return {
-    async get(req) {
-      return (await hooks.getSignedInUser(req)) ?? null;
-    },
-    async signIn(req, res, session) {
-      await hooks.onSignIn(req, res, session);
-    },
-    async signOut(req, res) {
-      await hooks.onSignOut(req, res);
-    },
-  };
-}
+export type PasskeySessions = SessionAdapter;
 
 /**
  * The sign-in of a request: `req.passkey` when the module's middleware already resolved it, else
