@@ -5,18 +5,13 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   verifyAuthenticationResponse,
 } from '@simplewebauthn/server';
+import { canonicalUsername } from './accounts.js';
 import { base64UrlByteLength, decodeBase64Url } from './base64url.js';
 import { guardAuthenticatorData } from './cbor-guard.js';
-import {
-  type AuthenticationCeremony,
-  isCeremonyId,
-  parseCeremony,
-  serializeCeremony,
-} from './ceremony-state.js';
+import { type AuthenticationCeremony, consumeCeremony, putCeremony } from './ceremony-state.js';
 import {
   checkCredentialId,
   checkCrossOrigin,
-  consumeCeremony,
   decodeClientData,
   libraryRejection,
   MAX_CREDENTIAL_ID_BYTES,
@@ -25,7 +20,7 @@ import {
 import type { RequestContext } from './config.js';
 import { decoyCredentials } from './decoys.js';
 import { PassgateError, verificationFailed } from './errors.js';
-import { type CeremonyStart, canonicalUsername, putCeremony } from './registration.js';
+import type { CeremonyStart } from './registration.js';
 import type { Runtime } from './runtime.js';
 import type { AuthenticationResponseBody } from './schemas.js';
 import type {
@@ -110,7 +105,7 @@ export async function startAuthentication(
     createdAt: now,
     allowCredentialIds: allow ? allow.map((c) => c.id) : null,
   };
-  const ceremonyId = await putCeremony(runtime, serializeCeremony(state));
+  const ceremonyId = await putCeremony(runtime, state);
   return { ceremonyId, options, expiresAt: new Date(now + policy.challengeTtlMs) };
 }
 
@@ -135,13 +130,7 @@ export async function finishAuthentication(
     // answers first: a 429 consumes nothing (the contract's order), at no extra store round trip.
     const stored = await findCredential(runtime, input.response.id);
     if (stored) await runtime.limits.assertAccountAllowed(stored.userHandle);
-    const state = await consumeCeremony(
-      runtime,
-      input.ceremonyId,
-      'authentication',
-      parseCeremony,
-      isCeremonyId,
-    );
+    const state = await consumeCeremony(runtime, input.ceremonyId, 'authentication');
     return await completeAuthentication(runtime, state, input.response, known, stored);
   } catch (error) {
     if (error instanceof PassgateError && REPORTED.has(error.code)) {

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { PassgateError } from './errors.js';
+import type { Runtime } from './runtime.js';
 import type { UserVerificationRequirement } from './types.js';
 
 /**
@@ -64,4 +66,31 @@ export function parseCeremony(value: string): CeremonyState | null {
   } catch {
     return null;
   }
+}
+
+/** Keeps a new ceremony under a fresh random id for the policy's TTL; returns the id. */
+export async function putCeremony(runtime: Runtime, state: CeremonyState): Promise<string> {
+  const value = serializeCeremony(state);
+  const ceremonyId = randomId();
+  const stored = await runtime.store('challenges.put', () =>
+    runtime.stores.challenges.put(ceremonyId, value, runtime.policy.challengeTtlMs),
+  );
+  // 256 random bits do not collide; a `false` here means a broken store.
+  if (!stored) throw new PassgateError('internal_error', undefined, { reason: 'ceremony_id_collision' });
+  return ceremonyId;
+}
+
+/** The ceremony id came from a cookie: consume it once, whatever happens next, and check its kind. */
+export async function consumeCeremony<K extends CeremonyState['kind']>(
+  runtime: Runtime,
+  ceremonyId: string | undefined,
+  kind: K,
+): Promise<Extract<CeremonyState, { kind: K }>> {
+  if (!isCeremonyId(ceremonyId)) throw new PassgateError('ceremony_expired');
+  const value = await runtime.store('challenges.consume', () =>
+    runtime.stores.challenges.consume(ceremonyId),
+  );
+  const state = value === null ? null : parseCeremony(value);
+  if (!state || state.kind !== kind) throw new PassgateError('ceremony_expired');
+  return state as Extract<CeremonyState, { kind: K }>;
 }

@@ -1,7 +1,6 @@
 import { base64UrlByteLength } from './base64url.js';
 import type { CeremonyState } from './ceremony-state.js';
 import { PassgateError, verificationFailed } from './errors.js';
-import type { Runtime } from './runtime.js';
 
 /**
  * Relying-party checks of WebAuthn §7.1/§7.2 that @simplewebauthn/server leaves to the application
@@ -92,21 +91,4 @@ export function readFlags(authData: Uint8Array): { up: boolean; uv: boolean; be:
     be: (flags & 0x08) !== 0,
     bs: (flags & 0x10) !== 0,
   };
-}
-
-/** The ceremony id came from a cookie: consume it once, whatever happens next, and check its kind. */
-export async function consumeCeremony<K extends CeremonyState['kind']>(
-  runtime: Runtime,
-  ceremonyId: string | undefined,
-  kind: K,
-  parse: (value: string) => CeremonyState | null,
-  isCeremonyId: (value: unknown) => value is string,
-): Promise<Extract<CeremonyState, { kind: K }>> {
-  if (!isCeremonyId(ceremonyId)) throw new PassgateError('ceremony_expired');
-  const value = await runtime.store('challenges.consume', () =>
-    runtime.stores.challenges.consume(ceremonyId),
-  );
-  const state = value === null ? null : parse(value);
-  if (!state || state.kind !== kind) throw new PassgateError('ceremony_expired');
-  return state as Extract<CeremonyState, { kind: K }>;
 }

@@ -1,6 +1,6 @@
+import { signedInAccount } from './accounts.js';
 import type { RequestContext } from './config.js';
 import { PassgateError } from './errors.js';
-import { signedInAccount } from './registration.js';
 import type { Runtime } from './runtime.js';
 import type { CredentialView, PasskeySession, SignalView, UserView } from './types.js';
 import { toCredentialView, toSignal, toUserView } from './views.js';

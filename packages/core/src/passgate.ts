@@ -2,6 +2,7 @@ import type {
   PublicKeyCredentialCreationOptionsJSON,
   PublicKeyCredentialRequestOptionsJSON,
 } from '@simplewebauthn/server';
+import { signedInAccount } from './accounts.js';
 import {
   type AuthenticationResult,
   type FinishAuthenticationInput,
@@ -24,7 +25,6 @@ import {
   finishRegistration,
   type RegistrationResult,
   type StartRegistrationInput,
-  signedInAccount,
   startRegistration,
 } from './registration.js';
 import { createRuntime, type Runtime } from './runtime.js';

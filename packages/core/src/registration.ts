@@ -11,22 +11,11 @@ import {
   decodeCredentialPublicKey,
   validateCertificatePath,
 } from '@simplewebauthn/server/helpers';
+import { canonicalUsername, signedInAccount } from './accounts.js';
 import { decodeBase64Url } from './base64url.js';
 import { guardAttestationObject, guardAuthenticatorData } from './cbor-guard.js';
-import {
-  isCeremonyId,
-  parseCeremony,
-  type RegistrationCeremony,
-  randomId,
-  serializeCeremony,
-} from './ceremony-state.js';
-import {
-  checkCredentialId,
-  checkCrossOrigin,
-  consumeCeremony,
-  decodeClientData,
-  libraryRejection,
-} from './checks.js';
+import { consumeCeremony, putCeremony, type RegistrationCeremony } from './ceremony-state.js';
+import { checkCredentialId, checkCrossOrigin, decodeClientData, libraryRejection } from './checks.js';
 import type { RequestContext } from './config.js';
 import { invalidRequest, PassgateError, verificationFailed } from './errors.js';
 import type { Runtime } from './runtime.js';
@@ -159,7 +148,7 @@ export async function startRegistration(
     createdAt: now,
     ...ceremony,
   };
-  const ceremonyId = await putCeremony(runtime, serializeCeremony(state));
+  const ceremonyId = await putCeremony(runtime, state);
   return { ceremonyId, options, expiresAt: new Date(now + policy.challengeTtlMs) };
 }
 
@@ -169,7 +158,7 @@ export async function finishRegistration(
 ): Promise<RegistrationResult> {
   let state: RegistrationCeremony | undefined;
   try {
-    state = await consumeCeremony(runtime, input.ceremonyId, 'registration', parseCeremony, isCeremonyId);
+    state = await consumeCeremony(runtime, input.ceremonyId, 'registration');
     return await completeRegistration(runtime, state, input);
   } catch (error) {
     if (error instanceof PassgateError && FAILURE_CODES.has(error.code)) {
@@ -363,31 +352,4 @@ function checkAuthenticatorPolicy(runtime: Runtime, aaguid: string, backupEligib
   if (policy.deniedAaguids.has(id)) throw verificationFailed('authenticator_not_allowed');
   if (policy.allowedAaguids && !policy.allowedAaguids.has(id))
     throw verificationFailed('authenticator_not_allowed');
-}
-
-/** The account behind a session, or `unauthenticated` when it no longer exists. */
-export async function signedInAccount(runtime: Runtime, session: PasskeySession | null): Promise<Account> {
-  if (!session) throw new PassgateError('unauthenticated');
-  const account = await runtime.store('accounts.findByUserId', () =>
-    runtime.stores.accounts.findByUserId(session.userId),
-  );
-  if (!account || account.userHandle !== session.userHandle) throw new PassgateError('unauthenticated');
-  return account;
-}
-
-export function canonicalUsername(runtime: Runtime, username: string): string {
-  const canonical = runtime.normalizeUsername(username);
-  const length = [...canonical].length;
-  if (length < 1 || length > 64) throw invalidRequest('username', 'username must be 1 to 64 characters');
-  return canonical;
-}
-
-export async function putCeremony(runtime: Runtime, value: string): Promise<string> {
-  const ceremonyId = randomId();
-  const stored = await runtime.store('challenges.put', () =>
-    runtime.stores.challenges.put(ceremonyId, value, runtime.policy.challengeTtlMs),
-  );
-  // 256 random bits do not collide; a `false` here means a broken store.
-  if (!stored) throw new PassgateError('internal_error', undefined, { reason: 'ceremony_id_collision' });
-  return ceremonyId;
 }
