@@ -6,3 +6,12 @@ export declare const simplewebauthnBrowserDir: string;
 export declare const simplewebauthnBrowserPath: string;
 /** Absolute path of `index.html`, for serving it at other paths (e.g. `/account`). */
 export declare const indexHtml: string;
+
+/** The page's HTML and the headers to serve it with. */
+export interface DemoPage {
+  html: string;
+  /** Content-Type, Cache-Control: no-store, the Content-Security-Policy (import map allowed by hash), nosniff, Referrer-Policy. */
+  headers: Readonly<Record<string, string>>;
+}
+/** Reads `index.html` and computes its headers; in Express: `res.set(page.headers).send(page.html)`. */
+export declare function loadPage(): DemoPage;

@@ -1,4 +1,7 @@
-// Paths of the shared demo page, for the demo apps to serve as static files.
+// The shared demo page: its files for the demo apps to serve as static files, and the page itself with
+// the headers to send it with (Content-Security-Policy included), whatever the framework.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,3 +21,41 @@ export const simplewebauthnBrowserPath = '/vendor/simplewebauthn-browser';
 
 /** The page's HTML file, for serving it at other paths (e.g. `/account`). */
 export const indexHtml = join(publicDir, 'index.html');
+
+/** A Content-Security-Policy for the page, allowing its one inline script (the import map) by hash. */
+function contentSecurityPolicy(html) {
+  const hashes = [...html.matchAll(/<script type="importmap">([\s\S]*?)<\/script>/g)].map(
+    (m) =>
+      `'sha256-${createHash('sha256')
+        .update(m[1] ?? '')
+        .digest('base64')}'`,
+  );
+  return [
+    "default-src 'self'",
+    `script-src 'self' ${hashes.join(' ')}`,
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+  ].join('; ');
+}
+
+/**
+ * Reads the page once: its HTML and the response headers to send it with (at `/`, `/account`, …).
+ * In Express: `res.set(page.headers).send(page.html)`.
+ */
+export function loadPage() {
+  const html = readFileSync(indexHtml, 'utf8');
+  return {
+    html,
+    headers: {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'Content-Security-Policy': contentSecurityPolicy(html),
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'same-origin',
+    },
+  };
+}

@@ -2,67 +2,27 @@
  * An existing-app-shaped Express 5 app with passkeys added: a home page, a protected account page,
  * a small JSON API, the passkey router at /passkeys and the shared browser page.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import {
-  indexHtml,
-  publicDir,
-  simplewebauthnBrowserDir,
-  simplewebauthnBrowserPath,
-} from '@passgate/demo-web';
+import { loadPage, publicDir, simplewebauthnBrowserDir, simplewebauthnBrowserPath } from '@passgate/demo-web';
 import { createPasskeyRouter, passkeyErrorHandler, requireSignIn } from '@passgate/express';
-import express, { type Express, type Response } from 'express';
+import express, { type Express, type Response, type Router } from 'express';
 import session from 'express-session';
 import type { DemoBackend } from './backend.js';
 import type { ResolvedDemoConfig } from './config.js';
 
 export const SESSION_COOKIE_NAME = 'passgate_demo.sid';
 
-/** A Content-Security-Policy for the page, allowing its one inline script (the import map) by hash. */
-function contentSecurityPolicy(html: string): string {
-  const hashes = [...html.matchAll(/<script type="importmap">([\s\S]*?)<\/script>/g)].map(
-    (m) =>
-      `'sha256-${createHash('sha256')
-        .update(m[1] ?? '')
-        .digest('base64')}'`,
-  );
-  return [
-    "default-src 'self'",
-    `script-src 'self' ${hashes.join(' ')}`,
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "frame-ancestors 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-  ].join('; ');
-}
-
-export function createDemoApp(config: ResolvedDemoConfig, backend: DemoBackend): Express {
-  const app = express();
-  app.disable('x-powered-by');
-
-  const html = readFileSync(indexHtml, 'utf8');
-  const csp = contentSecurityPolicy(html);
-  const sendPage = (res: Response) => {
-    res.set({
-      'Content-Type': 'text/html; charset=utf-8',
-      'Cache-Control': 'no-store',
-      'Content-Security-Policy': csp,
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'same-origin',
-    });
-    res.send(html);
-  };
-
-  // Static files first: they need no session.
-  app.use(
+/**
+ * What both demos (Express and NestJS) put in front of their routes: the page's static files first
+ * (they need no session), then express-session with the backend's store.
+ */
+export function demoMiddleware(config: ResolvedDemoConfig, backend: DemoBackend): Router {
+  const router = express.Router();
+  router.use(
     simplewebauthnBrowserPath,
     express.static(simplewebauthnBrowserDir, { index: false, maxAge: '1h' }),
   );
-  app.use(express.static(publicDir, { index: false }));
-
-  app.use(
+  router.use(express.static(publicDir, { index: false }));
+  router.use(
     session({
       name: SESSION_COOKIE_NAME,
       secret: config.sessionSecret,
@@ -78,6 +38,19 @@ export function createDemoApp(config: ResolvedDemoConfig, backend: DemoBackend):
       },
     }),
   );
+  return router;
+}
+
+export function createDemoApp(config: ResolvedDemoConfig, backend: DemoBackend): Express {
+  const app = express();
+  app.disable('x-powered-by');
+
+  const page = loadPage();
+  const sendPage = (res: Response) => {
+    res.set(page.headers).send(page.html);
+  };
+
+  app.use(demoMiddleware(config, backend));
 
   // The passkey routes at /passkeys; also sets req.passkey on every request below.
   app.use(createPasskeyRouter({ passgate: backend.passgate, sessionCookieName: SESSION_COOKIE_NAME }));

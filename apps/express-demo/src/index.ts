@@ -1,4 +1,4 @@
-export { createDemoApp, SESSION_COOKIE_NAME } from './app.js';
+export { createDemoApp, demoMiddleware, SESSION_COOKIE_NAME } from './app.js';
 export {
   consoleLogger,
   createDemoBackend,
@@ -17,4 +17,11 @@ export {
   type ResolvedDemoConfig,
   resolveOrigin,
 } from './config.js';
-export { type RunningDemo, type StartDemoOptions, startDemo } from './server.js';
+export { closeOnSignals, startOrExit } from './run.js';
+export {
+  type DemoApp,
+  type RunningDemo,
+  type StartDemoOptions,
+  serveDemo,
+  startDemo,
+} from './server.js';

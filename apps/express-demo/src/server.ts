@@ -1,19 +1,22 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import { createDemoApp } from './app.js';
 import { createDemoBackend, type DemoBackend, type DemoBackendOptions } from './backend.js';
 import { type DemoConfig, type ResolvedDemoConfig, resolveOrigin } from './config.js';
 
-export interface RunningDemo {
+export interface RunningDemo<App = Express> {
   /** The URL to open: the configured origin (ORIGIN, or http://localhost:<port>). */
   url: string;
   port: number;
   config: ResolvedDemoConfig;
-  app: Express;
+  app: App;
   server: Server;
   backend: DemoBackend;
-  /** Stops accepting connections, ends open ones and closes the store connections. Idempotent. */
+  /**
+   * Stops accepting connections, ends open ones, closes the app (when it has its own `close`) and
+   * the store connections. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -24,11 +27,26 @@ export interface StartDemoOptions extends DemoBackendOptions {
   log?: (message: string) => void;
 }
 
+/** A demo's app, made by its framework once the origin and the stores are known. */
+export interface DemoApp<App> {
+  app: App;
+  /** Serves the HTTP server's requests. */
+  listener: RequestListener;
+  /** Closes the app, after the server has stopped and before the stores close. */
+  close?: () => Promise<void>;
+}
+
 /**
- * Starts the demo: listens on `config.port` (0 = a free port), then connects the stores and serves
- * the app. Resolves once it is ready.
+ * Starts a demo, whatever its framework: listens on `config.port` (0 = a free port), connects the
+ * stores, makes the app with `createApp` and serves it, then logs `<name>: passkeys and sessions
+ * <where>. Open <origin>`. Resolves once it is ready; on a failure closes what it opened and rejects.
  */
-export async function startDemo(config: DemoConfig, options: StartDemoOptions = {}): Promise<RunningDemo> {
+export async function serveDemo<App>(
+  name: string,
+  config: DemoConfig,
+  options: StartDemoOptions,
+  createApp: (config: ResolvedDemoConfig, backend: DemoBackend) => DemoApp<App> | Promise<DemoApp<App>>,
+): Promise<RunningDemo<App>> {
   const log = options.log ?? console.log;
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
@@ -48,8 +66,15 @@ export async function startDemo(config: DemoConfig, options: StartDemoOptions = 
     await new Promise((resolve) => server.close(resolve));
     throw error;
   }
-  const app = createDemoApp(resolved, backend);
-  server.on('request', app);
+  let demoApp: DemoApp<App>;
+  try {
+    demoApp = await createApp(resolved, backend);
+    server.on('request', demoApp.listener);
+  } catch (error) {
+    await new Promise((resolve) => server.close(resolve));
+    await backend.close();
+    throw error;
+  }
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -59,11 +84,23 @@ export async function startDemo(config: DemoConfig, options: StartDemoOptions = 
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2000).unref();
       });
+      await demoApp.close?.();
       await backend.close();
     })();
     return closing;
   };
 
-  log(`Passgate demo: passkeys and sessions ${backend.description}. Open ${resolved.origin}`);
-  return { url: resolved.origin, port, config: resolved, app, server, backend, close };
+  log(`${name}: passkeys and sessions ${backend.description}. Open ${resolved.origin}`);
+  return { url: resolved.origin, port, config: resolved, app: demoApp.app, server, backend, close };
+}
+
+/**
+ * Starts the Express demo: listens on `config.port` (0 = a free port), then connects the stores and
+ * serves the app. Resolves once it is ready.
+ */
+export function startDemo(config: DemoConfig, options: StartDemoOptions = {}): Promise<RunningDemo> {
+  return serveDemo('Passgate demo', config, options, (resolved, backend) => {
+    const app = createDemoApp(resolved, backend);
+    return { app, listener: app };
+  });
 }

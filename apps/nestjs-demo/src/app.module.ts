@@ -19,6 +19,7 @@ import {
 } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { UserView } from '@passgate/core';
+import type { DemoPage } from '@passgate/demo-web';
 import { type DemoBackend, type ResolvedDemoConfig, SESSION_COOKIE_NAME } from '@passgate/express-demo';
 import {
   CurrentUser,
@@ -28,7 +29,6 @@ import {
   PasskeysModule,
 } from '@passgate/nestjs';
 import type { Request, Response } from 'express';
-import type { DemoPage } from './page.js';
 
 /** express-session's cookie name, the Express demo's (so the logout clears the right cookie). */
 export { SESSION_COOKIE_NAME };
@@ -45,14 +45,14 @@ class PagesController {
 
   @Get()
   home(@Res() res: Response): void {
-    this.page.send(res);
+    res.set(this.page.headers).send(this.page.html);
   }
 
   /** The protected page: signed-out browsers go home, API clients get the contract's 401. */
   @Get('account')
   account(@Req() req: Request, @Res() res: Response): void {
     if (req.passkey) {
-      this.page.send(res);
+      res.set(this.page.headers).send(this.page.html);
       return;
     }
     if (req.accepts(['html', 'json']) === 'html') {

@@ -5,5 +5,4 @@ export {
   originFor,
 } from '@passgate/demo-web/config';
 export { DemoModule, SESSION_COOKIE_NAME } from './app.module.js';
-export { loadPage } from './page.js';
 export { type RunningDemo, type StartDemoOptions, startDemo } from './server.js';
