@@ -7,6 +7,7 @@ import { accountFailureTests, rateLimitTests } from './limits.js';
 import { managementTests, outageTests, sessionTests } from './management.js';
 import { registrationTests, signUpDisabledTests } from './registration.js';
 
+export * from '../processes/index.js';
 export {
   type Answer,
   CEREMONY_COOKIE,
