@@ -8,7 +8,7 @@ import {
 import { canonicalUsername } from './accounts.js';
 import { base64UrlByteLength, decodeBase64Url } from './base64url.js';
 import { guardAuthenticatorData } from './cbor-guard.js';
-import { type AuthenticationCeremony, consumeCeremony, putCeremony } from './ceremony-state.js';
+import { type AuthenticationCeremony, consumeCeremony, storeNewCeremony } from './ceremony-state.js';
 import {
   checkCredentialId,
   checkCrossOrigin,
@@ -93,20 +93,10 @@ export async function startAuthentication(
   });
   options.hints = input.hints ? [...input.hints] : [];
 
-  const now = runtime.now();
-  const state: AuthenticationCeremony = {
-    v: 1,
+  return storeNewCeremony<AuthenticationCeremony, typeof options>(runtime, { rpId, origins }, options, {
     kind: 'authentication',
-    challenge: options.challenge,
-    rpId,
-    origins,
-    topOrigins: runtime.topOrigins,
-    userVerification: policy.userVerification,
-    createdAt: now,
     allowCredentialIds: allow ? allow.map((c) => c.id) : null,
-  };
-  const ceremonyId = await putCeremony(runtime, state);
-  return { ceremonyId, options, expiresAt: new Date(now + policy.challengeTtlMs) };
+  });
 }
 
 /** Codes that count as a failed verification against the account's failure bucket. */

@@ -8,7 +8,7 @@ import type { UserVerificationRequirement } from './types.js';
  * it. Everything the verify needs to decide comes from here — the challenge, the RP ID and origins,
  * and the policy in force when the options were made — never from the request that finishes it.
  */
-interface CeremonyBase {
+export interface CeremonyBase {
   v: 1;
   challenge: string;
   rpId: string;
@@ -93,4 +93,30 @@ export async function consumeCeremony<K extends CeremonyState['kind']>(
   const state = value === null ? null : parseCeremony(value);
   if (!state || state.kind !== kind) throw new PassgateError('ceremony_expired');
   return state as Extract<CeremonyState, { kind: K }>;
+}
+
+/**
+ * Stores a ceremony whose options were just made and returns what the caller hands out: the fields
+ * every ceremony shares (RP, origins, user verification policy, creation time) come from here, the
+ * kind-specific ones from `fields`.
+ */
+export async function storeNewCeremony<S extends CeremonyState, O extends { challenge: string }>(
+  runtime: Runtime,
+  where: { rpId: string; origins: string[] },
+  options: O,
+  fields: Omit<S, keyof CeremonyBase>,
+): Promise<{ ceremonyId: string; options: O; expiresAt: Date }> {
+  const now = runtime.now();
+  const state = {
+    v: 1,
+    challenge: options.challenge,
+    rpId: where.rpId,
+    origins: where.origins,
+    topOrigins: runtime.topOrigins,
+    userVerification: runtime.policy.userVerification,
+    createdAt: now,
+    ...fields,
+  } as S;
+  const ceremonyId = await putCeremony(runtime, state);
+  return { ceremonyId, options, expiresAt: new Date(now + runtime.policy.challengeTtlMs) };
 }

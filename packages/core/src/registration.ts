@@ -14,7 +14,7 @@ import {
 import { canonicalUsername, signedInAccount } from './accounts.js';
 import { decodeBase64Url } from './base64url.js';
 import { guardAttestationObject, guardAuthenticatorData } from './cbor-guard.js';
-import { consumeCeremony, putCeremony, type RegistrationCeremony } from './ceremony-state.js';
+import { consumeCeremony, type RegistrationCeremony, storeNewCeremony } from './ceremony-state.js';
 import { checkCredentialId, checkCrossOrigin, decodeClientData, libraryRejection } from './checks.js';
 import type { RequestContext } from './config.js';
 import { invalidRequest, PassgateError, verificationFailed } from './errors.js';
@@ -132,24 +132,14 @@ export async function startRegistration(
   });
   options.hints = input.hints ? [...input.hints] : [];
 
-  const now = runtime.now();
-  const state: RegistrationCeremony = {
-    v: 1,
+  return storeNewCeremony<RegistrationCeremony, typeof options>(runtime, { rpId, origins }, options, {
     kind: 'registration',
-    challenge: options.challenge,
-    rpId,
-    origins,
-    topOrigins: runtime.topOrigins,
-    userVerification: policy.userVerification,
     algorithms: policy.algorithms,
     attestation: policy.attestation.conveyance,
     allowSelfAttestation:
       policy.attestation.conveyance === 'direct' && policy.attestation.allowSelfAttestation === true,
-    createdAt: now,
     ...ceremony,
-  };
-  const ceremonyId = await putCeremony(runtime, state);
-  return { ceremonyId, options, expiresAt: new Date(now + policy.challengeTtlMs) };
+  });
 }
 
 export async function finishRegistration(
