@@ -120,8 +120,17 @@ export async function finishAuthentication(
     // answers first: a 429 consumes nothing (the contract's order), at no extra store round trip.
     const stored = await findCredential(runtime, input.response.id);
     if (stored) await runtime.limits.assertAccountAllowed(stored.userHandle);
-    const state = await consumeCeremony(runtime, input.ceremonyId, 'authentication');
-    return await completeAuthentication(runtime, state, input.response, known, stored);
+    // Consuming the ceremony and reading the owner's account do not depend on each other: run them
+    // together, so a network store costs one round trip of latency for both.
+    const [state, owner] = await Promise.all([
+      consumeCeremony(runtime, input.ceremonyId, 'authentication'),
+      stored
+        ? runtime.store('accounts.findByUserHandle', () =>
+            runtime.stores.accounts.findByUserHandle(stored.userHandle),
+          )
+        : null,
+    ]);
+    return await completeAuthentication(runtime, state, input.response, known, stored, owner);
   } catch (error) {
     if (error instanceof PassgateError && REPORTED.has(error.code)) {
       runtime.events.emit('verification_failed', {
@@ -144,6 +153,7 @@ async function completeAuthentication(
   response: AuthenticationResponseBody,
   known: { userHandle?: string },
   stored: StoredCredential | null,
+  account: Account | null,
 ): Promise<AuthenticationResult> {
   checkCredentialId(response.id, response.rawId);
   // Username-first: only a credential the options listed (§7.2 step 5).
@@ -161,9 +171,6 @@ async function completeAuthentication(
   if (state.allowCredentialIds === null && !userHandle) throw verificationFailed('user_handle_missing');
   if (userHandle && userHandle !== stored.userHandle) throw verificationFailed('user_handle_mismatch');
 
-  const account = await runtime.store('accounts.findByUserHandle', () =>
-    runtime.stores.accounts.findByUserHandle(stored.userHandle),
-  );
   if (!account) throw new PassgateError('unknown_credential', undefined, { credentialId: response.id });
   known.userHandle = account.userHandle;
 
