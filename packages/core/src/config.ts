@@ -115,6 +115,12 @@ export interface PassgateOptions {
   reauthenticationWindowSeconds?: number;
   /** Let an account delete its only passkey (apps with another way to sign in). Default false. */
   allowDeletingLastCredential?: boolean;
+  /**
+   * Adding a passkey to a signed-in account needs a sign-in within the reauthentication window too
+   * (`reauthentication_required` otherwise), so a stolen session cannot plant its own passkey for
+   * lasting access. Default false (contract v1 does not ask for it); recommended for production.
+   */
+  reauthenticateToAddPasskey?: boolean;
   /** Most passkeys one account may have. Default 25 (bounds excludeCredentials and stored ceremonies). */
   maxCredentialsPerAccount?: number;
   /** Extra or overriding AAGUID → name entries for `authenticatorName`. */

@@ -91,6 +91,12 @@ export async function startRegistration(
 
   if (input.session) {
     const account = await signedInAccount(runtime, input.session);
+    if (
+      runtime.reauthenticateToAddPasskey &&
+      runtime.now() - input.session.authenticatedAt > runtime.reauthenticationWindowMs
+    ) {
+      throw new PassgateError('reauthentication_required');
+    }
     const credentials = await runtime.store('credentials.listByUserHandle', () =>
       runtime.stores.credentials.listByUserHandle(account.userHandle),
     );

@@ -47,6 +47,7 @@ export interface Runtime {
   createUserId(): string;
   reauthenticationWindowMs: number;
   allowDeletingLastCredential: boolean;
+  reauthenticateToAddPasskey: boolean;
   maxCredentialsPerAccount: number;
   cborLimits: CborLimits;
   /** Runs a store call; anything it throws that is not a PassgateError becomes `store_unavailable`. */
@@ -102,6 +103,7 @@ export function createRuntime(options: PassgateOptions): Runtime {
     createUserId: options.createUserId ?? randomUUID,
     reauthenticationWindowMs: reauthSeconds * 1000,
     allowDeletingLastCredential: options.allowDeletingLastCredential ?? false,
+    reauthenticateToAddPasskey: options.reauthenticateToAddPasskey ?? false,
     maxCredentialsPerAccount: maxCredentials,
     cborLimits: DEFAULT_CBOR_LIMITS,
     async store(operation, call) {

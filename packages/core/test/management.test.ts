@@ -247,3 +247,28 @@ describe('sessions', () => {
     expect(h.passgate.isRecentAuthentication(alice.session)).toBe(false);
   });
 });
+
+describe('reauthenticateToAddPasskey', () => {
+  it('refuses to start adding a passkey outside the window when on, and allows it inside', async () => {
+    const h = makePassgate({ reauthenticateToAddPasskey: true, reauthenticationWindowSeconds: 60 });
+    const alice = await signUp(h, new SoftwareAuthenticator(), 'alice');
+    h.clock.now = alice.session.authenticatedAt + 60_001;
+    expect(await failure(h.passgate.startRegistration({ session: alice.session }))).toMatchObject({
+      code: 'reauthentication_required',
+      status: 401,
+    });
+    h.clock.now = alice.session.authenticatedAt + 60_000;
+    await expect(h.passgate.startRegistration({ session: alice.session })).resolves.toMatchObject({
+      options: { user: { name: 'alice' } },
+    });
+  });
+
+  it('is off by default: an old sign-in may still add a passkey', async () => {
+    const h = makePassgate({ reauthenticationWindowSeconds: 60 });
+    const alice = await signUp(h, new SoftwareAuthenticator(), 'alice');
+    h.clock.now = alice.session.authenticatedAt + 3_600_000;
+    await expect(h.passgate.startRegistration({ session: alice.session })).resolves.toMatchObject({
+      options: { user: { name: 'alice' } },
+    });
+  });
+});
