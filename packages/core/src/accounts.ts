@@ -1,5 +1,6 @@
 import { invalidRequest, PassgateError } from './errors.js';
 import type { Runtime } from './runtime.js';
+import { isPrintableText } from './schemas.js';
 import type { Account, PasskeySession } from './types.js';
 
 /** The account behind a session, or `unauthenticated` when it no longer exists. */
@@ -16,5 +17,7 @@ export function canonicalUsername(runtime: Runtime, username: string): string {
   const canonical = runtime.normalizeUsername(username);
   const length = [...canonical].length;
   if (length < 1 || length > 64) throw invalidRequest('username', 'username must be 1 to 64 characters');
+  if (!isPrintableText(canonical))
+    throw invalidRequest('username', 'username must be text without control characters');
   return canonical;
 }

@@ -10,11 +10,34 @@ import { invalidRequest } from './errors.js';
 
 const codePoints = (value: string) => [...value].length;
 
-/** A string of `min..max` Unicode code points (not UTF-16 units). */
+/**
+ * Control characters (C0, DEL, C1) have no place in a name, and PostgreSQL's `text` refuses U+0000
+ * outright: names are printable text in every store alike.
+ */
+function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
+  }
+  return false;
+}
+
+/** A surrogate without its pair: not a character, and stores turn it into U+FFFD. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Printable text: well-formed UTF-16 (no lone surrogates) without control characters. */
+export function isPrintableText(value: string): boolean {
+  return !hasControlCharacter(value) && !LONE_SURROGATE.test(value);
+}
+
+/** A string of `min..max` Unicode code points (not UTF-16 units) of printable text. */
 const text = (min: number, max: number) =>
-  z.string().refine((v) => codePoints(v) >= min && codePoints(v) <= max, {
-    message: min > 0 ? `must be ${min} to ${max} characters` : `must be at most ${max} characters`,
-  });
+  z
+    .string()
+    .refine(isPrintableText, { message: 'must be text without control characters' })
+    .refine((v) => codePoints(v) >= min && codePoints(v) <= max, {
+      message: min > 0 ? `must be ${min} to ${max} characters` : `must be at most ${max} characters`,
+    });
 
 /**
  * Canonical base64url, bounded. 64 KiB bodies bound everything anyway; these caps keep each field to

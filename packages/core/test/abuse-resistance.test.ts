@@ -59,3 +59,18 @@ describe('decoy allowCredentials', () => {
     expect(lengths.size).toBeGreaterThanOrEqual(4);
   });
 });
+
+describe('usernames after normalisation', () => {
+  it('a custom normalizeUsername that yields a control character is refused as invalid_request', async () => {
+    const { makePassgate, failure } = await import('./helpers.js');
+    const h = makePassgate({ normalizeUsername: (u) => `${u}\u0000` });
+    expect(await failure(h.passgate.startAuthentication({ username: 'alice' }))).toMatchObject({
+      code: 'invalid_request',
+      field: 'username',
+    });
+    expect(await failure(h.passgate.startRegistration({ session: null, username: 'alice' }))).toMatchObject({
+      code: 'invalid_request',
+      field: 'username',
+    });
+  });
+});

@@ -133,6 +133,30 @@ describe('parseBody: option and rename schemas', () => {
     expect(rejection(renameBodySchema, { nickname: '🔑'.repeat(65) }).field).toBe('nickname');
   });
 
+  it.each([
+    ['a NUL', 'ali\u0000ce'],
+    ['a tab', 'ali\tce'],
+    ['a newline', 'alice\n'],
+    ['DEL', 'ali\u007fce'],
+    ['a C1 control', 'ali\u0085ce'],
+    ['a lone high surrogate', 'alice\ud800'],
+    ['a lone low surrogate', '\udc00alice'],
+  ])('rejects names with %s (stores would refuse or mangle them)', (_label, value) => {
+    expect(rejection(registerOptionsBodySchema, { username: value }).field).toBe('username');
+    expect(rejection(loginOptionsBodySchema, { username: value }).field).toBe('username');
+    expect(rejection(registerOptionsBodySchema, { username: 'a', displayName: value }).field).toBe(
+      'displayName',
+    );
+    expect(rejection(renameBodySchema, { nickname: value }).field).toBe('nickname');
+  });
+
+  it('accepts printable Unicode: astral characters, ZWJ sequences, combining marks, RTL', () => {
+    for (const value of ['😀', '👩‍💻 dev', 'e\u0301', 'مرحبا', 'Zoë Ångström']) {
+      expect(parseBody(registerOptionsBodySchema, { username: value, displayName: value })).toBeTruthy();
+      expect(parseBody(renameBodySchema, { nickname: value })).toBeTruthy();
+    }
+  });
+
   it('rejects an empty username and an empty rename', () => {
     expect(rejection(registerOptionsBodySchema, { username: '' }).field).toBe('username');
     expect(rejection(loginOptionsBodySchema, { username: '' }).field).toBe('username');
