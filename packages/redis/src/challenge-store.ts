@@ -25,6 +25,10 @@ export interface RedisChallengeStoreOptions {
  * Pending ceremonies as plain Redis strings with a millisecond TTL (`SET ... PX ttl NX`), so
  * expiry is decided by Redis's clock and an abandoned ceremony costs nothing after its TTL.
  * Each operation touches one key, so this store is cluster-safe and spreads over all slots.
+ *
+ * `put` is safe to run twice (a key already holding the same value answers `true`); `consume`
+ * cannot be, which is one reason `createRedisStores` refuses a client with
+ * `autoResendUnfulfilledCommands` on.
  */
 export class RedisChallengeStore implements ChallengeStore {
   readonly #client: RedisClient;
@@ -50,9 +54,13 @@ export class RedisChallengeStore implements ChallengeStore {
     if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
       return Promise.reject(new RangeError('ttlMs must be a positive integer'));
     }
+    const key = this.#keys.challenge(id);
     return guard(this.#timeoutMs, async () => {
-      const reply = await this.#client.set(this.#keys.challenge(id), value, 'PX', ttlMs, 'NX');
-      return reply === 'OK';
+      if ((await this.#client.set(key, value, 'PX', ttlMs, 'NX')) === 'OK') return true;
+      // Taken. If it holds exactly our value, it is our own write, run a second time (its first
+      // reply lost to a dropped connection): that put succeeded. Ceremony ids are random, so
+      // another ceremony never holds the same id and value.
+      return (await this.#client.get(key)) === value;
     });
   }
 

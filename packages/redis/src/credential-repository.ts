@@ -36,7 +36,12 @@ export class RedisCredentialRepository implements CredentialRepository {
 
   async create(credential: StoredCredential): Promise<void> {
     // Encoded before the guard: a bad input (e.g. an invalid Date) is a plain error, not an outage.
-    const args = [credential.id, ms(credential.createdAt), ...credentialToFields(credential)];
+    const args = [
+      credential.id,
+      ms(credential.createdAt),
+      credential.userHandle,
+      ...credentialToFields(credential),
+    ];
     const created = await guard(this.#timeoutMs, () =>
       CREATE_CREDENTIAL.run(
         this.#client,

@@ -1,7 +1,7 @@
 import type { PassgateStores } from '@passgate/core';
 import { RedisAccountRepository } from './account-repository.js';
 import { type ConsumeStrategy, RedisChallengeStore } from './challenge-store.js';
-import type { RedisClient } from './client.js';
+import { assertNoAutoResend, type RedisClient } from './client.js';
 import { RedisCredentialRepository } from './credential-repository.js';
 import { createKeySpace, DEFAULT_PREFIX } from './keys.js';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from './timeout.js';
@@ -26,7 +26,10 @@ export { DEFAULT_COMMAND_TIMEOUT_MS, RedisCommandTimeoutError } from './timeout.
 export interface RedisStoresOptions {
   /**
    * The application's ioredis client, `Redis` (standalone or Sentinel) or `Cluster`. Passgate never
-   * opens, closes or reconfigures a connection. For failing fast, create it with
+   * opens, closes or reconfigures a connection. It must be created with
+   * `autoResendUnfulfilledCommands: false` (for a `Cluster`, in `redisOptions`), or
+   * `createRedisStores` throws a `TypeError`: ioredis would otherwise run a write a second time
+   * after a reconnect and hand back the second run's answer. For failing fast, also set
    * `enableOfflineQueue: false` or a small `maxRetriesPerRequest` (see the README).
    */
   client: RedisClient;
@@ -61,12 +64,17 @@ export interface RedisStores extends PassgateStores {
  * The challenge store is cluster-safe with no hot slot. The credential and account repositories
  * keep all their keys under one hash tag, i.e. in one cluster slot (see the README's cluster
  * notes); for a large deployment, keep challenges here and credentials/accounts in PostgreSQL.
+ *
+ * Throws a `TypeError` when the client would re-send unanswered commands after a reconnect
+ * (`autoResendUnfulfilledCommands` not `false`; see `RedisStoresOptions.client`). Constructing the
+ * store classes directly skips that check: their callers must ensure it themselves.
  */
 export function createRedisStores(options: RedisStoresOptions): RedisStores {
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   if (!Number.isFinite(commandTimeoutMs) || commandTimeoutMs <= 0) {
     throw new RangeError('commandTimeoutMs must be a positive number');
   }
+  assertNoAutoResend(options.client);
   const keys = createKeySpace(options.prefix ?? DEFAULT_PREFIX, options.hashTag);
   const common = { client: options.client, keys, commandTimeoutMs };
   return {

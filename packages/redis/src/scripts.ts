@@ -45,6 +45,8 @@ function isNoScript(error: unknown): boolean {
 /**
  * Single-use consume for servers without `GETDEL` (Redis < 6.2).
  * KEYS[1] challenge. Returns the value or nil.
+ * Not safe to run twice (a second run answers nil), like `GETDEL`: `createRedisStores` refuses a
+ * client that would send it again (`autoResendUnfulfilledCommands`).
  */
 export const CONSUME = new LuaScript(
   'consume',
@@ -57,13 +59,21 @@ return v`,
 /**
  * Credential create: uniqueness of the id, then the hash and the account's index in one step.
  * KEYS[1] credential hash, KEYS[2] account's credential set.
- * ARGV[1] credential id, ARGV[2] createdAt ms, ARGV[3..] hash field/value pairs.
+ * ARGV[1] credential id, ARGV[2] createdAt ms, ARGV[3] user handle, ARGV[4..] hash field/value pairs.
  * Returns 1 when created, 0 when the id exists (nothing written).
+ *
+ * Safe to run twice: when the id exists with the same user handle and createdAt, this is the same
+ * create already applied (a reply lost to a dropped connection and the command sent again), so it
+ * answers 1 without writing.
  */
 export const CREATE_CREDENTIAL = new LuaScript(
   'createCredential',
-  `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+  `if redis.call('EXISTS', KEYS[1]) == 1 then
+  local existing = redis.call('HMGET', KEYS[1], 'userHandle', 'createdAt')
+  if existing[1] == ARGV[3] and existing[2] == ARGV[2] then return 1 end
+  return 0
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 return 1`,
   2,
@@ -78,10 +88,21 @@ return 1`,
  * ARGV[5+N..] credential fields.
  * Returns 'ok' or the first conflict: 'username_taken', 'credential_exists', 'user_handle_exists',
  * 'user_id_exists'.
+ *
+ * Safe to run twice: when the username index already holds this user handle and the credential
+ * hash is this user handle's with the same createdAt, this sign-up was already applied (a reply lost
+ * to a dropped connection and the command sent again), so it answers 'ok' without writing.
  */
 export const CREATE_ACCOUNT = new LuaScript(
   'createAccount',
-  `if redis.call('EXISTS', KEYS[1]) == 1 then return 'username_taken' end
+  `local owner = redis.call('GET', KEYS[1])
+if owner then
+  if owner == ARGV[1] then
+    local credential = redis.call('HMGET', KEYS[5], 'userHandle', 'createdAt')
+    if credential[1] == ARGV[1] and credential[2] == ARGV[3] then return 'ok' end
+  end
+  return 'username_taken'
+end
 if redis.call('EXISTS', KEYS[5]) == 1 then return 'credential_exists' end
 if redis.call('EXISTS', KEYS[3]) == 1 or redis.call('EXISTS', KEYS[4]) == 1 then return 'user_handle_exists' end
 if redis.call('EXISTS', KEYS[2]) == 1 then return 'user_id_exists' end
@@ -100,11 +121,22 @@ return 'ok'`,
  * KEYS[1] credential hash. ARGV[1] expected counter, ARGV[2] new counter, ARGV[3] backedUp ('1'/'0'),
  * ARGV[4] lastUsedAt ms.
  * Returns the updated hash (HGETALL form) or nil when missing or the counter moved.
+ *
+ * Safe to run twice: when the stored counter already equals the new counter and lastUsedAt equals
+ * the one being written, this update was already applied (a reply lost to a dropped connection and
+ * the command sent again), so it answers the hash rather than nil (which the core would report as
+ * a possible clone).
  */
 export const UPDATE_AFTER_SIGN_IN = new LuaScript(
   'updateAfterSignIn',
-  `local current = redis.call('HGET', KEYS[1], 'counter')
-if not current or tonumber(current) ~= tonumber(ARGV[1]) then return nil end
+  `local current = redis.call('HMGET', KEYS[1], 'counter', 'lastUsedAt')
+if not current[1] then return nil end
+if tonumber(current[1]) ~= tonumber(ARGV[1]) then
+  if tonumber(current[1]) == tonumber(ARGV[2]) and current[2] == ARGV[4] then
+    return redis.call('HGETALL', KEYS[1])
+  end
+  return nil
+end
 redis.call('HSET', KEYS[1], 'counter', ARGV[2], 'backedUp', ARGV[3], 'lastUsedAt', ARGV[4])
 return redis.call('HGETALL', KEYS[1])`,
   1,
@@ -114,6 +146,7 @@ return redis.call('HGETALL', KEYS[1])`,
  * Rename with the ownership check in the same step.
  * KEYS[1] credential hash. ARGV[1] user handle, ARGV[2] '1' to set / '0' to clear, ARGV[3] nickname.
  * Returns the updated hash (HGETALL form) or nil when missing or owned by another account.
+ * Safe to run twice as it is (the second run writes the same nickname).
  */
 export const RENAME = new LuaScript(
   'rename',
@@ -133,6 +166,8 @@ return redis.call('HGETALL', KEYS[1])`,
  * KEYS[1] credential hash, KEYS[2] account's credential set.
  * ARGV[1] user handle, ARGV[2] credential id, ARGV[3] allowLast ('1'/'0').
  * Returns 'deleted', 'not_found' or 'last_credential'.
+ * Not safe to run twice (a second run answers 'not_found'): `createRedisStores` refuses a client
+ * that would send it again (`autoResendUnfulfilledCommands`).
  */
 export const DELETE_CREDENTIAL = new LuaScript(
   'deleteCredential',

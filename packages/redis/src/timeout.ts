@@ -21,8 +21,12 @@ export class RedisCommandTimeoutError extends Error {
  * settles later on its own (`Promise.race` keeps a handler on it, so a late rejection is never
  * unhandled). No state survives a failure, so the next call after Redis is back simply works.
  *
- * Every error from the client (refused connection, closed connection, timeout, `CLUSTERDOWN`,
- * `LOADING`, `OOM`, ...) becomes `store_unavailable` with the original error as its `cause`.
+ * Errors that mean "Redis cannot answer right now" become `store_unavailable` with the original
+ * error as its `cause` (see `isUnavailable`): our own deadline, a refused/closed/reset connection,
+ * ioredis's "Connection is closed", "Stream isn't writeable ...", `MaxRetriesPerRequestError`,
+ * cluster and sentinel connection failures, and the server's transient states `LOADING`, `BUSY`,
+ * `CLUSTERDOWN`, `TRYAGAIN`, `MASTERDOWN`, `READONLY`. Anything else (`WRONGTYPE`, `NOPERM`, a
+ * script error, a bug) propagates unchanged: answering 503 would hide it behind "try again later".
  * `PassgateError`s thrown by `operation` itself pass through unchanged.
  */
 export async function guard<T>(timeoutMs: number, operation: () => Promise<T>): Promise<T> {
@@ -33,9 +37,74 @@ export async function guard<T>(timeoutMs: number, operation: () => Promise<T>): 
   try {
     return await Promise.race([Promise.resolve().then(operation), deadline]);
   } catch (error) {
-    if (isPassgateError(error)) throw error;
+    if (isPassgateError(error) || !isUnavailable(error)) throw error;
     throw storeUnavailable(error);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Server error replies that mean "not now" rather than "never": the node is starting, busy, failing over. */
+const TRANSIENT_REPLY = /^-?(LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY)\b/;
+
+/**
+ * The same, reported from inside a script: Redis 7 keeps the error's code in front
+ * (`READONLY ... script: ...`), older servers wrap it (`ERR Error running script ... -READONLY ...`).
+ */
+const TRANSIENT_IN_SCRIPT =
+  /^ERR Error running script.*-(LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY)\b/s;
+
+/** ioredis's own messages for a connection (or cluster/sentinel topology) that is not usable. */
+const CLIENT_UNAVAILABLE = [
+  /^Connection is closed/,
+  /^Stream isn't writeable/,
+  /^Command timed out/,
+  /^Command aborted due to connection close/,
+  /^Connection is (discarded|aborted)/,
+  /^Socket timeout/,
+  /^connect ETIMEDOUT/,
+  /^Cluster (is disconnected|is disconnecting|is ended|isn't ready)/,
+  /^None of startup nodes is available/,
+  /^Failed to refresh slots cache/,
+  /^Node is disconnected/,
+  /^No master node is available/,
+  /^Too many Cluster redirections/,
+  /^All sentinels are unreachable/,
+  /^Reached the max retries per request limit/,
+];
+
+const UNAVAILABLE_ERROR_NAMES = new Set([
+  'RedisCommandTimeoutError',
+  'MaxRetriesPerRequestError',
+  'ClusterAllFailedError',
+]);
+
+/** Socket-level failures (Node's `error.code`). */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ERR_SOCKET_CLOSED',
+]);
+
+/** Whether an error from the client means Redis is unreachable, too slow or in a transient state. */
+export function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (UNAVAILABLE_ERROR_NAMES.has(error.name) || error instanceof RedisCommandTimeoutError) return true;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+  const message = error.message;
+  return (
+    TRANSIENT_REPLY.test(message) ||
+    TRANSIENT_IN_SCRIPT.test(message) ||
+    CLIENT_UNAVAILABLE.some((pattern) => pattern.test(message))
+  );
 }

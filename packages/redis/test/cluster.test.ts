@@ -94,7 +94,10 @@ async function startCluster(): Promise<TestCluster> {
 }
 
 function connectCluster(ports: number[]): Cluster {
-  return new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })));
+  return new Cluster(
+    ports.map((port) => ({ host: '127.0.0.1', port })),
+    { redisOptions: { autoResendUnfulfilledCommands: false } },
+  );
 }
 
 describe.skipIf(!available)('Redis Cluster (private 3-primary cluster)', () => {

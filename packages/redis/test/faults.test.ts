@@ -5,7 +5,7 @@ import { makeCredential, makeSignUp } from '@passgate/testing';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedisStores, RedisCommandTimeoutError } from '../src/index.js';
-import { connect, deleteKeys, freePort, randomPrefix, sleep, waitForPing } from './helpers.js';
+import { connect, deleteKeys, freePort, NO_RESEND, randomPrefix, sleep, waitForPing } from './helpers.js';
 
 const prefix = randomPrefix('faults');
 
@@ -63,6 +63,7 @@ describe('Redis unreachable (closed port, offline queue on, retries on)', () => 
       port: 1,
       enableOfflineQueue: true,
       maxRetriesPerRequest: null, // would wait forever without our own timer
+      ...NO_RESEND,
     });
     client.on('error', () => {}); // connection errors are expected here
     try {
@@ -78,7 +79,7 @@ describe('Redis unreachable (closed port, offline queue on, retries on)', () => 
   });
 
   it('the default timeout is 1000 ms', async () => {
-    const client = new Redis({ host: '127.0.0.1', port: 1, enableOfflineQueue: true });
+    const client = new Redis({ host: '127.0.0.1', port: 1, enableOfflineQueue: true, ...NO_RESEND });
     client.on('error', () => {});
     try {
       const stores = createRedisStores({ client, prefix });
@@ -94,7 +95,7 @@ describe('Redis unreachable (closed port, offline queue on, retries on)', () => 
   });
 
   it('with enableOfflineQueue: false it fails at once', async () => {
-    const client = new Redis({ host: '127.0.0.1', port: 1, enableOfflineQueue: false });
+    const client = new Redis({ host: '127.0.0.1', port: 1, enableOfflineQueue: false, ...NO_RESEND });
     client.on('error', () => {});
     try {
       const stores = createRedisStores({ client, prefix, commandTimeoutMs: 1000 });
@@ -141,7 +142,7 @@ describe('Redis slow (CLIENT PAUSE 3000 ALL), then back', () => {
       );
       await waitForPing(port);
     }
-    const client = new Redis({ port, host: '127.0.0.1' });
+    const client = new Redis({ port, host: '127.0.0.1', ...NO_RESEND });
     const admin = new Redis({ port, host: '127.0.0.1' });
     try {
       const stores = createRedisStores({ client, prefix, commandTimeoutMs: 300 });
@@ -173,7 +174,7 @@ describe('Redis slow (CLIENT PAUSE 3000 ALL), then back', () => {
   it('recovers by itself after a Redis restart', async () => {
     if (!server) return; // needs a private server to restart
     const redisServer = server.spawnfile;
-    const client = new Redis({ port, host: '127.0.0.1' });
+    const client = new Redis({ port, host: '127.0.0.1', ...NO_RESEND });
     client.on('error', () => {});
     try {
       const stores = createRedisStores({ client, prefix, commandTimeoutMs: 300 });

@@ -10,8 +10,14 @@ export function randomPrefix(label: string): string {
   return `pgtest:${label}:${randomBytes(6).toString('hex')}:`;
 }
 
+/**
+ * The settings `createRedisStores` requires of every client: no re-sending of unanswered commands
+ * after a reconnect (a write Redis already ran would run twice).
+ */
+export const NO_RESEND = { autoResendUnfulfilledCommands: false } as const;
+
 export function connect(options: RedisOptions = {}): Redis {
-  return new Redis(REDIS_URL, { lazyConnect: false, ...options });
+  return new Redis(REDIS_URL, { lazyConnect: false, ...NO_RESEND, ...options });
 }
 
 /** Every key under `prefix`, found with SCAN (never KEYS). */
