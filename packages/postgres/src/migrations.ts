@@ -77,10 +77,12 @@ export function migrations(options: PostgresLocationOptions = {}): Migration[] {
 /** The latest migration version this package knows. */
 export const LATEST_MIGRATION_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
 
-function bootstrapSql(n: SqlNames): string {
-  return `CREATE SCHEMA IF NOT EXISTS ${n.schemaQ};
+function createSchemaSql(n: SqlNames): string {
+  return `CREATE SCHEMA IF NOT EXISTS ${n.schemaQ};\n`;
+}
 
-CREATE TABLE IF NOT EXISTS ${n.migrations} (
+function migrationsTableSql(n: SqlNames): string {
+  return `CREATE TABLE IF NOT EXISTS ${n.migrations} (
   version integer NOT NULL,
   name text NOT NULL,
   applied_at timestamptz NOT NULL DEFAULT now(),
@@ -100,7 +102,10 @@ function literal(value: string): string {
  */
 export function migrationSql(options: PostgresLocationOptions = {}): string {
   const n = resolveNames(options);
-  const parts = [`-- Passgate schema for ${n.schemaQ}, table prefix ${literal(n.prefix)}\n`, bootstrapSql(n)];
+  const parts = [
+    `-- Passgate schema for ${n.schemaQ}, table prefix ${literal(n.prefix)}\n`,
+    `${createSchemaSql(n)}\n${migrationsTableSql(n)}`,
+  ];
   for (const m of MIGRATIONS) {
     parts.push(
       `-- ${m.version}: ${m.name}\n${m.sql(n)}\nINSERT INTO ${n.migrations} (version, name) VALUES (${m.version}, ${literal(m.name)}) ON CONFLICT (version) DO NOTHING;\n`,
@@ -133,7 +138,8 @@ export interface MigrateResult {
  * migration not yet recorded there, all in one transaction. Concurrent runs (several app instances
  * starting together) serialise on a transaction-scoped advisory lock keyed by schema and prefix, so
  * exactly one applies each version and the others find it done. Idempotent. Errors propagate as thrown
- * by `pg` (nothing is applied then).
+ * by `pg` (nothing is applied then). The schema is created only when `pg_namespace` has no such
+ * schema, so a role with `CREATE` on an existing schema (and none on the database) can migrate it.
  */
 export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const n = resolveNames(options);
@@ -141,7 +147,11 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const client = await options.pool.connect();
   return runTransaction(client, async () => {
     await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [key]);
-    await client.query(bootstrapSql(n));
+    // `CREATE SCHEMA IF NOT EXISTS` checks the CREATE privilege on the database before it looks for
+    // the schema, so it fails for a role that may only create in an existing schema: look first.
+    const schema = await client.query('SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1', [n.schema]);
+    if (schema.rowCount === 0) await client.query(createSchemaSql(n));
+    await client.query(migrationsTableSql(n));
     const done = await client.query<{ version: number }>(`SELECT version FROM ${n.migrations}`);
     const appliedBefore = new Set(done.rows.map((r) => Number(r.version)));
     const applied: number[] = [];

@@ -1,5 +1,5 @@
 import type { QueryResult, QueryResultRow } from 'pg';
-import { toStoreError } from './errors.js';
+import { isUnavailableError, toStoreError } from './errors.js';
 
 /** The part of a `pg.PoolClient` the adapter uses. */
 export interface PostgresClient {
@@ -42,6 +42,13 @@ export async function runTransaction<T>(
     await client.query('COMMIT');
     return result;
   } catch (err) {
+    if (isConnectionFailure(err)) {
+      // The connection itself failed or stopped answering (a client-side `query_timeout`, a reset):
+      // a ROLLBACK would only wait behind the unanswered query. Destroying the client ends the
+      // session, and the server rolls the transaction back itself.
+      broken ??= err as Error;
+      throw err;
+    }
     try {
       await client.query('ROLLBACK');
     } catch (rollbackErr) {
@@ -53,6 +60,19 @@ export async function runTransaction<T>(
     client.removeListener?.('error', onError);
     client.release(broken);
   }
+}
+
+/**
+ * An "unavailable" error raised by the client side (network, `query_timeout`, a closed connection)
+ * rather than sent by the server: server errors carry a five-character SQLSTATE and leave the
+ * connection usable (e.g. `statement_timeout`'s 57014), these do not.
+ */
+function isConnectionFailure(err: unknown): boolean {
+  if (!(err instanceof Error) || !isUnavailableError(err)) return false;
+  const { code, severity } = err as { code?: unknown; severity?: unknown };
+  if (typeof severity === 'string') return false; // a pg DatabaseError: sent by the server
+  // A SQLSTATE without the DatabaseError around it (no SQLSTATE class starts with E; EPIPE does).
+  return !(typeof code === 'string' && code.length === 5 && !code.startsWith('E'));
 }
 
 /** Where a store method's SQL runs, with errors mapped to the core's errors. */

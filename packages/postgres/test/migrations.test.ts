@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createPostgresStores,
@@ -6,7 +7,7 @@ import {
   migrationSql,
   migrations,
 } from '../src/index.js';
-import { account, credential, dropSchema, newPool, randomSchema } from './helpers.js';
+import { account, credential, DATABASE_URL, dropSchema, newPool, randomSchema } from './helpers.js';
 
 const pool = newPool();
 const schemas: string[] = [];
@@ -162,5 +163,60 @@ describe('migrationSql', () => {
     expect(sql).toContain('"public"."passgate_accounts"');
     expect(sql).toContain('"passgate_credentials_pkey"');
     expect(migrations()[0]?.sql).toContain('"public"."passgate_challenges"');
+  });
+});
+
+describe('migrate with least privilege', () => {
+  const role = `pgt_role_${randomBytes(6).toString('hex')}`;
+  const password = randomBytes(12).toString('hex');
+  let schema: string;
+
+  beforeAll(async () => {
+    schema = schemaFor('priv');
+    await pool.query(`CREATE ROLE "${role}" LOGIN PASSWORD '${password}'`);
+    await pool.query(`CREATE SCHEMA "${schema}"`);
+    await pool.query(`GRANT USAGE, CREATE ON SCHEMA "${schema}" TO "${role}"`);
+  });
+
+  afterAll(async () => {
+    await dropSchema(pool, schema);
+    await pool.query(`DROP ROLE IF EXISTS "${role}"`);
+  });
+
+  it('needs only CREATE on an existing schema, not on the database', async () => {
+    const url = new URL(DATABASE_URL);
+    url.username = role;
+    url.password = password;
+    const limited = newPool({ connectionString: url.toString(), max: 2 });
+    try {
+      const privileges = await limited.query<{ database: boolean; schema: boolean }>(
+        `SELECT has_database_privilege(current_database(), 'CREATE') AS database,
+                has_schema_privilege($1, 'CREATE') AS schema`,
+        [schema],
+      );
+      expect(privileges.rows[0]).toEqual({ database: false, schema: true });
+
+      const result = await migrate({ pool: limited, schema });
+      expect(result).toEqual({
+        applied: migrations().map((m) => m.version),
+        version: LATEST_MIGRATION_VERSION,
+      });
+      expect(await migrate({ pool: limited, schema })).toEqual({
+        applied: [],
+        version: LATEST_MIGRATION_VERSION,
+      });
+
+      const stores = createPostgresStores({ pool: limited, schema });
+      const a = account();
+      await stores.accounts.create(a, credential(a.userHandle));
+      expect(await stores.accounts.findByUsername(a.username)).toEqual(a);
+
+      // A schema that does not exist still needs CREATE on the database, and says so.
+      await expect(migrate({ pool: limited, schema: `${schema}_missing` })).rejects.toMatchObject({
+        code: '42501',
+      });
+    } finally {
+      await limited.end();
+    }
   });
 });
