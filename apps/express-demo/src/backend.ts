@@ -76,6 +76,9 @@ export async function createDemoBackend(
       const prefix = options.redisPrefix ?? 'passgate:';
       const client = new Redis(config.redisUrl, {
         lazyConnect: true,
+        // Required by createRedisStores: never re-send a command whose reply a dropped connection
+        // lost (Redis may have run it already; the second run's answer would be wrong).
+        autoResendUnfulfilledCommands: false,
         enableOfflineQueue: false,
         maxRetriesPerRequest: 1,
         connectTimeout: 2000,
@@ -110,6 +113,11 @@ export async function createDemoBackend(
         connectionString: config.databaseUrl,
         max: 10,
         connectionTimeoutMillis: 2000,
+        // Client-side bound on every query: a database that stops answering (network partition)
+        // never reports statement_timeout, so without it a request would hang.
+        query_timeout: 5000,
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
       });
       pool.on('error', (error) => logger.warn('idle postgres client failed', { message: error.message }));
       try {
