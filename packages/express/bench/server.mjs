@@ -41,6 +41,8 @@ async function redisStores() {
     enableOfflineQueue: true,
     maxRetriesPerRequest: 1,
     lazyConnect: true,
+    // Required by createRedisStores: a re-sent script after a dropped reply would answer wrongly.
+    autoResendUnfulfilledCommands: false,
   });
   await client.connect();
   const prefix = `passgate-bench-${tag}:`;
@@ -57,7 +59,7 @@ async function redisStores() {
 }
 
 async function postgresStores() {
-  const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 10 });
+  const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 10, query_timeout: 5000, keepAlive: true });
   pool.on('error', () => {});
   const schema = `passgate_bench_${tag}`;
   await migrate({ pool, schema });

@@ -25,7 +25,8 @@ export class RedisCommandTimeoutError extends Error {
  * error as its `cause` (see `isUnavailable`): our own deadline, a refused/closed/reset connection,
  * ioredis's "Connection is closed", "Stream isn't writeable ...", `MaxRetriesPerRequestError`,
  * cluster and sentinel connection failures, and the server's transient states `LOADING`, `BUSY`,
- * `CLUSTERDOWN`, `TRYAGAIN`, `MASTERDOWN`, `READONLY`. Anything else (`WRONGTYPE`, `NOPERM`, a
+ * `CLUSTERDOWN`, `TRYAGAIN`, `MASTERDOWN`, `READONLY`, and a server that cannot take writes (`OOM`,
+ * `MISCONF`). Anything else (`WRONGTYPE`, `NOPERM`, a
  * script error, a bug) propagates unchanged: answering 503 would hide it behind "try again later".
  * `PassgateError`s thrown by `operation` itself pass through unchanged.
  */
@@ -45,14 +46,14 @@ export async function guard<T>(timeoutMs: number, operation: () => Promise<T>): 
 }
 
 /** Server error replies that mean "not now" rather than "never": the node is starting, busy, failing over. */
-const TRANSIENT_REPLY = /^-?(LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY)\b/;
+const TRANSIENT_REPLY = /^-?(LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|OOM|MISCONF)\b/;
 
 /**
  * The same, reported from inside a script: Redis 7 keeps the error's code in front
  * (`READONLY ... script: ...`), older servers wrap it (`ERR Error running script ... -READONLY ...`).
  */
 const TRANSIENT_IN_SCRIPT =
-  /^ERR Error running script.*-(LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY)\b/s;
+  /^ERR Error running script.*-(LOADING|BUSY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|OOM|MISCONF)\b/s;
 
 /** ioredis's own messages for a connection (or cluster/sentinel topology) that is not usable. */
 const CLIENT_UNAVAILABLE = [

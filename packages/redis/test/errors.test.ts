@@ -123,6 +123,8 @@ describe('what counts as unavailable', () => {
     [
       "ERR Error running script (call to f_abc): @user_script:3: -READONLY You can't write against a read only replica.",
     ],
+    ["OOM command not allowed when used memory > 'maxmemory'."],
+    ['MISCONF Redis is configured to save RDB snapshots, but it is currently not able to persist on disk.'],
     ['Connection is closed.'],
     ["Stream isn't writeable and enableOfflineQueue options is false"],
     ['Command timed out'],
