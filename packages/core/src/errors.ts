@@ -132,3 +132,23 @@ export function invalidRequest(field: string, message: string): PassgateError {
 export function verificationFailed(reason: string, message?: string, cause?: unknown): PassgateError {
   return new PassgateError('verification_failed', message, { reason, cause });
 }
+
+/**
+ * Node.js socket and DNS error codes that mean "the store could not be reached", for adapters
+ * classifying their client's errors as `store_unavailable`.
+ */
+export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EADDRNOTAVAIL',
+  'ERR_SOCKET_CLOSED',
+]);

@@ -1,4 +1,4 @@
-import { isPassgateError, storeUnavailable } from '@passgate/core';
+import { isPassgateError, NETWORK_ERROR_CODES, storeUnavailable } from '@passgate/core';
 
 /** SQLSTATE codes meaning the database could not do the work now (rather than the request being wrong). */
 const UNAVAILABLE_SQLSTATES = new Set([
@@ -13,22 +13,6 @@ const UNAVAILABLE_SQLSTATES = new Set([
   '40001', // serialization_failure (also raised on a hot standby conflict)
   '40P01', // deadlock_detected
   '25006', // read_only_sql_transaction (writes reaching a standby during failover)
-]);
-
-/** Node.js network error codes. */
-const UNAVAILABLE_NET_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EADDRNOTAVAIL',
 ]);
 
 /** Messages node-postgres uses for its own timeouts and broken connections (they carry no code). */
@@ -48,7 +32,7 @@ export function isUnavailableError(err: unknown, depth = 0): boolean {
   const { code, message } = err as { code?: unknown; message?: unknown };
   if (typeof code === 'string') {
     if (code.length === 5 && (code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code))) return true;
-    if (UNAVAILABLE_NET_CODES.has(code)) return true;
+    if (NETWORK_ERROR_CODES.has(code)) return true;
   }
   if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((m) => message.includes(m))) return true;
   // Node's happy-eyeballs connect gives an AggregateError whose members carry the codes.

@@ -1,4 +1,4 @@
-import { isPassgateError, storeUnavailable } from '@passgate/core';
+import { isPassgateError, NETWORK_ERROR_CODES, storeUnavailable } from '@passgate/core';
 
 /** Default for `commandTimeoutMs`: how long one store operation may wait on Redis before failing closed. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
@@ -80,28 +80,12 @@ const UNAVAILABLE_ERROR_NAMES = new Set([
   'ClusterAllFailedError',
 ]);
 
-/** Socket-level failures (Node's `error.code`). */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ERR_SOCKET_CLOSED',
-]);
-
 /** Whether an error from the client means Redis is unreachable, too slow or in a transient state. */
 export function isUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (UNAVAILABLE_ERROR_NAMES.has(error.name) || error instanceof RedisCommandTimeoutError) return true;
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+  if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return true;
   const message = error.message;
   return (
     TRANSIENT_REPLY.test(message) ||
