@@ -27,9 +27,10 @@ export {
  * user handles, and never assumes the store is empty.
  *
  * @example
- * describeStorageAdapter('redis + postgres', async () => {
+ * describeStorageAdapter('postgres', async () => {
  *   const pool = new Pool({ connectionString: process.env.DATABASE_URL });
- *   return { stores: createPostgresStores(pool), teardown: () => pool.end() };
+ *   await migrate({ pool });
+ *   return { stores: createPostgresStores({ pool }), teardown: () => pool.end() };
  * });
  */
 export function describeStorageAdapter(
