@@ -133,6 +133,11 @@ export interface PassgateOptions {
   normalizeUsername?: (username: string) => string;
   /** The application user id for a new account at sign-up. Default `crypto.randomUUID()`. */
   createUserId?: () => string;
+  /**
+   * Where Passgate logs. Default `consoleLogger`: warnings and errors (a store that fails, a bug
+   * answered as 500, a misconfiguration) go to the console, debug and info nowhere. Pass
+   * `silentLogger` to turn it off, or your own (pino, winston, ...) with the same four methods.
+   */
   logger?: PassgateLogger;
   /** Clock in milliseconds since the epoch (tests). Default `Date.now`. */
   now?: () => number;
@@ -149,9 +154,22 @@ export const DEFAULTS = {
   accountFailures: { points: 10, durationSeconds: 900 },
 } as const;
 
+/** Logs nothing. */
 export const silentLogger: PassgateLogger = {
   debug() {},
   info() {},
   warn() {},
   error() {},
+};
+
+/** The default: warnings and errors to the console, debug and info nowhere. */
+export const consoleLogger: PassgateLogger = {
+  debug() {},
+  info() {},
+  warn(message, fields) {
+    console.warn(`[passgate] ${message}`, ...(fields ? [fields] : []));
+  },
+  error(message, fields) {
+    console.error(`[passgate] ${message}`, ...(fields ? [fields] : []));
+  },
 };

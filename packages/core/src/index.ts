@@ -16,7 +16,7 @@ export type {
   RelyingPartyOptions,
   RequestContext,
 } from './config.js';
-export { DEFAULTS } from './config.js';
+export { consoleLogger, DEFAULTS, silentLogger } from './config.js';
 export * from './errors.js';
 export type { PassgateEventMap, PassgateEventName, PassgateListener } from './events.js';
 export type { SessionView } from './management.js';

@@ -3,11 +3,11 @@ import { createAuthenticatorNamer } from './authenticator-names.js';
 import { type CborLimits, DEFAULT_CBOR_LIMITS } from './cbor-guard.js';
 import {
   type AttestationPolicy,
+  consoleLogger,
   DEFAULTS,
   type PassgateLogger,
   type PassgateOptions,
   type RequestContext,
-  silentLogger,
 } from './config.js';
 import { PassgateError, storeUnavailable } from './errors.js';
 import { PassgateEvents } from './events.js';
@@ -76,7 +76,7 @@ export function createRuntime(options: PassgateOptions): Runtime {
   if (!(secret instanceof Uint8Array) || secret.length < 32) throw config('secret must be at least 32 bytes');
 
   const policy = resolvePolicy(options);
-  const logger = options.logger ?? silentLogger;
+  const logger = options.logger ?? consoleLogger;
   const staticRpId = typeof rp.id === 'string' ? rp.id : null;
   const staticOrigins = Array.isArray(rp.origins) ? [...rp.origins] : null;
   const reauthSeconds = options.reauthenticationWindowSeconds ?? DEFAULTS.reauthenticationWindowSeconds;

@@ -11,6 +11,7 @@ import {
   type PasskeySession,
   parseBody,
   registrationResponseSchema,
+  silentLogger,
 } from '@passgate/core';
 import type { AuthenticationContext, RegistrationContext, SoftwareAuthenticator } from '@passgate/testing';
 import { expect } from 'vitest';
@@ -44,6 +45,8 @@ export function makePassgate(
   const passgate = new Passgate({
     secret: SECRET,
     now: () => clock.now,
+    // Failures are provoked on purpose here; tests that look at logs pass their own logger.
+    logger: silentLogger,
     ...rest,
     rp: { name: 'Passgate tests', id: RP_ID, origins: [ORIGIN], ...rp },
     stores,

@@ -51,6 +51,7 @@ export function createPasskeyRouter(options: PasskeyRouterOptions): Router {
         next();
         return;
       }
+      sessions.assertReady(req);
       const response = await handler.handle(toContractRequest(req, below, req.passkey));
       if (!response) {
         next();

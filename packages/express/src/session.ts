@@ -4,6 +4,11 @@ import type { PasskeySessionHooks } from './options.js';
 
 /** How the router reads and writes sign-ins, whatever the mode. */
 export interface SessionAdapter {
+  /**
+   * Throws when sign-ins could not be kept (express-session not mounted). Called before a passkey
+   * route runs, so a misconfigured app fails before anything is written, not after an account exists.
+   */
+  assertReady(req: Request): void;
   get(req: Request): Promise<PasskeySession | null>;
   signIn(req: Request, res: Response, session: PasskeySession): Promise<void>;
   signOut(req: Request, res: Response): Promise<void>;
@@ -23,6 +28,9 @@ interface ExpressSessionLike {
   save(callback: (error?: unknown) => void): void;
   destroy(callback: (error?: unknown) => void): void;
 }
+
+const NO_SESSION =
+  'A passkey sign-in needs a session: mount express-session before the passkey router, or pass session hooks.';
 
 /** The key the sign-in is stored under in express-session. */
 export const SESSION_KEY = 'passgate';
@@ -65,15 +73,16 @@ export function asPasskeySession(value: unknown): PasskeySession | null {
  */
 export function expressSessionAdapter(sessionCookieName: string): SessionAdapter {
   return {
+    assertReady(req) {
+      if (!expressSession(req)) throw new Error(NO_SESSION);
+    },
     async get(req) {
       return asPasskeySession(expressSession(req)?.[SESSION_KEY]);
     },
     async signIn(req, _res, session) {
       const current = expressSession(req);
       if (!current) {
-        throw new Error(
-          'A passkey sign-in needs a session: mount express-session before the passkey router, or pass session hooks.',
-        );
+        throw new Error(NO_SESSION);
       }
       await call((cb) => current.regenerate(cb));
       // regenerate() replaces req.session with a new object.
@@ -99,6 +108,7 @@ export function expressSessionAdapter(sessionCookieName: string): SessionAdapter
 
 export function hooksAdapter(hooks: PasskeySessionHooks): SessionAdapter {
   return {
+    assertReady() {},
     async get(req) {
       return (await hooks.getSignedInUser(req)) ?? null;
     },

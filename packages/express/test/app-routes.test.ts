@@ -1,3 +1,4 @@
+import { createMemoryStores, silentLogger } from '@passgate/core';
 import { SoftwareAuthenticator } from '@passgate/testing';
 import express from 'express';
 import session from 'express-session';
@@ -155,16 +156,27 @@ describe('options: prefix, cookie name, express-session cookie name, https', () 
     }
   });
 
-  it('without express-session (and no hooks) a sign-in fails closed with 500 internal_error', async () => {
+  it('without express-session (and no hooks) every passkey route fails closed before writing anything', async () => {
+    const logged: string[] = [];
+    const stores = createMemoryStores();
+    const logger = {
+      ...silentLogger,
+      error: (_message: string, fields?: Record<string, unknown>) => {
+        logged.push(String(fields?.['error']));
+      },
+    };
     const app = express();
-    app.use(createPasskeyRouter({ passgate: makePassgate() }));
+    app.use(createPasskeyRouter({ passgate: makePassgate({ stores, logger }) }));
     const server = await listen(app);
     try {
       const client = new ContractClient(server.url);
-      expect((await client.get('/session')).status).toBe(401);
-      const { status, body } = await signUp(client);
-      expect(status).toBe(500);
-      expect(body).toEqual({ error: { code: 'internal_error', message: expect.any(String) } });
+      const options = await client.post('/register/options', { username: 'alice' });
+      expect(options.status).toBe(500);
+      expect(options.body).toEqual({ error: { code: 'internal_error', message: expect.any(String) } });
+      expect((await client.post('/login/options', {})).status).toBe(500);
+      // Nothing was started or written, and the log says what to do.
+      expect(await stores.accounts.findByUsername('alice')).toBeNull();
+      expect(logged.some((m) => /mount express-session before the passkey router/.test(m))).toBe(true);
     } finally {
       await server.close();
     }

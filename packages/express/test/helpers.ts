@@ -1,6 +1,12 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { createMemoryStores, createPassgate, type Passgate, type PassgateOptions } from '@passgate/core';
+import {
+  createMemoryStores,
+  createPassgate,
+  type Passgate,
+  type PassgateOptions,
+  silentLogger,
+} from '@passgate/core';
 import { SoftwareAuthenticator } from '@passgate/testing';
 import { type ContractClient, ORIGIN, RP_ID } from '@passgate/testing/contract';
 import type { Express } from 'express';
@@ -29,6 +35,7 @@ export function makePassgate(overrides: Partial<PassgateOptions> = {}): Passgate
     rp: { name: 'Express adapter tests', id: RP_ID, origins: [ORIGIN] },
     stores: createMemoryStores(),
     secret: 'express-adapter-tests-secret-0123456789',
+    logger: silentLogger,
     rateLimits: { perIp: false, accountFailures: false },
     ...overrides,
   });

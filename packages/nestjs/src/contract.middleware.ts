@@ -41,6 +41,7 @@ export class PasskeysContractMiddleware implements NestMiddleware {
       return;
     }
     try {
+      this.sessions.assertReady(req);
       const session = await resolveSession(this.sessions, req);
       const response = await this.handlerFor(located.mount).handle(
         toContractRequest(req, located.below, session),

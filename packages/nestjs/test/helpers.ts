@@ -2,7 +2,13 @@ import 'reflect-metadata';
 import type { INestApplication, ModuleMetadata } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
-import { createMemoryStores, createPassgate, type Passgate, type PassgateOptions } from '@passgate/core';
+import {
+  createMemoryStores,
+  createPassgate,
+  type Passgate,
+  type PassgateOptions,
+  silentLogger,
+} from '@passgate/core';
 import { SoftwareAuthenticator } from '@passgate/testing';
 import session from 'express-session';
 
@@ -14,6 +20,7 @@ export function passgateOptions(overrides: Partial<PassgateOptions> = {}): Passg
     rp: { name: 'Passgate test', id: 'localhost', origins: [ORIGIN] },
     stores: createMemoryStores(),
     secret: SECRET,
+    logger: silentLogger,
     ...overrides,
   };
 }

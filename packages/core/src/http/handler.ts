@@ -341,8 +341,10 @@ export function errorResponse(
     ? error
     : new PassgateError('internal_error', undefined, { cause: error });
   if (!isPassgateError(error)) {
+    // A bug, not an outcome of the contract: keep the stack for whoever reads the logs.
     logger?.error('passgate request failed', {
       error: error instanceof Error ? error.message : String(error),
+      ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
     });
   }
   const response = json(failure.status, failure.toJSON());

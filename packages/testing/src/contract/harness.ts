@@ -4,6 +4,7 @@ import {
   type Passgate,
   type PassgateOptions,
   type PassgateStores,
+  silentLogger,
 } from '@passgate/core';
 import { afterAll, beforeAll } from 'vitest';
 import { ContractClient, ORIGIN, RP_ID } from './client.js';
@@ -60,6 +61,8 @@ export function buildPassgate(config: GroupConfig, clock: TestClock, outage: { o
     rp: { name: 'Passgate contract suite', id: RP_ID, origins: [ORIGIN] },
     stores: withOutage(createMemoryStores({ now: () => clock.now() }), outage),
     secret: 'contract-suite-secret-0123456789abcdef',
+    // The suite provokes store outages and failures on purpose.
+    logger: silentLogger,
     signUp: config.signUp ?? true,
     rateLimits: config.rateLimits ?? { perIp: false, accountFailures: false },
     reauthenticationWindowSeconds: config.reauthenticationWindowSeconds ?? 300,
