@@ -11,6 +11,7 @@ export default defineConfig({
     alias: [
       { find: /^@passgate\/core\/http$/, replacement: here('./src/http/index.ts') },
       { find: /^@passgate\/core$/, replacement: here('./src/index.ts') },
+      { find: /^@passgate\/testing\/conformance$/, replacement: here('../testing/src/conformance/index.ts') },
       { find: /^@passgate\/testing$/, replacement: here('../testing/src/index.ts') },
     ],
   },

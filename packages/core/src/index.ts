@@ -1,3 +1,11 @@
+// The WebAuthn JSON shapes of the contract, as @simplewebauthn/server defines them, so integrations
+// can name them without depending on it directly.
+export type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+} from '@simplewebauthn/server';
 export type {
   AuthenticationResult,
   FinishAuthenticationInput,

@@ -2,7 +2,7 @@ import type { Account, StoredCredential } from './types.js';
 
 /**
  * The three storage interfaces. Every adapter (in-memory, Redis, PostgreSQL, or one of your own)
- * implements them and runs `describeStorageAdapter` from `@passgate/testing` to prove it.
+ * implements them and runs `describeStorageAdapter` from `@passgate/testing/conformance` to prove it.
  *
  * Rules common to every method:
  * - Failures to reach the store (connection refused, timeout, failover) reject with the core's

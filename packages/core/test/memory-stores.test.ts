@@ -1,5 +1,10 @@
 import { createMemoryStores, type PassgateStores } from '@passgate/core';
-import { describeStorageAdapter, makeCredential, makeSignUp, randomCeremonyId } from '@passgate/testing';
+import {
+  describeStorageAdapter,
+  makeCredential,
+  makeSignUp,
+  randomCeremonyId,
+} from '@passgate/testing/conformance';
 import { describe, expect, it } from 'vitest';
 
 describeStorageAdapter('memory', () => ({ stores: createMemoryStores() }));

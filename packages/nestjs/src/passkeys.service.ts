@@ -1,11 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  type CeremonyStart,
   type FinishAuthenticationInput,
   type FinishRegistrationInput,
   Passgate,
   type PassgateEventName,
   type PassgateListener,
   type PasskeySession,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
   type RequestContext,
   type StartAuthenticationInput,
   type StartRegistrationInput,
@@ -27,7 +30,9 @@ export class PasskeysService {
     @Inject(PASSKEY_SESSIONS) private readonly sessions: PasskeySessions,
   ) {}
 
-  startRegistration(input: StartRegistrationInput) {
+  startRegistration(
+    input: StartRegistrationInput,
+  ): Promise<CeremonyStart<PublicKeyCredentialCreationOptionsJSON>> {
     return this.passgate.startRegistration(input);
   }
 
@@ -35,7 +40,9 @@ export class PasskeysService {
     return this.passgate.finishRegistration(input);
   }
 
-  startAuthentication(input: StartAuthenticationInput = {}) {
+  startAuthentication(
+    input: StartAuthenticationInput = {},
+  ): Promise<CeremonyStart<PublicKeyCredentialRequestOptionsJSON>> {
     return this.passgate.startAuthentication(input);
   }
 

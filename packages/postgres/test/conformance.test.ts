@@ -1,4 +1,4 @@
-import { describeStorageAdapter } from '@passgate/testing';
+import { describeStorageAdapter } from '@passgate/testing/conformance';
 import { createPostgresStores, migrate } from '../src/index.js';
 import { dropSchema, newPool, randomSchema } from './helpers.js';
 

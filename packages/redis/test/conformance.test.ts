@@ -1,4 +1,4 @@
-import { describeStorageAdapter } from '@passgate/testing';
+import { describeStorageAdapter } from '@passgate/testing/conformance';
 import { createRedisStores } from '../src/index.js';
 import { connect, deleteKeys, randomPrefix } from './helpers.js';
 

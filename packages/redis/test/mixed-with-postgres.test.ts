@@ -7,7 +7,8 @@ import {
   registrationResponseSchema,
 } from '@passgate/core';
 import { createPostgresStores, migrate, type PostgresStores } from '@passgate/postgres';
-import { describeStorageAdapter, SoftwareAuthenticator } from '@passgate/testing';
+import { SoftwareAuthenticator } from '@passgate/testing';
+import { describeStorageAdapter } from '@passgate/testing/conformance';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
