@@ -26,6 +26,7 @@ export {
   PASSKEYS_MODULE_OPTIONS,
   type PasskeysModuleAsyncOptions,
   type PasskeysModuleForRootOptions,
+  type PasskeysOptionsFactory,
 } from './module-definition.js';
 export type {
   PassgateConfig,

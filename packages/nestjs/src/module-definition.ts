@@ -23,3 +23,11 @@ export const {
 export type PasskeysModuleForRootOptions = typeof OPTIONS_TYPE;
 /** What `forRootAsync` takes. */
 export type PasskeysModuleAsyncOptions = typeof ASYNC_OPTIONS_TYPE;
+
+/**
+ * A class for `forRootAsync({ useClass })` / `useExisting`: Nest instantiates it (with its own
+ * injections) and calls `createPasskeysOptions()`.
+ */
+export interface PasskeysOptionsFactory {
+  createPasskeysOptions(): PasskeysModuleOptions | Promise<PasskeysModuleOptions>;
+}

@@ -20,6 +20,7 @@ import {
   PasskeyExceptionFilter,
   PasskeySession,
   PasskeysModule,
+  type PasskeysOptionsFactory,
   PasskeysService,
   Public,
   RequireRecentAuthentication,
@@ -196,7 +197,7 @@ describe('PasskeysModule.forRootAsync', () => {
 describe('PasskeysModule.forRootAsync with useClass', () => {
   it('calls createPasskeysOptions() of an options factory class', async () => {
     @Injectable()
-    class PasskeysConfig {
+    class PasskeysConfig implements PasskeysOptionsFactory {
       createPasskeysOptions() {
         return { ...passgateOptions(), prefix: '/from-class' };
       }
