@@ -128,11 +128,18 @@ export async function createDemoBackend(
       }
       const stores = createPostgresStores({ pool, tablePrefix });
       const stopSweeper = stores.startChallengeSweeper({ intervalMs: 60_000 });
+      const sessionTable = `${tablePrefix}demo_sessions`;
+      try {
+        await createSessionTable(pool, sessionTable);
+      } catch (error) {
+        await pool.end().catch(() => {});
+        throw new Error(`Could not prepare PostgreSQL (DATABASE_URL): ${(error as Error).message}`);
+      }
       const PgStore = connectPgSimple(session);
       const sessionStore = new PgStore({
         pool,
-        tableName: `${tablePrefix}demo_sessions`,
-        createTableIfMissing: true,
+        tableName: sessionTable,
+        createTableIfMissing: false,
         pruneSessionInterval: 15 * 60,
       });
       return {
@@ -158,5 +165,35 @@ export function redactUrl(value: string): string {
     return url.toString();
   } catch {
     return '(invalid URL)';
+  }
+}
+
+/**
+ * connect-pg-simple's own `createTableIfMissing` names the primary key `session_pkey` whatever the
+ * table is called, so two session tables in one schema collide, and two instances starting together
+ * race on `CREATE TABLE`. The demo creates its table itself: names derived from the table, under an
+ * advisory lock, idempotent.
+ */
+async function createSessionTable(pool: pg.Pool, table: string): Promise<void> {
+  const name = (suffix = '') => `"${`${table}${suffix}`.replace(/"/g, '""')}"`;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('passgate-demo-sessions'))");
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${name()} (
+        sid varchar NOT NULL,
+        sess json NOT NULL,
+        expire timestamp(6) NOT NULL,
+        CONSTRAINT ${name('_pkey')} PRIMARY KEY (sid)
+      )`,
+    );
+    await client.query(`CREATE INDEX IF NOT EXISTS ${name('_expire_idx')} ON ${name()} (expire)`);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
   }
 }
