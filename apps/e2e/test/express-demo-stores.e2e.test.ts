@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { loadDemoConfig, startDemo } from '@passgate/express-demo';
+import { afterAll } from 'vitest';
+import { type DemoEnv, describeDemoInBrowser, type StartDemo } from './browser-suite.js';
+
+// The Express demo on the real shared stores: the whole browser suite once on PostgreSQL
+// (credentials, accounts, challenges, sessions via connect-pg-simple) and once on Redis (challenges,
+// credentials, sessions, rate limits). Each started demo gets its own random table or key prefix (the
+// suite expects every start to be a fresh, empty demo); afterwards every table and key under the run's
+// prefix is removed. CI (.ci/run) makes sure both services answer before the tests run.
+//
+// Why the session tables are created here: connect-pg-simple's createTableIfMissing (table.sql) names
+// the primary key "session_pkey" and the index "IDX_session_expire" whatever the table is called, and
+// index names are unique per schema, so a second demo with another table prefix in the same database
+// fails to create its session table (every session write then fails). So before each demo starts, its
+// `<prefix>demo_sessions` table is created from connect-pg-simple's own table.sql with the constraint
+// and index renamed after the table; the demo finds it and creates nothing.
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+// pg and ioredis are the demo's own dependencies: load them from there rather than adding them here.
+const demoRequire = createRequire(createRequire(import.meta.url).resolve('@passgate/express-demo'));
+
+interface PgPool {
+  query<Row>(text: string, values?: unknown[]): Promise<{ rows: Row[] }>;
+  end(): Promise<void>;
+}
+interface RedisClient {
+  connect(): Promise<void>;
+  scan(cursor: string, ...args: (string | number)[]): Promise<[string, string[]]>;
+  del(...keys: string[]): Promise<number>;
+  disconnect(): void;
+}
+const { Pool } = demoRequire('pg') as { Pool: new (config: { connectionString: string }) => PgPool };
+const { Redis } = demoRequire('ioredis') as {
+  Redis: new (url: string, options: Record<string, unknown>) => RedisClient;
+};
+
+const run = randomBytes(4).toString('hex');
+/** Table prefix of this run: every demo's tables (incl. `<prefix>demo_sessions`) start with it. */
+const tablePrefix = `e2e_${run}_`;
+/** Key prefix of this run: every demo's keys (incl. `<prefix>sess:`) start with it. */
+const redisPrefix = `passgate-e2e-${run}:`;
+
+const pool = new Pool({ connectionString: DATABASE_URL });
+
+async function createSessionTable(prefix: string): Promise<void> {
+  const sql = await readFile(demoRequire.resolve('connect-pg-simple/table.sql'), 'utf8');
+  for (const name of ['"session"', '"session_pkey"', '"IDX_session_expire"']) {
+    if (!sql.includes(name)) throw new Error(`connect-pg-simple's table.sql no longer names ${name}`);
+  }
+  const table = `${prefix}demo_sessions`;
+  await pool.query(
+    sql
+      .replaceAll('"session_pkey"', `"${table}_pkey"`)
+      .replaceAll('"IDX_session_expire"', `"${table}_expire_idx"`)
+      .replaceAll('"session"', `"${table}"`),
+  );
+}
+
+function startOn(store: 'postgres' | 'redis'): StartDemo {
+  let count = 0;
+  return async (env: DemoEnv = {}) => {
+    count += 1;
+    const config = loadDemoConfig(
+      {
+        PORT: '0',
+        SESSION_SECRET: 'e2e-session-secret-not-for-production',
+        PASSGATE_STORE: store,
+        REDIS_URL,
+        DATABASE_URL,
+        ...env,
+      },
+      { warn: () => {} },
+    );
+    let isolation: { postgresTablePrefix: string } | { redisPrefix: string };
+    if (store === 'postgres') {
+      isolation = { postgresTablePrefix: `${tablePrefix}${count}_` };
+      await createSessionTable(isolation.postgresTablePrefix);
+    } else {
+      isolation = { redisPrefix: `${redisPrefix}${count}:` };
+    }
+    const demo = await startDemo(config, { log: () => {}, ...isolation });
+    return { url: demo.url, close: demo.close };
+  };
+}
+
+describeDemoInBrowser('express-postgres', startOn('postgres'));
+describeDemoInBrowser('express-redis', startOn('redis'));
+
+// Runs after both suites have closed their demos: leave nothing behind in the shared services.
+afterAll(async () => {
+  try {
+    const { rows } = await pool.query<{ tablename: string }>(
+      `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND starts_with(tablename, $1)`,
+      [tablePrefix],
+    );
+    for (const { tablename } of rows) {
+      await pool.query(`DROP TABLE IF EXISTS "${tablename}" CASCADE`);
+    }
+  } finally {
+    await pool.end();
+  }
+
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+});
