@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { loadDemoConfig, startDemo } from '@passgate/express-demo';
 import { afterAll } from 'vitest';
@@ -11,12 +10,8 @@ import { type DemoEnv, describeDemoInBrowser, type StartDemo } from './browser-s
 // suite expects every start to be a fresh, empty demo); afterwards every table and key under the run's
 // prefix is removed. CI (.ci/run) makes sure both services answer before the tests run.
 //
-// Why the session tables are created here: connect-pg-simple's createTableIfMissing (table.sql) names
-// the primary key "session_pkey" and the index "IDX_session_expire" whatever the table is called, and
-// index names are unique per schema, so a second demo with another table prefix in the same database
-// fails to create its session table (every session write then fails). So before each demo starts, its
-// `<prefix>demo_sessions` table is created from connect-pg-simple's own table.sql with the constraint
-// and index renamed after the table; the demo finds it and creates nothing.
+// Every demo creates its own `<prefix>demo_sessions` table at start (several prefixes share one schema
+// here, which is what connect-pg-simple's own table creation could not do).
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -47,20 +42,6 @@ const redisPrefix = `passgate-e2e-${run}:`;
 
 const pool = new Pool({ connectionString: DATABASE_URL });
 
-async function createSessionTable(prefix: string): Promise<void> {
-  const sql = await readFile(demoRequire.resolve('connect-pg-simple/table.sql'), 'utf8');
-  for (const name of ['"session"', '"session_pkey"', '"IDX_session_expire"']) {
-    if (!sql.includes(name)) throw new Error(`connect-pg-simple's table.sql no longer names ${name}`);
-  }
-  const table = `${prefix}demo_sessions`;
-  await pool.query(
-    sql
-      .replaceAll('"session_pkey"', `"${table}_pkey"`)
-      .replaceAll('"IDX_session_expire"', `"${table}_expire_idx"`)
-      .replaceAll('"session"', `"${table}"`),
-  );
-}
-
 function startOn(store: 'postgres' | 'redis'): StartDemo {
   let count = 0;
   return async (env: DemoEnv = {}) => {
@@ -79,7 +60,6 @@ function startOn(store: 'postgres' | 'redis'): StartDemo {
     let isolation: { postgresTablePrefix: string } | { redisPrefix: string };
     if (store === 'postgres') {
       isolation = { postgresTablePrefix: `${tablePrefix}${count}_` };
-      await createSessionTable(isolation.postgresTablePrefix);
     } else {
       isolation = { redisPrefix: `${redisPrefix}${count}:` };
     }
