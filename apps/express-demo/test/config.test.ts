@@ -116,7 +116,9 @@ describe('environment parsing', () => {
   });
 
   const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-  it.skipIf(!existsSync(main))('the built app stops at start with exit code 1 and names the variable', () => {
+  // Runs the built app: `pnpm test` builds first (turbo's test task depends on build).
+  it('the built app stops at start with exit code 1 and names the variable', () => {
+    expect(existsSync(main), `${main} is missing: build the demo first (pnpm build)`).toBe(true);
     const result = spawnSync(process.execPath, [main], {
       env: { ...process.env, PORT: '3001', PASSGATE_USER_VERIFICATION: 'sometimes' },
       encoding: 'utf8',

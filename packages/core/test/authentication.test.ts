@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { SoftwareAuthenticator } from '@passgate/testing';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
+  asAuthentication,
   authenticationAttempt,
   b64,
   bytesOf,
@@ -258,12 +259,41 @@ describe('assertion checks', () => {
 
   it('rejects a credential id over 1023 bytes before any lookup', async () => {
     const { h, authenticator } = await setup();
+    const findById = vi.spyOn(h.stores.credentials, 'findById');
     const long = b64(randomBytes(1024));
     const attempt = await authenticationAttempt(h, authenticator, { ctx: { id: long, rawId: long } });
     expect(await failure(attempt.finish())).toMatchObject({
       code: 'verification_failed',
       reason: 'credential_id_too_long',
     });
+    // An oversized id never reaches the store (where an adapter could choke on it).
+    expect(findById).not.toHaveBeenCalled();
+  });
+
+  it('rejects an empty credential id', async () => {
+    const { h, authenticator } = await setup();
+    const attempt = await authenticationAttempt(h, authenticator, { ctx: { id: '', rawId: '' } });
+    expect(await failure(attempt.finish())).toMatchObject({
+      code: 'verification_failed',
+      reason: 'credential_id_missing',
+    });
+  });
+
+  it('rejects a topOrigin that is not a string', async () => {
+    const { h, authenticator } = await setup();
+    const start = await h.passgate.startAuthentication({});
+    const clientDataJSON = JSON.stringify({
+      type: 'webauthn.get',
+      challenge: start.options.challenge,
+      origin: ORIGIN,
+      crossOrigin: true,
+      topOrigin: 42,
+    });
+    const raw = await authenticator.getAssertion(start.options, { origin: ORIGIN, clientDataJSON });
+    const error = await failure(
+      h.passgate.finishAuthentication({ ceremonyId: start.ceremonyId, response: asAuthentication(raw) }),
+    );
+    expect(error).toMatchObject({ code: 'verification_failed', reason: 'top_origin_invalid' });
   });
 
   it('rejects missing user presence', async () => {
@@ -400,11 +430,9 @@ describe('assertion checks', () => {
       flags: { ed: true },
       trailingBytes: nestedCborArrays(10_000),
     });
-    const began = performance.now();
     const error = await failure(
       h.passgate.finishAuthentication({ ceremonyId: start.ceremonyId, response: raw as never }),
     );
-    expect(performance.now() - began).toBeLessThan(500);
     expect(error).toMatchObject({ code: 'verification_failed', reason: 'malformed_authenticator_data' });
   });
 

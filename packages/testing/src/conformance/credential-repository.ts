@@ -416,6 +416,9 @@ export function describeCredentialRepositoryContract(ctx: SuiteContext): void {
       });
       const original = credentials[0]!;
       const mutate = (c: StoredCredential | null | undefined) => {
+        // Each call below must return the credential: a null would leave nothing to mutate.
+        expect(c).not.toBeNull();
+        expect(c).toBeDefined();
         if (!c) return;
         c.publicKey[0] = (c.publicKey[0]! + 1) % 256;
         c.publicKey.fill(7, 1, 4);
