@@ -282,10 +282,13 @@ describe('deleteExpiredChallenges', () => {
     await migrate({ pool, schema: s });
     const own = createPostgresStores({ pool, schema: s });
     try {
-      for (let i = 0; i < 5; i++) await own.challenges.put(`short-${i}`, 'v', 300);
+      // A TTL long enough that none of the short rows can expire before the first sweep, even on a
+      // slow database; then wait it out from the last short put (expiry is set by the database's now()).
+      for (let i = 0; i < 5; i++) await own.challenges.put(`short-${i}`, 'v', 3000);
+      const lastShortPutAt = Date.now();
       for (let i = 0; i < 3; i++) await own.challenges.put(`long-${i}`, 'v', 60_000);
       expect(await own.deleteExpiredChallenges()).toBe(0);
-      await sleep(450);
+      await sleep(Math.max(0, lastShortPutAt + 3000 + 250 - Date.now()));
       expect(await own.deleteExpiredChallenges()).toBe(5);
       expect(await own.deleteExpiredChallenges()).toBe(0);
       const left = await pool.query(`SELECT id FROM "${s}".passgate_challenges ORDER BY id`);

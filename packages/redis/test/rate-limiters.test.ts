@@ -84,7 +84,8 @@ describe('createRedisRateLimiters', () => {
       const started = performance.now();
       const error = await perIp.consume('x').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(Error);
-      expect(performance.now() - started).toBeLessThan(200);
+      // Well under ioredis's default retries (many seconds) with the offline queue on.
+      expect(performance.now() - started).toBeLessThan(800);
     } finally {
       down.disconnect();
     }
