@@ -277,6 +277,19 @@ export class SoftwareAuthenticator {
     if (index >= 0) this.#credentials.splice(index, 1);
   }
 
+  /** The flags this authenticator sets (UP always; UV, BE, BS as configured), then any forged ones. */
+  #flags(attestedCredentialData: boolean, ctx: CeremonyOverrides): AuthenticatorDataFlags {
+    return {
+      up: true,
+      uv: this.#userVerification,
+      be: this.#backupEligible,
+      bs: this.#backedUp,
+      at: attestedCredentialData,
+      ed: false,
+      ...definedFlags(ctx.flags),
+    };
+  }
+
   /**
    * `navigator.credentials.create()`: creates and stores a credential for `options.rp.id` (or
    * `ctx.rpId`) and returns the registration response, with `credProps` and `getPublicKey()`-style
@@ -308,15 +321,7 @@ export class SoftwareAuthenticator {
     const clientDataJSON = Buffer.from(clientDataText(ctx, 'webauthn.create', options.challenge), 'utf8');
     const authenticatorData = buildAuthenticatorData({
       rpIdHash: ctx.rpIdHash ?? rpIdHash(ctx.rpId ?? rpId),
-      flags: {
-        up: true,
-        uv: this.#userVerification,
-        be: this.#backupEligible,
-        bs: this.#backedUp,
-        at: true,
-        ed: false,
-        ...definedFlags(ctx.flags),
-      },
+      flags: this.#flags(true, ctx),
       counter,
       attestedCredentialData: {
         aaguid: aaguidToBytes(ctx.aaguid ?? this.#aaguid),
@@ -396,15 +401,7 @@ export class SoftwareAuthenticator {
     const clientDataJSON = Buffer.from(clientDataText(ctx, 'webauthn.get', options.challenge), 'utf8');
     const authenticatorData = buildAuthenticatorData({
       rpIdHash: ctx.rpIdHash ?? rpIdHash(ctx.rpId ?? rpId),
-      flags: {
-        up: true,
-        uv: this.#userVerification,
-        be: this.#backupEligible,
-        bs: this.#backedUp,
-        at: false,
-        ed: false,
-        ...definedFlags(ctx.flags),
-      },
+      flags: this.#flags(false, ctx),
       counter,
       ...(ctx.trailingBytes ? { trailingBytes: ctx.trailingBytes } : {}),
     });
