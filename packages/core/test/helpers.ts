@@ -178,11 +178,11 @@ export function nestedCborArrays(depth: number): Uint8Array {
   return bytes;
 }
 
-/** The W3C WebAuthn L3 test vectors: `shared/` sits beside the repository root. */
-export const VECTORS_URL = new URL(
-  '../../../../shared/vectors/webauthn-l3-test-vectors.json',
-  import.meta.url,
-);
+/**
+ * The W3C WebAuthn L3 test vectors, vendored as test data (facts from the spec; see the README in
+ * `fixtures/w3c-vectors/`). Nothing in the repository reads outside it.
+ */
+export const VECTORS_URL = new URL('./fixtures/w3c-vectors/webauthn-l3-test-vectors.json', import.meta.url);
 
 export function loadVectors(): VectorFile {
   return JSON.parse(readFileSync(VECTORS_URL, 'utf8')) as VectorFile;
