@@ -120,6 +120,11 @@ export function credentialExists(): PassgateError {
   return new PassgateError('credential_exists');
 }
 
+/** Thrown by `CredentialRepository.create` when the account already holds `maxPerAccount` credentials. */
+export function tooManyCredentials(): PassgateError {
+  return new PassgateError('too_many_credentials');
+}
+
 /** Thrown by `AccountRepository.create` when the username is taken. */
 export function usernameTaken(): PassgateError {
   return new PassgateError('username_taken');

@@ -1,4 +1,4 @@
-import { credentialExists, usernameTaken } from './errors.js';
+import { credentialExists, tooManyCredentials, usernameTaken } from './errors.js';
 import type {
   AccountRepository,
   ChallengeStore,
@@ -136,8 +136,10 @@ function owned(state: CredentialState, userHandle: string, id: string): StoredCr
 
 function createCredentialRepository(state: CredentialState): CredentialRepository {
   return {
-    async create(credential) {
+    async create(credential, options = {}) {
       if (state.byId.has(credential.id)) throw credentialExists();
+      const held = state.idsByUserHandle.get(credential.userHandle)?.size ?? 0;
+      if (options.maxPerAccount !== undefined && held >= options.maxPerAccount) throw tooManyCredentials();
       insertCredential(state, credential);
     },
 

@@ -265,12 +265,11 @@ async function completeRegistration(
       userVerified: info.userVerified,
     };
   } else {
-    const owner = account as Account;
-    const existing = await runtime.store('credentials.listByUserHandle', () =>
-      runtime.stores.credentials.listByUserHandle(owner.userHandle),
+    // The store checks the cap in the same atomic step as the insert, so parallel adds cannot pass it.
+    const maxPerAccount = runtime.maxCredentialsPerAccount;
+    await runtime.store('credentials.create', () =>
+      runtime.stores.credentials.create(credential, { maxPerAccount }),
     );
-    if (existing.length >= runtime.maxCredentialsPerAccount) throw new PassgateError('too_many_credentials');
-    await runtime.store('credentials.create', () => runtime.stores.credentials.create(credential));
   }
 
   const owner = account as Account;

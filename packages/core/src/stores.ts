@@ -50,6 +50,16 @@ export interface CredentialSignInUpdate {
   lastUsedAt: Date;
 }
 
+/** Options of `CredentialRepository.create`. */
+export interface CreateCredentialOptions {
+  /**
+   * The most credentials the account may hold once this one is added (a positive integer). When
+   * given, `create` rejects with `too_many_credentials` (`tooManyCredentials()`) if the account
+   * already holds this many, and writes nothing then. Omitted: no cap.
+   */
+  maxPerAccount?: number;
+}
+
 /** Passkeys, one row per credential, owned by an account through `userHandle`. */
 export interface CredentialRepository {
   /**
@@ -57,8 +67,13 @@ export interface CredentialRepository {
    * Rejects with `credential_exists` (`credentialExists()`) when a credential with this id exists
    * under any account, and writes nothing then. Atomic with respect to concurrent creates of the
    * same id: exactly one of them resolves.
+   *
+   * `options.maxPerAccount` is enforced in the same atomic step as the insert (never a count read
+   * before a separate write): of concurrent creates for an account holding `maxPerAccount - 1`
+   * credentials, across every process sharing the store, exactly one resolves and the others reject
+   * with `too_many_credentials`.
    */
-  create(credential: StoredCredential): Promise<void>;
+  create(credential: StoredCredential, options?: CreateCredentialOptions): Promise<void>;
 
   /** The credential with this id, or `null`. */
   findById(id: string): Promise<StoredCredential | null>;
@@ -72,6 +87,13 @@ export interface CredentialRepository {
    * (counter moved meanwhile, or no such credential) changes nothing and resolves `null`.
    * Atomic: of concurrent updates with the same `expectedCounter` at most one applies when
    * `counter !== expectedCounter`.
+   *
+   * Each call is one attempt, judged on its own: a second call with the same `expectedCounter`
+   * (and `counter !== expectedCounter`) after the first applied resolves `null`, even when it
+   * carries the very same `counter`, `backedUp` and `lastUsedAt` (two assertions with one counter
+   * in the same millisecond are a clone, not a retry). An adapter that makes its write safe to run
+   * twice (a command re-sent after a lost reply) must recognise the re-sent command by a token
+   * unique to the call, never by comparing the stored values with the update's.
    */
   updateAfterSignIn(update: CredentialSignInUpdate): Promise<StoredCredential | null>;
 

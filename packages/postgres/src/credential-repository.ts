@@ -1,8 +1,10 @@
-import type {
-  CredentialRepository,
-  CredentialSignInUpdate,
-  DeleteCredentialResult,
-  StoredCredential,
+import {
+  type CreateCredentialOptions,
+  type CredentialRepository,
+  type CredentialSignInUpdate,
+  type DeleteCredentialResult,
+  type StoredCredential,
+  tooManyCredentials,
 } from '@passgate/core';
 import type { Db, PostgresClient } from './pool.js';
 import { CREDENTIAL_COLUMNS, type CredentialRow, credentialFromRow } from './rows.js';
@@ -44,9 +46,28 @@ export class PostgresCredentialRepository implements CredentialRepository {
     private readonly n: SqlNames,
   ) {}
 
-  async create(credential: StoredCredential): Promise<void> {
+  async create(credential: StoredCredential, options: CreateCredentialOptions = {}): Promise<void> {
     const [text, values] = insertCredential(this.n, credential);
-    await this.db.query(text, values);
+    const max = options.maxPerAccount;
+    if (max === undefined) {
+      await this.db.query(text, values);
+      return;
+    }
+    // The account row's lock queues concurrent adds to one account, so each counts what the
+    // previous one committed (a count and an insert without it would both pass at cap - 1).
+    // NO KEY UPDATE, because the insert's foreign key check takes KEY SHARE on the same row.
+    const owner = values[1];
+    await this.db.transaction(async (client: PostgresClient) => {
+      await client.query(`SELECT 1 FROM ${this.n.accounts} WHERE user_handle = $1 FOR NO KEY UPDATE`, [
+        owner,
+      ]);
+      const held = await client.query<{ n: string }>(
+        `SELECT count(*) AS n FROM ${this.n.credentials} WHERE user_handle = $1`,
+        [owner],
+      );
+      if (Number(held.rows[0]?.n ?? 0) >= max) throw tooManyCredentials();
+      await client.query(text, values);
+    });
   }
 
   async findById(id: string): Promise<StoredCredential | null> {

@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import {
+  type CreateCredentialOptions,
   type CredentialRepository,
   type CredentialSignInUpdate,
   credentialExists,
   type DeleteCredentialResult,
   type StoredCredential,
+  tooManyCredentials,
 } from '@passgate/core';
 import type { RedisClient } from './client.js';
 import { bool, credentialFromHash, credentialToFields, ms, pairsToHash } from './codec.js';
@@ -34,12 +37,13 @@ export class RedisCredentialRepository implements CredentialRepository {
     this.#timeoutMs = options.commandTimeoutMs;
   }
 
-  async create(credential: StoredCredential): Promise<void> {
+  async create(credential: StoredCredential, options: CreateCredentialOptions = {}): Promise<void> {
     // Encoded before the guard: a bad input (e.g. an invalid Date) is a plain error, not an outage.
     const args = [
       credential.id,
       ms(credential.createdAt),
       credential.userHandle,
+      options.maxPerAccount ?? '',
       ...credentialToFields(credential),
     ];
     const created = await guard(this.#timeoutMs, () =>
@@ -49,6 +53,7 @@ export class RedisCredentialRepository implements CredentialRepository {
         args,
       ),
     );
+    if (created === -1) throw tooManyCredentials();
     if (created !== 1) throw credentialExists();
   }
 
@@ -84,7 +89,13 @@ export class RedisCredentialRepository implements CredentialRepository {
   }
 
   async updateAfterSignIn(update: CredentialSignInUpdate): Promise<StoredCredential | null> {
-    const args = [update.expectedCounter, update.counter, bool(update.backedUp), ms(update.lastUsedAt)];
+    const args = [
+      update.expectedCounter,
+      update.counter,
+      bool(update.backedUp),
+      ms(update.lastUsedAt),
+      randomUUID(),
+    ];
     const reply = await guard(this.#timeoutMs, () =>
       UPDATE_AFTER_SIGN_IN.run(this.#client, [this.#keys.credential(update.id)], args),
     );

@@ -57,14 +57,17 @@ return v`,
 );
 
 /**
- * Credential create: uniqueness of the id, then the hash and the account's index in one step.
+ * Credential create: uniqueness of the id, the per-account cap, then the hash and the account's
+ * index in one step.
  * KEYS[1] credential hash, KEYS[2] account's credential set.
- * ARGV[1] credential id, ARGV[2] createdAt ms, ARGV[3] user handle, ARGV[4..] hash field/value pairs.
- * Returns 1 when created, 0 when the id exists (nothing written).
+ * ARGV[1] credential id, ARGV[2] createdAt ms, ARGV[3] user handle, ARGV[4] most credentials the
+ * account may hold ('' for no cap), ARGV[5..] hash field/value pairs.
+ * Returns 1 when created, 0 when the id exists, -1 when the account is at the cap (nothing written
+ * on 0 or -1).
  *
  * Safe to run twice: when the id exists with the same user handle and createdAt, this is the same
  * create already applied (a reply lost to a dropped connection and the command sent again), so it
- * answers 1 without writing.
+ * answers 1 without writing. That check comes before the cap, which the first run may have filled.
  */
 export const CREATE_CREDENTIAL = new LuaScript(
   'createCredential',
@@ -73,7 +76,8 @@ export const CREATE_CREDENTIAL = new LuaScript(
   if existing[1] == ARGV[3] and existing[2] == ARGV[2] then return 1 end
   return 0
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+if ARGV[4] ~= '' and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then return -1 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 return 1`,
   2,
@@ -119,25 +123,25 @@ return 'ok'`,
 /**
  * Compare-and-set on the signature counter.
  * KEYS[1] credential hash. ARGV[1] expected counter, ARGV[2] new counter, ARGV[3] backedUp ('1'/'0'),
- * ARGV[4] lastUsedAt ms.
+ * ARGV[4] lastUsedAt ms, ARGV[5] a token unique to this attempt (random, made per call).
  * Returns the updated hash (HGETALL form) or nil when missing or the counter moved.
  *
- * Safe to run twice: when the stored counter already equals the new counter and lastUsedAt equals
- * the one being written, this update was already applied (a reply lost to a dropped connection and
- * the command sent again), so it answers the hash rather than nil (which the core would report as
- * a possible clone).
+ * Safe to run twice: the attempt's token is kept in the hash (`signInAttempt`), so a run whose
+ * counter check fails but whose token is the stored one is this same update already applied (a
+ * reply lost to a dropped connection and the command sent again), and it answers the hash rather
+ * than nil (which the core would report as a possible clone). Matching on the stored counter and
+ * lastUsedAt instead would also let a second assertion with the same counter in the same
+ * millisecond through (a clone).
  */
 export const UPDATE_AFTER_SIGN_IN = new LuaScript(
   'updateAfterSignIn',
-  `local current = redis.call('HMGET', KEYS[1], 'counter', 'lastUsedAt')
+  `local current = redis.call('HMGET', KEYS[1], 'counter', 'signInAttempt')
 if not current[1] then return nil end
 if tonumber(current[1]) ~= tonumber(ARGV[1]) then
-  if tonumber(current[1]) == tonumber(ARGV[2]) and current[2] == ARGV[4] then
-    return redis.call('HGETALL', KEYS[1])
-  end
-  return nil
+  if current[2] ~= ARGV[5] then return nil end
+else
+  redis.call('HSET', KEYS[1], 'counter', ARGV[2], 'backedUp', ARGV[3], 'lastUsedAt', ARGV[4], 'signInAttempt', ARGV[5])
 end
-redis.call('HSET', KEYS[1], 'counter', ARGV[2], 'backedUp', ARGV[3], 'lastUsedAt', ARGV[4])
 return redis.call('HGETALL', KEYS[1])`,
   1,
 );

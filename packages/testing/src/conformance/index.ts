@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { describeAccountRepositoryContract } from './account-repository.js';
 import { describeChallengeStoreContract } from './challenge-store.js';
 import type { StorageAdapterSuiteOptions, StorageAdapterUnderTest, SuiteContext } from './context.js';
+import { describeCredentialLimitsContract } from './credential-limits.js';
 import { describeCredentialRepositoryContract } from './credential-repository.js';
 
 export type { StorageAdapterSuiteOptions, StorageAdapterUnderTest } from './context.js';
@@ -63,6 +64,7 @@ export function describeStorageAdapter(
 
     describeChallengeStoreContract(ctx);
     describeCredentialRepositoryContract(ctx);
+    describeCredentialLimitsContract(ctx);
     describeAccountRepositoryContract(ctx);
   });
 }
