@@ -123,7 +123,10 @@ export interface PassgateOptions {
   reauthenticateToAddPasskey?: boolean;
   /** Most passkeys one account may have. Default 25 (bounds excludeCredentials and stored ceremonies). */
   maxCredentialsPerAccount?: number;
-  /** Extra or overriding AAGUID → name entries for `authenticatorName`. */
+  /**
+   * The application's own AAGUID → name entries for `authenticatorName` (security keys, its own fleet),
+   * added to and overriding the built-in community list of passkey providers. Default `{}`.
+   */
   authenticatorNames?: Record<string, string>;
   /**
    * Canonical form of a username, applied before every lookup and before storing.

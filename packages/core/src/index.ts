@@ -11,7 +11,7 @@ export type {
   FinishAuthenticationInput,
   StartAuthenticationInput,
 } from './authentication.js';
-export { KNOWN_AUTHENTICATORS } from './authenticator-names.js';
+export { createAuthenticatorNamer, passkeyProviderNames } from './authenticator-names.js';
 export { decodeBase64Url, encodeBase64Url, isBase64Url } from './base64url.js';
 export { type CborLimits, DEFAULT_CBOR_LIMITS } from './cbor-guard.js';
 export type {

@@ -39,7 +39,7 @@ describe('listCredentials', () => {
         backedUp: true,
         transports: ['internal', 'hybrid'],
         aaguid: ICLOUD,
-        authenticatorName: 'iCloud Keychain',
+        authenticatorName: 'Apple Passwords',
       },
       {
         id: added.credential.id,

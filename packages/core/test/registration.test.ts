@@ -658,7 +658,7 @@ describe('policy', () => {
         username: 'bob',
       });
       const result = await good.finish();
-      expect(result.credential).toMatchObject({ aaguid: ICLOUD, authenticatorName: 'iCloud Keychain' });
+      expect(result.credential).toMatchObject({ aaguid: ICLOUD, authenticatorName: 'Apple Passwords' });
     });
 
     it('rejects a denied AAGUID and accepts others', async () => {
