@@ -224,6 +224,18 @@ function createAccountRepository(credentials: CredentialState): AccountRepositor
       userHandleByUsername.set(stored.username, stored.userHandle);
       insertCredential(credentials, firstCredential);
     },
+
+    async delete(userHandle) {
+      const account = byUserHandle.get(userHandle);
+      if (account === undefined) return null;
+      const ids = [...(credentials.idsByUserHandle.get(userHandle) ?? [])];
+      for (const id of ids) credentials.byId.delete(id);
+      credentials.idsByUserHandle.delete(userHandle);
+      byUserHandle.delete(userHandle);
+      userHandleByUserId.delete(account.userId);
+      userHandleByUsername.delete(account.username);
+      return ids;
+    },
   };
 }
 

@@ -134,6 +134,15 @@ export interface AccountRepository {
    * adapter implements both interfaces together.
    */
   create(account: Account, firstCredential: StoredCredential): Promise<void>;
+
+  /**
+   * Deletes the account with this user handle together with every credential it owns, all or
+   * nothing, and frees its username, user id and credential ids for reuse. Resolves the ids of the
+   * credentials deleted (any order; `[]` when it had none), or `null` when no account has this user
+   * handle (nothing changes then). Of concurrent deletes of one account exactly one resolves the ids.
+   * Used when the application deletes a user or removes their passkey account.
+   */
+  delete(userHandle: string): Promise<string[] | null>;
 }
 
 /** What `createPassgate` takes as `stores`; adapters' factories return this shape. */

@@ -2,7 +2,7 @@ import type { Account, AccountRepository, StoredCredential } from '@passgate/cor
 import { insertCredential } from './credential-repository.js';
 import type { Db } from './pool.js';
 import { ACCOUNT_COLUMNS, type AccountRow, accountFromRow } from './rows.js';
-import { decodeId, decodeIdForWrite, type SqlNames } from './sql.js';
+import { decodeId, decodeIdForWrite, encodeId, type SqlNames } from './sql.js';
 
 export class PostgresAccountRepository implements AccountRepository {
   constructor(
@@ -47,6 +47,26 @@ export class PostgresAccountRepository implements AccountRepository {
         account.createdAt,
       ]);
       await client.query(credentialSql, credentialValues);
+    });
+  }
+
+  async delete(userHandle: string): Promise<string[] | null> {
+    const key = decodeId(userHandle);
+    if (key === null) return null;
+    return this.db.transaction(async (client) => {
+      // The row lock orders this against concurrent deletes and against credential inserts (their
+      // foreign-key check takes a share lock on the same row): none is left behind, none is orphaned.
+      const locked = await client.query(
+        `SELECT 1 FROM ${this.n.accounts} WHERE user_handle = $1 FOR UPDATE`,
+        [key],
+      );
+      if (locked.rowCount === 0) return null;
+      const gone = await client.query<{ id: Buffer }>(
+        `DELETE FROM ${this.n.credentials} WHERE user_handle = $1 RETURNING id`,
+        [key],
+      );
+      await client.query(`DELETE FROM ${this.n.accounts} WHERE user_handle = $1`, [key]);
+      return gone.rows.map((row) => encodeId(row.id));
     });
   }
 }

@@ -8,8 +8,11 @@ import {
 import type { RedisClient } from './client.js';
 import { accountFromHash, accountToFields, credentialToFields, ms } from './codec.js';
 import type { KeySpace } from './keys.js';
-import { CREATE_ACCOUNT } from './scripts.js';
+import { CREATE_ACCOUNT, DELETE_ACCOUNT } from './scripts.js';
 import { guard } from './timeout.js';
+
+/** Reads-then-deletes tried before giving up on an account whose credentials keep changing. */
+const MAX_DELETE_ATTEMPTS = 5;
 
 export interface RedisAccountRepositoryOptions {
   client: RedisClient;
@@ -88,6 +91,35 @@ export class RedisAccountRepository implements AccountRepository {
       default:
         throw new Error('unexpected reply from the create-account script');
     }
+  }
+
+  async delete(userHandle: string): Promise<string[] | null> {
+    // Optimistic: read what to delete, then delete it only if it is still exactly that. A credential
+    // added or removed in between makes the script change nothing, and we read again.
+    for (let attempt = 0; attempt < MAX_DELETE_ATTEMPTS; attempt++) {
+      const account = await this.findByUserHandle(userHandle);
+      if (account === null) return null;
+      const ids = await guard(this.#timeoutMs, () =>
+        this.#client.zrange(this.#keys.accountCredentials(userHandle), 0, '-1'),
+      );
+      const reply = await guard(this.#timeoutMs, () =>
+        DELETE_ACCOUNT.run(
+          this.#client,
+          [
+            this.#keys.account(userHandle),
+            this.#keys.accountCredentials(userHandle),
+            this.#keys.username(account.username),
+            this.#keys.userId(account.userId),
+            ...ids.map((id) => this.#keys.credential(id)),
+          ],
+          [userHandle, account.username, account.userId, ...ids],
+        ),
+      );
+      if (reply === 'deleted') return ids;
+      if (reply === 'not_found') return null;
+      if (reply !== 'changed') throw new Error('unexpected reply from the delete-account script');
+    }
+    throw new Error('the account kept changing while it was being deleted');
   }
 
   async #findByIndex(indexKey: string, matches: (account: Account) => boolean): Promise<Account | null> {

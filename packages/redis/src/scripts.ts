@@ -16,6 +16,7 @@ export class LuaScript {
   constructor(
     readonly name: string,
     readonly lua: string,
+    /** How many keys each call passes; -1 for a variable number. */
     readonly numberOfKeys: number,
   ) {
     this.sha = createHash('sha1').update(lua).digest('hex');
@@ -26,14 +27,14 @@ export class LuaScript {
     keys: readonly string[],
     args: readonly (string | number)[],
   ): Promise<unknown> {
-    if (keys.length !== this.numberOfKeys) {
+    if (this.numberOfKeys >= 0 && keys.length !== this.numberOfKeys) {
       throw new Error(`script ${this.name} takes ${this.numberOfKeys} keys, got ${keys.length}`);
     }
     try {
-      return await client.evalsha(this.sha, this.numberOfKeys, ...keys, ...args);
+      return await client.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (error) {
       if (!isNoScript(error)) throw error;
-      return await client.eval(this.lua, this.numberOfKeys, ...keys, ...args);
+      return await client.eval(this.lua, keys.length, ...keys, ...args);
     }
   }
 }
@@ -183,6 +184,35 @@ return 'deleted'`,
   2,
 );
 
+/**
+ * Account delete with all its credentials and both indexes, all or nothing. The caller reads the
+ * account and its credential ids first (every key must be declared); the script checks that they are
+ * still exactly that, so a credential added or removed meanwhile makes it answer 'changed' (nothing
+ * written) and the caller reads again.
+ * KEYS[1] account hash, KEYS[2] account's credential set, KEYS[3] username index, KEYS[4] user id
+ * index, KEYS[5..] the credential hashes. ARGV[1] user handle, ARGV[2] username, ARGV[3] user id,
+ * ARGV[4..] the credential ids (same order as their KEYS).
+ * Returns 'deleted', 'not_found' or 'changed'.
+ *
+ * A second run after a lost reply answers 'not_found': the caller reports it as "already gone".
+ */
+export const DELETE_ACCOUNT = new LuaScript(
+  'deleteAccount',
+  `if redis.call('HGET', KEYS[1], 'userHandle') ~= ARGV[1] then return 'not_found' end
+if redis.call('HGET', KEYS[1], 'username') ~= ARGV[2] or redis.call('HGET', KEYS[1], 'userId') ~= ARGV[3] then return 'changed' end
+local n = #KEYS - 4
+if redis.call('ZCARD', KEYS[2]) ~= n then return 'changed' end
+for i = 1, n do
+  if not redis.call('ZSCORE', KEYS[2], ARGV[3 + i]) then return 'changed' end
+end
+for i = 1, n do redis.call('DEL', KEYS[4 + i]) end
+redis.call('DEL', KEYS[1], KEYS[2])
+if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+if redis.call('GET', KEYS[4]) == ARGV[1] then redis.call('DEL', KEYS[4]) end
+return 'deleted'`,
+  -1,
+);
+
 export const ALL_SCRIPTS: readonly LuaScript[] = [
   CONSUME,
   CREATE_CREDENTIAL,
@@ -190,4 +220,5 @@ export const ALL_SCRIPTS: readonly LuaScript[] = [
   UPDATE_AFTER_SIGN_IN,
   RENAME,
   DELETE_CREDENTIAL,
+  DELETE_ACCOUNT,
 ];

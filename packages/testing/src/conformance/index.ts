@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe } from 'vitest';
+import { describeAccountDeletionContract } from './account-deletion.js';
 import { describeAccountRepositoryContract } from './account-repository.js';
 import { describeChallengeStoreContract } from './challenge-store.js';
 import type { StorageAdapterSuiteOptions, StorageAdapterUnderTest, SuiteContext } from './context.js';
@@ -66,5 +67,6 @@ export function describeStorageAdapter(
     describeCredentialRepositoryContract(ctx);
     describeCredentialLimitsContract(ctx);
     describeAccountRepositoryContract(ctx);
+    describeAccountDeletionContract(ctx);
   });
 }
