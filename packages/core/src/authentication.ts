@@ -19,7 +19,7 @@ import {
 } from './checks.js';
 import type { RequestContext } from './config.js';
 import { decoyCredentials } from './decoys.js';
-import { PassgateError, verificationFailed } from './errors.js';
+import { isPassgateError, PassgateError, verificationFailed } from './errors.js';
 import type { CeremonyStart } from './registration.js';
 import type { Runtime } from './runtime.js';
 import type { AuthenticationResponseBody } from './schemas.js';
@@ -132,7 +132,7 @@ export async function finishAuthentication(
     ]);
     return await completeAuthentication(runtime, state, input.response, known, stored, owner);
   } catch (error) {
-    if (error instanceof PassgateError && REPORTED.has(error.code)) {
+    if (isPassgateError(error) && REPORTED.has(error.code)) {
       runtime.events.emit('verification_failed', {
         ceremony: 'authentication',
         code: error.code,

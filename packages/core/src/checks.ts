@@ -1,6 +1,6 @@
 import { base64UrlByteLength } from './base64url.js';
 import type { CeremonyState } from './ceremony-state.js';
-import { PassgateError, verificationFailed } from './errors.js';
+import { isPassgateError, type PassgateError, verificationFailed } from './errors.js';
 
 /**
  * Relying-party checks of WebAuthn §7.1/§7.2 that @simplewebauthn/server leaves to the application
@@ -62,7 +62,7 @@ export function checkCrossOrigin(clientData: ClientData, state: CeremonyState): 
  * the client's message or a log line.
  */
 export function libraryRejection(error: unknown): PassgateError {
-  if (error instanceof PassgateError) return error;
+  if (isPassgateError(error)) return error;
   const message = error instanceof Error ? error.message : '';
   const reason = REASONS.find(([pattern]) => pattern.test(message))?.[1] ?? 'response_invalid';
   return verificationFailed(reason, undefined, error);

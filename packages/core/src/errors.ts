@@ -69,11 +69,27 @@ export interface ErrorBody {
 }
 
 /**
+ * Marks every `PassgateError`, whichever copy of `@passgate/core` made it. An application can end up
+ * with two copies (a framework package resolved against another core version, a bundler splitting
+ * chunks); a class identity check would then answer a store's `store_unavailable` as a 500. The
+ * registry symbol is the same in every copy, so the brand survives.
+ */
+const BRAND: unique symbol = Symbol.for('passgate.error') as never;
+
+/**
  * The one error type Passgate throws on purpose. `code` is stable; `status` is the contract's HTTP
  * status for it. Anything else thrown out of a ceremony is a bug and is answered as `internal_error`.
+ *
+ * `instanceof PassgateError` and {@link isPassgateError} recognise errors made by any copy of the
+ * core (they check a brand, not the class identity).
  */
 export class PassgateError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isBranded(value);
+  }
+
   override readonly name = 'PassgateError';
+  readonly [BRAND] = true;
   readonly code: ErrorCode;
   readonly status: number;
   readonly field: string | undefined;
@@ -103,8 +119,21 @@ export class PassgateError extends Error {
   }
 }
 
+function isBranded(value: unknown): value is PassgateError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { [BRAND]?: unknown })[BRAND] === true &&
+    Object.hasOwn(ERROR_STATUS, (value as { code?: unknown }).code as PropertyKey)
+  );
+}
+
+/**
+ * Whether `value` is a `PassgateError` (from any copy of `@passgate/core`), optionally of one code.
+ * Use this rather than `instanceof` in code that may meet errors from another copy.
+ */
 export function isPassgateError(value: unknown, code?: ErrorCode): value is PassgateError {
-  return value instanceof PassgateError && (code === undefined || value.code === code);
+  return isBranded(value) && (code === undefined || value.code === code);
 }
 
 /**

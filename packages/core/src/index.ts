@@ -30,6 +30,7 @@ export type { PassgateEventMap, PassgateEventName, PassgateListener } from './ev
 export type { SessionView } from './management.js';
 export { createMemoryStores, type MemoryStoresOptions } from './memory-stores.js';
 export { createPassgate, Passgate } from './passgate.js';
+export { isRateLimiterRes } from './rate-limits.js';
 export type {
   CeremonyStart,
   FinishRegistrationInput,

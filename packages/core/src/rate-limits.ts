@@ -1,7 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { type RateLimiterAbstract, RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
 import { DEFAULTS, type RateLimitBucket, type RateLimitOptions } from './config.js';
-import { PassgateError, storeUnavailable } from './errors.js';
+import { isPassgateError, PassgateError, storeUnavailable } from './errors.js';
 
 /**
  * The contract's two buckets on rate-limiter-flexible (a well-kept limiter with memory, Redis and
@@ -49,7 +49,7 @@ export class RateLimits {
       await this.accountFailures.consume(userHandle);
     } catch (error) {
       // Going over the limit here is expected: the next attempt is refused by assertAccountAllowed.
-      if (error instanceof RateLimiterRes) return;
+      if (isRateLimiterRes(error)) return;
       throw toPassgateError(error);
     }
   }
@@ -75,9 +75,26 @@ function rateLimited(msBeforeNext: number): PassgateError {
   });
 }
 
+/**
+ * A limiter's "over the limit" answer, recognised by its shape: rate-limiter-flexible rejects with a
+ * `RateLimiterRes`, but an application may hand us a limiter built with another copy or version of
+ * the library, whose class is not ours, so `instanceof` would misread a refusal as an outage.
+ */
+export function isRateLimiterRes(
+  value: unknown,
+): value is Pick<RateLimiterRes, 'msBeforeNext' | 'consumedPoints' | 'remainingPoints'> {
+  if (typeof value !== 'object' || value === null || value instanceof Error) return false;
+  const res = value as Record<string, unknown>;
+  return (
+    typeof res['msBeforeNext'] === 'number' &&
+    typeof res['consumedPoints'] === 'number' &&
+    typeof res['remainingPoints'] === 'number'
+  );
+}
+
 function toPassgateError(error: unknown): PassgateError {
-  if (error instanceof RateLimiterRes) return rateLimited(error.msBeforeNext);
-  if (error instanceof PassgateError) return error;
+  if (isRateLimiterRes(error)) return rateLimited(error.msBeforeNext);
+  if (isPassgateError(error)) return error;
   return storeUnavailable(error, 'The rate limiter store is unavailable.');
 }
 

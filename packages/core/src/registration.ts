@@ -17,7 +17,7 @@ import { guardAttestationObject, guardAuthenticatorData } from './cbor-guard.js'
 import { consumeCeremony, type RegistrationCeremony, storeNewCeremony } from './ceremony-state.js';
 import { checkCredentialId, checkCrossOrigin, decodeClientData, libraryRejection } from './checks.js';
 import type { RequestContext } from './config.js';
-import { invalidRequest, PassgateError, verificationFailed } from './errors.js';
+import { invalidRequest, isPassgateError, PassgateError, verificationFailed } from './errors.js';
 import type { Runtime } from './runtime.js';
 import type { RegistrationResponseBody } from './schemas.js';
 import type {
@@ -157,7 +157,7 @@ export async function finishRegistration(
     state = await consumeCeremony(runtime, input.ceremonyId, 'registration');
     return await completeRegistration(runtime, state, input);
   } catch (error) {
-    if (error instanceof PassgateError && FAILURE_CODES.has(error.code)) {
+    if (isPassgateError(error) && FAILURE_CODES.has(error.code)) {
       runtime.events.emit('verification_failed', {
         ceremony: 'registration',
         code: error.code,

@@ -9,7 +9,7 @@ import {
   type PassgateOptions,
   type RequestContext,
 } from './config.js';
-import { PassgateError, storeUnavailable } from './errors.js';
+import { isPassgateError, storeUnavailable } from './errors.js';
 import { PassgateEvents } from './events.js';
 import { RateLimits } from './rate-limits.js';
 import type { PassgateStores } from './stores.js';
@@ -110,7 +110,7 @@ export function createRuntime(options: PassgateOptions): Runtime {
       try {
         return await call();
       } catch (error) {
-        if (error instanceof PassgateError) throw error;
+        if (isPassgateError(error)) throw error;
         logger.error('passgate store call failed', {
           operation,
           error: error instanceof Error ? error.message : String(error),
