@@ -1,0 +1,389 @@
+/**
+ * `pnpm bench`: sign-in ceremonies per second of the Passgate demos against the hand-rolled baseline
+ * (README.md in this folder). Every target runs in its own child process pinned to one core; this
+ * load client is pinned to another. Rounds are interleaved (each round measures every target once),
+ * so drifting background load spreads over all of them.
+ *
+ * Env: BENCH_SECONDS (4, measured seconds per target per round), BENCH_WARMUP_SECONDS (1),
+ * BENCH_ROUNDS (3), BENCH_USERS (10 concurrent users), BENCH_TARGETS (comma list of
+ * baseline, express-memory, express-redis, express-postgres, nestjs-memory, nestjs-redis,
+ * nestjs-postgres; default all), BENCH_OUT (folder for sign-in.json and sign-in.svg; default
+ * docs/performance at the repository root), BENCH_NOTE (a line about the machine's load, printed and
+ * kept in the JSON and the chart).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SoftwareAuthenticator } from '@passgate/testing';
+import { drawChart } from './chart.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SECONDS = positive('BENCH_SECONDS', 4);
+const WARMUP_SECONDS = positive('BENCH_WARMUP_SECONDS', 1);
+const ROUNDS = positive('BENCH_ROUNDS', 3);
+const USERS = positive('BENCH_USERS', 10);
+const ALL_TARGETS = [
+  'baseline',
+  'express-memory',
+  'express-redis',
+  'express-postgres',
+  'nestjs-memory',
+  'nestjs-redis',
+  'nestjs-postgres',
+];
+const TARGETS = (process.env.BENCH_TARGETS ?? ALL_TARGETS.join(',')).split(',').filter(Boolean);
+const OUT = resolve(process.env.BENCH_OUT ?? join(HERE, '..', '..', 'docs', 'performance'));
+const NOTE = process.env.BENCH_NOTE ?? '';
+
+function positive(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
+  return value;
+}
+
+/** Cores for the server and for this client: separate ones when there are at least two and taskset exists. */
+function placement() {
+  const cores = os.availableParallelism();
+  let taskset = false;
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+    taskset = true;
+  } catch {}
+  if (!taskset || cores < 2) return { pinned: false, serverCore: null, clientCore: null, cores };
+  // Every thread of this process (libuv's pool included) onto core 0; servers go to the last core.
+  execFileSync('taskset', ['-a', '-pc', '0', String(process.pid)], { stdio: 'ignore' });
+  return { pinned: true, serverCore: cores - 1, clientCore: 0, cores };
+}
+
+function startServer(name, place) {
+  const [target, store = 'memory'] = name.split('-');
+  const args = [join(HERE, 'server.mjs')];
+  const env = { ...process.env, BENCH_TARGET: target, BENCH_STORE: store };
+  const stdio = ['ignore', 'inherit', 'inherit', 'ipc'];
+  const child = place.pinned
+    ? spawn('taskset', ['-c', String(place.serverCore), process.execPath, ...args], { env, stdio })
+    : spawn(process.execPath, args, { env, stdio });
+  const waiting = new Map();
+  child.on('message', (m) => {
+    waiting.get(m.type)?.(m);
+    waiting.delete(m.type);
+  });
+  const exited = new Promise((done) => child.on('exit', done));
+  const ask = (type, timeoutMs = 60_000) =>
+    new Promise((done, fail) => {
+      const timer = setTimeout(
+        () => fail(new Error(`${name}: no ${type} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      exited.then((code) => fail(new Error(`${name}: server exited (${code}) before ${type}`)));
+      waiting.set(type, (m) => {
+        clearTimeout(timer);
+        done(m);
+      });
+      if (type !== 'ready') child.send({ type });
+    });
+  return { name, child, ask, exited };
+}
+
+/** A keep-alive HTTP client with one cookie jar per ceremony. */
+function client(baseUrl, origin) {
+  const url = new URL(baseUrl);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: USERS });
+  function post(path, json, jar) {
+    const body = Buffer.from(JSON.stringify(json));
+    const headers = {
+      'content-type': 'application/json',
+      'content-length': body.length,
+      accept: 'application/json',
+      origin,
+    };
+    if (jar.size > 0) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    return new Promise((done, fail) => {
+      const req = http.request(
+        { host: url.hostname, port: url.port, method: 'POST', path, headers, agent },
+        (res) => {
+          for (const line of res.headers['set-cookie'] ?? []) {
+            const pair = line.split(';', 1)[0];
+            const eq = pair.indexOf('=');
+            jar.set(pair.slice(0, eq), pair.slice(eq + 1));
+          }
+          const chunks = [];
+          res.on('data', (chunk) => chunks.push(chunk));
+          res.on('end', () => done({ status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', fail);
+        },
+      );
+      req.on('error', fail);
+      req.end(body);
+    });
+  }
+  return { post, close: () => agent.destroy() };
+}
+
+function json200(what, answer) {
+  if (answer.status !== 200) throw new Error(`${what}: ${answer.status} ${answer.text.slice(0, 300)}`);
+  return JSON.parse(answer.text);
+}
+
+/** Signs up USERS users, each with a software authenticator of its own (ES256, counter +1 per sign-in). */
+async function signUp(api, origin, name) {
+  const users = [];
+  for (let i = 0; i < USERS; i++) {
+    const authenticator = new SoftwareAuthenticator({ algorithms: ['ES256'] });
+    const jar = new Map();
+    const username = `bench-${name}-${i}-${Date.now()}`;
+    const options = json200(
+      'register/options',
+      await api.post('/passkeys/register/options', { username }, jar),
+    );
+    const credential = await authenticator.createCredential(options, { origin });
+    json200('register/verify', await api.post('/passkeys/register/verify', credential, jar));
+    users.push(authenticator);
+  }
+  return users;
+}
+
+/** One full sign-in from a signed-out browser: options → sign → verify. */
+async function ceremony(api, origin, authenticator) {
+  const jar = new Map();
+  const started = await api.post('/passkeys/login/options', {}, jar);
+  if (started.status !== 200)
+    return { ok: false, detail: `options ${started.status} ${started.text.slice(0, 200)}` };
+  const assertion = await authenticator.getAssertion(JSON.parse(started.text), { origin });
+  const answer = await api.post('/passkeys/login/verify', assertion, jar);
+  if (answer.status === 200 && JSON.parse(answer.text).verified === true) return { ok: true };
+  return { ok: false, detail: `verify ${answer.status} ${answer.text.slice(0, 200)}` };
+}
+
+/** Every user signs in again and again for `seconds`; returns ceremony latencies (ms) and failures. */
+async function load(api, origin, users, seconds) {
+  const latencies = [];
+  let failures = 0;
+  let firstFailure;
+  const until = performance.now() + seconds * 1000;
+  await Promise.all(
+    users.map(async (authenticator) => {
+      while (performance.now() < until) {
+        const t0 = performance.now();
+        const result = await ceremony(api, origin, authenticator);
+        if (result.ok) latencies.push(performance.now() - t0);
+        else {
+          failures += 1;
+          firstFailure ??= result.detail;
+        }
+      }
+    }),
+  );
+  return { latencies, failures, firstFailure };
+}
+
+function quantile(sorted, q) {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+async function measureRound(server, api, users) {
+  await load(api, server.origin, users, WARMUP_SECONDS);
+  const before = await server.ask('stats');
+  const clientBefore = process.cpuUsage();
+  const t0 = performance.now();
+  const result = await load(api, server.origin, users, SECONDS);
+  const elapsed = (performance.now() - t0) / 1000;
+  const clientCpu = process.cpuUsage(clientBefore);
+  const after = await server.ask('stats');
+  const count = result.latencies.length;
+  return {
+    ceremonies: count,
+    seconds: elapsed,
+    perSecond: count / elapsed,
+    latencies: result.latencies,
+    failures: result.failures,
+    firstFailure: result.firstFailure,
+    serverCpuMicros: after.cpuMicros - before.cpuMicros,
+    clientCpuMicros: clientCpu.user + clientCpu.system,
+    rss: after.rss,
+    redisCommands: after.storeCalls.redis - before.storeCalls.redis,
+    postgresQueries: after.storeCalls.postgres - before.storeCalls.postgres,
+  };
+}
+
+function summarise(name, rounds) {
+  const ceremonies = rounds.reduce((s, r) => s + r.ceremonies, 0);
+  const seconds = rounds.reduce((s, r) => s + r.seconds, 0);
+  const latencies = rounds.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const per = (key) => (ceremonies === 0 ? Number.NaN : rounds.reduce((s, r) => s + r[key], 0) / ceremonies);
+  return {
+    target: name,
+    ceremoniesPerSecond: ceremonies / seconds,
+    roundsPerSecond: rounds.map((r) => Math.round(r.perSecond)),
+    ceremonies,
+    p50Ms: quantile(latencies, 0.5),
+    p99Ms: quantile(latencies, 0.99),
+    serverCpuMicrosPerCeremony: per('serverCpuMicros'),
+    clientCpuMicrosPerCeremony: per('clientCpuMicros'),
+    rssMiB: Math.max(...rounds.map((r) => r.rss)) / 2 ** 20,
+    redisCommandsPerCeremony: per('redisCommands'),
+    postgresQueriesPerCeremony: per('postgresQueries'),
+    failures: rounds.reduce((s, r) => s + r.failures, 0),
+    firstFailure: rounds.find((r) => r.firstFailure)?.firstFailure,
+  };
+}
+
+/** The issue's goals, each as measured / goal. */
+function goals(byTarget) {
+  const base = byTarget.baseline?.ceremoniesPerSecond;
+  const ratio = (t) => (byTarget[t] && base ? byTarget[t].ceremoniesPerSecond / base : undefined);
+  const list = [
+    { goal: 'express-memory ≥ 2.0× baseline', value: ratio('express-memory'), pass: (v) => v >= 2 },
+    { goal: 'express-redis ≥ 1.5× baseline', value: ratio('express-redis'), pass: (v) => v >= 1.5 },
+    { goal: 'express-postgres ≥ 1.0× baseline', value: ratio('express-postgres'), pass: (v) => v >= 1 },
+    { goal: 'express-memory p99 ≤ 15 ms', value: byTarget['express-memory']?.p99Ms, pass: (v) => v <= 15 },
+  ];
+  for (const store of ['memory', 'redis', 'postgres']) {
+    const e = byTarget[`express-${store}`];
+    const n = byTarget[`nestjs-${store}`];
+    if (e && n)
+      list.push({
+        goal: `nestjs-${store} within 15% of express-${store}`,
+        value: n.ceremoniesPerSecond / e.ceremoniesPerSecond,
+        pass: (v) => v >= 0.85,
+      });
+  }
+  for (const store of ['redis', 'postgres']) {
+    const e = byTarget[`express-${store}`];
+    if (e) {
+      const calls = store === 'redis' ? e.redisCommandsPerCeremony : e.postgresQueriesPerCeremony;
+      list.push({ goal: `express-${store} ≤ 5 store calls per ceremony`, value: calls, pass: (v) => v <= 5 });
+    }
+  }
+  return list
+    .filter((g) => g.value !== undefined && Number.isFinite(g.value))
+    .map((g) => ({ goal: g.goal, value: Number(g.value.toFixed(2)), met: g.pass(g.value) }));
+}
+
+function table(rows, base) {
+  const header = [
+    'target',
+    'cer/s',
+    'rounds',
+    '×base',
+    'p50 ms',
+    'p99 ms',
+    'srv CPU µs/cer',
+    'cli CPU µs/cer',
+    'RSS MiB',
+    'redis cmd/cer',
+    'pg q/cer',
+    'fail',
+  ];
+  const lines = rows.map((r) => [
+    r.target,
+    r.ceremoniesPerSecond.toFixed(0),
+    r.roundsPerSecond.join('/'),
+    base ? (r.ceremoniesPerSecond / base).toFixed(2) : '-',
+    r.p50Ms.toFixed(2),
+    r.p99Ms.toFixed(2),
+    r.serverCpuMicrosPerCeremony.toFixed(0),
+    r.clientCpuMicrosPerCeremony.toFixed(0),
+    r.rssMiB.toFixed(0),
+    r.redisCommandsPerCeremony.toFixed(1),
+    r.postgresQueriesPerCeremony.toFixed(1),
+    String(r.failures),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const row = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [row(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(row)].join('\n');
+}
+
+async function main() {
+  for (const t of TARGETS) if (!ALL_TARGETS.includes(t)) throw new Error(`unknown target ${t}`);
+  const place = placement();
+  const machine = {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: place.cores,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+    loadAverageAtStart: os.loadavg().map((l) => Number(l.toFixed(2))),
+    pinned: place.pinned
+      ? `server on core ${place.serverCore}, client on core ${place.clientCore}`
+      : 'not pinned',
+    note: NOTE,
+  };
+  console.log(
+    `[bench] ${TARGETS.length} targets × ${ROUNDS} rounds × (${WARMUP_SECONDS} s warm-up + ${SECONDS} s), ` +
+      `${USERS} concurrent users, ${machine.pinned}; ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ` +
+      `load ${machine.loadAverageAtStart.join(' ')}`,
+  );
+
+  const servers = [];
+  const results = new Map(TARGETS.map((t) => [t, []]));
+  try {
+    for (const name of TARGETS) {
+      const server = startServer(name, place);
+      servers.push(server);
+      const ready = await server.ask('ready');
+      server.origin = ready.origin;
+      server.api = client(ready.url, ready.origin);
+      server.users = await signUp(server.api, ready.origin, name);
+    }
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const server of servers) {
+        const r = await measureRound(server, server.api, server.users);
+        results.get(server.name).push(r);
+        console.log(
+          `[bench] round ${round} ${server.name}: ${r.perSecond.toFixed(0)}/s, ` +
+            `${(r.serverCpuMicros / Math.max(1, r.ceremonies)).toFixed(0)} µs server CPU/ceremony` +
+            (r.failures ? `, ${r.failures} FAILED (${r.firstFailure})` : ''),
+        );
+      }
+    }
+  } finally {
+    for (const server of servers) {
+      server.api?.close();
+      if (server.child.exitCode === null) {
+        await server.ask('stop', 30_000).catch(() => server.child.kill('SIGKILL'));
+      }
+    }
+  }
+
+  const rows = TARGETS.map((t) => summarise(t, results.get(t)));
+  const byTarget = Object.fromEntries(rows.map((r) => [r.target, r]));
+  const base = byTarget.baseline?.ceremoniesPerSecond;
+  const goalList = goals(byTarget);
+  console.log(`\n${table(rows, base)}\n`);
+  for (const g of goalList) console.log(`[bench] ${g.met ? 'met    ' : 'NOT met'} ${g.goal}: ${g.value}`);
+
+  const report = {
+    measuredAt: new Date().toISOString(),
+    machine,
+    settings: {
+      seconds: SECONDS,
+      warmupSeconds: WARMUP_SECONDS,
+      rounds: ROUNDS,
+      users: USERS,
+      algorithm: 'ES256',
+    },
+    results: rows.map(({ firstFailure, ...r }) => ({
+      ...r,
+      ratioToBaseline: base ? Number((r.ceremoniesPerSecond / base).toFixed(3)) : null,
+    })),
+    goals: goalList,
+  };
+  mkdirSync(OUT, { recursive: true });
+  writeFileSync(join(OUT, 'sign-in.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(OUT, 'sign-in.svg'), drawChart(report));
+  console.log(`[bench] wrote ${join(OUT, 'sign-in.json')} and sign-in.svg`);
+  if (rows.some((r) => r.failures > 0 || r.ceremonies === 0)) {
+    for (const r of rows)
+      if (r.firstFailure) console.error(`[bench] ${r.target}: first failure: ${r.firstFailure}`);
+    process.exitCode = 1;
+  }
+}
+
+await main();

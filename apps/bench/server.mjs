@@ -1,0 +1,135 @@
+/**
+ * One server under test, run by `run.mjs` as a child process pinned to its own core. `BENCH_TARGET`
+ * is `baseline` (the hand-rolled fixture, memory only), `express` or `nestjs` (the demos, as
+ * `pnpm demo` starts them) and `BENCH_STORE` is `memory`, `redis` or `postgres`.
+ *
+ * IPC: sends `{ type: 'ready', url, origin }`; answers `stats` with this process's CPU time (µs), RSS
+ * and the store commands it has sent so far (Redis commands, PostgreSQL queries), and `stop` (close,
+ * remove the keys/tables this run made, exit).
+ */
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
+import { createBaselineApp } from './baseline-server.mjs';
+
+const target = process.env.BENCH_TARGET ?? 'baseline';
+const store = process.env.BENCH_STORE ?? 'memory';
+const tag = randomBytes(4).toString('hex');
+const redisPrefix = `passgate-bench-${tag}:`;
+const tablePrefix = `passgate_bench_${tag}_`;
+const storeCalls = { redis: 0, postgres: 0 };
+
+// Count what the demo sends to its stores, on the very module instances the demo loads.
+const demoRequire = createRequire(createRequire(import.meta.url).resolve('@passgate/express-demo'));
+const { Redis } = demoRequire('ioredis');
+const pg = demoRequire('pg');
+const sendCommand = Redis.prototype.sendCommand;
+Redis.prototype.sendCommand = function countedSendCommand(...args) {
+  storeCalls.redis += 1;
+  return sendCommand.apply(this, args);
+};
+const query = pg.Client.prototype.query;
+pg.Client.prototype.query = function countedQuery(...args) {
+  storeCalls.postgres += 1;
+  return query.apply(this, args);
+};
+
+async function startBaseline() {
+  const { createServer } = await import('node:http');
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  const origin = `http://localhost:${port}`;
+  server.on('request', createBaselineApp({ rpId: 'localhost', origin }));
+  return { url: `http://127.0.0.1:${port}`, origin, close: () => new Promise((done) => server.close(done)) };
+}
+
+async function startPassgateDemo() {
+  const { loadDemoConfig } = await import('@passgate/express-demo');
+  const { startDemo } =
+    target === 'nestjs' ? await import('@passgate/nestjs-demo') : await import('@passgate/express-demo');
+  const config = loadDemoConfig(
+    {
+      PORT: '0',
+      SESSION_SECRET: 'passgate-bench-session-secret-not-for-production',
+      PASSGATE_STORE: store,
+      // The limiter still runs on every request (its cost is measured); one IP must not hit it.
+      PASSGATE_RATE_LIMIT_POINTS: '1000000000',
+      ...(process.env.BENCH_REDIS_URL ? { REDIS_URL: process.env.BENCH_REDIS_URL } : {}),
+      ...(process.env.BENCH_POSTGRES_URL ? { DATABASE_URL: process.env.BENCH_POSTGRES_URL } : {}),
+    },
+    { warn: () => {} },
+  );
+  const demo = await startDemo(config, {
+    host: '127.0.0.1',
+    log: () => {},
+    redisPrefix,
+    postgresTablePrefix: tablePrefix,
+  });
+  return {
+    url: `http://127.0.0.1:${demo.port}`,
+    origin: demo.url,
+    close: async () => {
+      await demo.close();
+      await removeStoreData();
+    },
+  };
+}
+
+/** Deletes the Redis keys / PostgreSQL tables this run created (their names carry this run's tag). */
+async function removeStoreData() {
+  if (store === 'redis') {
+    const client = new Redis(process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379');
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await client.unlink(...keys);
+    } while (cursor !== '0');
+    await client.quit();
+  } else if (store === 'postgres') {
+    const pool = new pg.Pool({
+      connectionString: process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    });
+    const { rows } = await pool.query(
+      "SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables WHERE tablename LIKE $1",
+      [`${tablePrefix}%`],
+    );
+    for (const { name } of rows) await pool.query(`DROP TABLE IF EXISTS ${name} CASCADE`);
+    await pool.end();
+  }
+}
+
+async function main() {
+  if (target === 'baseline' && store !== 'memory') throw new Error('the baseline keeps everything in memory');
+  const running = target === 'baseline' ? await startBaseline() : await startPassgateDemo();
+  process.on('message', async (message) => {
+    try {
+      if (message?.type === 'stats') {
+        const cpu = process.cpuUsage();
+        process.send({
+          type: 'stats',
+          cpuMicros: cpu.user + cpu.system,
+          rss: process.memoryUsage().rss,
+          storeCalls: { ...storeCalls },
+        });
+      } else if (message?.type === 'stop') {
+        await running.close();
+        process.send({ type: 'stopped' }, () => process.exit(0));
+      }
+    } catch (error) {
+      console.error(`[server ${target}/${store}] ${error?.stack ?? error}`);
+      process.exit(1);
+    }
+  });
+  process.on('disconnect', () => {
+    running.close().finally(() => process.exit(1));
+  });
+  process.send({ type: 'ready', url: running.url, origin: running.origin });
+}
+
+main().catch((error) => {
+  console.error(`[server ${target}/${store}] ${error?.stack ?? error}`);
+  process.exit(1);
+});
