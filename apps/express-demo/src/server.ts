@@ -1,4 +1,10 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import { createDemoApp } from './app.js';
@@ -37,9 +43,31 @@ export interface DemoApp<App> {
 }
 
 /**
+ * What a request gets while the demo is still starting (the stores connecting, the app being made):
+ * `503` with `Retry-After: 1` and the contract's error body, at once. The server listens before the
+ * app exists (with `PORT=0` the origin is only known once it listens), and a connection accepted with
+ * no request handler would hang until the client gave up: a load balancer's health check would wait
+ * forever rather than learn "not yet".
+ */
+const STARTING_BODY = JSON.stringify({
+  error: { code: 'store_unavailable', message: 'The service is starting. Try again shortly.' },
+});
+
+function answerStarting(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(503, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(STARTING_BODY),
+    'retry-after': '1',
+    'cache-control': 'no-store',
+  });
+  res.end(STARTING_BODY);
+}
+
+/**
  * Starts a demo, whatever its framework: listens on `config.port` (0 = a free port), connects the
  * stores, makes the app with `createApp` and serves it, then logs `<name>: passkeys and sessions
- * <where>. Open <origin>`. Resolves once it is ready; on a failure closes what it opened and rejects.
+ * <where>. Open <origin>`. Until the app serves, every request is answered `503` at once (never left
+ * hanging). Resolves once it is ready; on a failure closes what it opened and rejects.
  */
 export async function serveDemo<App>(
   name: string,
@@ -48,7 +76,7 @@ export async function serveDemo<App>(
   createApp: (config: ResolvedDemoConfig, backend: DemoBackend) => DemoApp<App> | Promise<DemoApp<App>>,
 ): Promise<RunningDemo<App>> {
   const log = options.log ?? console.log;
-  const server = createServer();
+  const server = createServer(answerStarting);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, options.host, () => {
@@ -69,6 +97,7 @@ export async function serveDemo<App>(
   let demoApp: DemoApp<App>;
   try {
     demoApp = await createApp(resolved, backend);
+    server.off('request', answerStarting);
     server.on('request', demoApp.listener);
   } catch (error) {
     await new Promise((resolve) => server.close(resolve));
