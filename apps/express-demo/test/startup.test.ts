@@ -17,7 +17,10 @@ async function freePort(): Promise<number> {
 describe('start-up', () => {
   it('answers 503 with Retry-After at once while the app is not ready, then serves the app', async () => {
     const port = await freePort();
-    const config = loadDemoConfig({ PORT: String(port), SESSION_SECRET: 'startup-test-session-secret' }, quiet);
+    const config = loadDemoConfig(
+      { PORT: String(port), SESSION_SECRET: 'startup-test-session-secret' },
+      quiet,
+    );
     let ready!: () => void;
     const appMade = new Promise<void>((resolve) => {
       ready = resolve;
