@@ -1,0 +1,395 @@
+import {
+  type AuthenticationResponseJSON,
+  browserSupportsWebAuthn,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
+  type RegistrationResponseJSON,
+  startAuthentication,
+  startRegistration,
+  WebAuthnAbortService,
+} from '@simplewebauthn/browser';
+import { type BrowserCapabilities, getCapabilities, isAutofillAvailable } from './capabilities.js';
+import { errorFromBrowser, isPasskeyError, PasskeyError } from './errors.js';
+import { type HttpOptions, type Method, request } from './http.js';
+import {
+  signalAllAcceptedCredentials,
+  signalCurrentUserDetails,
+  signalUnknownCredential,
+} from './signals.js';
+import type { AccountSignal, Credential, Hint, PasskeyResult, Session } from './types.js';
+
+/** Options of {@link createPasskeyClient}; every one has a default. */
+export interface PasskeyClientOptions {
+  /** Where the server mounted the Passgate routes. Default `/passkeys`. */
+  prefix?: string;
+  /**
+   * The API's origin when it is not the page's own, e.g. `https://api.example.com` (then set
+   * `credentials: 'include'` and allow the page's origin on the server). Default: the page's origin.
+   */
+  baseUrl?: string;
+  /** The `fetch` to use (for tests, or to add headers). Default: the global `fetch`. */
+  fetch?: typeof fetch;
+  /**
+   * Whether cookies go with each request. Default `same-origin`; `include` for an API on another
+   * origin (the session and ceremony cookies must reach it).
+   */
+  credentials?: RequestCredentials;
+  /**
+   * Whether to call the browser's Signal API for the app (after `unknown_credential`, listing,
+   * deleting and renaming passkeys), so passkey providers forget deleted passkeys and show current
+   * names. Default `true`. Signals never throw, and are skipped where the browser lacks them.
+   */
+  signals?: boolean;
+}
+
+/** `upgradeToPasskey`'s result: a passkey was created, or why none was (never an error to show). */
+export type UpgradeResult =
+  | ({ upgraded: true } & PasskeyResult)
+  | {
+      upgraded: false;
+      /**
+       * `unsupported`: the browser cannot create passkeys without a prompt (no conditional create);
+       * `declined`: the browser or password manager did not create one (the usual outcome when
+       * the user did not just use a password manager); `already_registered`: this provider already
+       * holds a passkey for the account.
+       */
+      reason: 'unsupported' | 'declined' | 'already_registered';
+    };
+
+/** A typed client for the Passgate HTTP contract. Every method rejects with a `PasskeyError` only. */
+export interface PasskeyClient {
+  /**
+   * Creates an account with a passkey and signs it in (`register/options` then `register/verify`).
+   * `displayName` defaults to the username on the server.
+   */
+  signUp(input: { username: string; displayName?: string; hints?: Hint[] }): Promise<PasskeyResult>;
+  /**
+   * Signs in with a passkey prompt. Without `username` the browser offers every passkey it has for
+   * the site; with one, only that account's passkeys (what a security key without discoverable
+   * credentials needs; add `hints: ['security-key']`). Aborts a pending `signInWithAutofill` first.
+   */
+  signIn(input?: { username?: string; hints?: Hint[] }): Promise<PasskeyResult>;
+  /**
+   * Offers the site's passkeys in the autofill of an `<input autocomplete="username webauthn">`
+   * (conditional mediation) and resolves once the user picked one and is signed in. Start it when
+   * the sign-in page loads. Rejects with `cancelled` when `signal` aborts it, when a modal ceremony
+   * of this client replaces it, or when the browser gives up; with `unsupported` where autofill is
+   * not available (check `isAutofillAvailable()` first); with `unknown_credential` when the server
+   * does not know the picked passkey (the browser was told to forget it: start autofill again).
+   */
+  signInWithAutofill(input?: { signal?: AbortSignal }): Promise<PasskeyResult>;
+  /**
+   * Adds a passkey to the signed-in account. May reject with `reauthentication_required` outside
+   * the server's sensitive-action window: call the error's `reauthenticate()` to sign in again and
+   * retry. `already_registered` means this authenticator already holds one of the account's passkeys.
+   */
+  addPasskey(input?: { nickname?: string; hints?: Hint[] }): Promise<PasskeyResult>;
+  /**
+   * Right after a password sign-in: asks the browser to create a passkey for the signed-in account
+   * without a prompt (conditional create, `"mediation": "conditional"`), where the browser supports
+   * it. Resolves `{ upgraded: false }` quietly when it does not, or when no passkey was made;
+   * rejects only for server errors (e.g. `unauthenticated`).
+   */
+  upgradeToPasskey(input?: { nickname?: string }): Promise<UpgradeResult>;
+  /** Who is signed in, or `null` when nobody is. */
+  getSession(): Promise<Session | null>;
+  /** Ends the session on the server (the session cookie no longer signs anyone in). */
+  signOut(): Promise<void>;
+  /** The signed-in account's passkeys; signals the accepted passkeys and the user's details. */
+  listPasskeys(): Promise<Credential[]>;
+  /** Sets a passkey's nickname (1..64 characters); signals the user's current details. */
+  renamePasskey(id: string, nickname: string): Promise<Credential>;
+  /**
+   * Deletes one of the account's passkeys and signals the passkeys still accepted, so the
+   * provider can drop it. May reject with `reauthentication_required` (see `addPasskey`),
+   * `last_credential`, `not_found`.
+   */
+  deletePasskey(id: string): Promise<void>;
+  /** Whether this browser has WebAuthn at all. */
+  isSupported(): boolean;
+  /** Whether `signInWithAutofill` can run here. */
+  isAutofillAvailable(): Promise<boolean>;
+  /** The browser's WebAuthn capabilities (`getClientCapabilities`), each supported/unsupported/unknown. */
+  getCapabilities(): Promise<BrowserCapabilities>;
+}
+
+interface VerifyAnswer {
+  verified: true;
+  user: PasskeyResult['user'];
+  credential: Credential;
+}
+
+/** The autofill request in flight, so a modal ceremony can wait for its options and abort it. */
+interface PendingAutofill {
+  /** Set once it must neither start the browser request nor verify what it returns. */
+  stopped: boolean;
+  /** Set once the browser was asked (only then is there a WebAuthn request to abort). */
+  started: boolean;
+  /** Settles once its `login/options` answer arrived or was given up (its cookie is set by then). */
+  optionsSettled: Promise<void>;
+  /** Rejects its caller's promise with `cancelled` at once. */
+  cancel(): void;
+  /** The running stop, so stopping twice aborts once. */
+  halting?: Promise<void>;
+}
+
+const cancelledError = () => new PasskeyError('cancelled', 'The autofill request was cancelled.');
+
+/**
+ * Creates a client for a server that serves the Passgate HTTP contract (`@passgate/express`,
+ * `@passgate/nestjs`). It keeps no state but the pending autofill request.
+ *
+ * @example
+ * const passkeys = createPasskeyClient();
+ * await passkeys.signUp({ username: 'ada' });
+ */
+export function createPasskeyClient(options: PasskeyClientOptions = {}): PasskeyClient {
+  const http: HttpOptions = {
+    prefix: options.prefix ?? '/passkeys',
+    baseUrl: options.baseUrl,
+    fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+    credentials: options.credentials ?? 'same-origin',
+  };
+  const signals = options.signals ?? true;
+  const call = <T>(method: Method, path: string, body?: unknown) => request<T>(http, method, path, body);
+
+  let autofill: PendingAutofill | null = null;
+
+  /**
+   * Stops an autofill request before another ceremony: waits for its options answer (or its
+   * ceremony cookie would replace the new one's), then aborts its browser request. The new
+   * ceremony's own request also aborts it (@simplewebauthn/browser keeps one request at a time),
+   * and a stopped request never verifies what the browser returns.
+   */
+  function halt(pending: PendingAutofill): Promise<void> {
+    pending.halting ??= (async () => {
+      pending.stopped = true;
+      pending.cancel();
+      await pending.optionsSettled;
+      if (pending.started) WebAuthnAbortService.cancelCeremony();
+    })();
+    return pending.halting;
+  }
+
+  async function stopAutofill(): Promise<void> {
+    const pending = autofill;
+    autofill = null;
+    if (pending) await halt(pending);
+  }
+
+  /** Runs one browser WebAuthn call, with its failures as `PasskeyError`s. */
+  async function browserStep<T>(step: () => Promise<T>): Promise<T> {
+    if (!browserSupportsWebAuthn()) {
+      throw new PasskeyError('unsupported', 'This browser does not support WebAuthn.');
+    }
+    try {
+      return await step();
+    } catch (error) {
+      throw errorFromBrowser(error);
+    }
+  }
+
+  const toResult = ({ user, credential }: VerifyAnswer): PasskeyResult => ({ user, credential });
+
+  async function register(
+    body: Record<string, unknown>,
+    nickname: string | undefined,
+    useAutoRegister = false,
+  ): Promise<PasskeyResult> {
+    await stopAutofill();
+    const optionsJSON = await call<PublicKeyCredentialCreationOptionsJSON>('POST', '/register/options', body);
+    const response = await browserStep(() => startRegistration({ optionsJSON, useAutoRegister }));
+    const sent: RegistrationResponseJSON & { nickname?: string } =
+      nickname === undefined ? response : { ...response, nickname };
+    return toResult(await call<VerifyAnswer>('POST', '/register/verify', sent));
+  }
+
+  async function verifySignIn(
+    optionsJSON: PublicKeyCredentialRequestOptionsJSON,
+    response: AuthenticationResponseJSON,
+  ): Promise<PasskeyResult> {
+    try {
+      return toResult(await call<VerifyAnswer>('POST', '/login/verify', response));
+    } catch (error) {
+      if (signals && isPasskeyError(error, 'unknown_credential')) {
+        // The server does not know this passkey: the provider should stop offering it.
+        await signalUnknownCredential(
+          optionsJSON.rpId ?? globalThis.location.hostname,
+          error.credentialId ?? response.id,
+        );
+      }
+      throw error;
+    }
+  }
+
+  async function signIn(input: { username?: string; hints?: Hint[] } = {}): Promise<PasskeyResult> {
+    await stopAutofill();
+    const body = { username: input.username, hints: input.hints };
+    const optionsJSON = await call<PublicKeyCredentialRequestOptionsJSON>('POST', '/login/options', body);
+    const response = await browserStep(() => startAuthentication({ optionsJSON }));
+    return verifySignIn(optionsJSON, response);
+  }
+
+  async function getSession(): Promise<Session | null> {
+    try {
+      return await call<Session>('GET', '/session');
+    } catch (error) {
+      if (isPasskeyError(error, 'unauthenticated')) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * Runs a sensitive action; on `reauthentication_required` the error gets a `reauthenticate()`
+   * that signs the same account in again (username-first, so only its passkeys are offered) and
+   * runs the action once more.
+   */
+  async function sensitive<T>(action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      if (isPasskeyError(error, 'reauthentication_required')) {
+        error.reauthenticate = async () => {
+          const session = await getSession();
+          if (!session) throw new PasskeyError('unauthenticated', 'Nobody is signed in any more.');
+          const again = await signIn({ username: session.user.name });
+          if (again.user.id !== session.user.id) {
+            throw new PasskeyError('unauthenticated', 'Another account signed in meanwhile.');
+          }
+          return action();
+        };
+      }
+      throw error;
+    }
+  }
+
+  async function accountSignal(): Promise<AccountSignal | null> {
+    try {
+      return (await call<{ signal: AccountSignal }>('GET', '/credentials')).signal;
+    } catch {
+      return null;
+    }
+  }
+
+  return {
+    signUp({ username, displayName, hints }) {
+      return register({ username, displayName, hints }, undefined);
+    },
+
+    signIn,
+
+    async signInWithAutofill({ signal } = {}) {
+      if (signal?.aborted) throw cancelledError();
+      let cancel!: (error: PasskeyError) => void;
+      const cancelled = new Promise<never>((_resolve, reject) => {
+        cancel = reject;
+      });
+      let settleOptions!: () => void;
+      const pending: PendingAutofill = {
+        stopped: false,
+        started: false,
+        optionsSettled: new Promise<void>((resolve) => {
+          settleOptions = resolve;
+        }),
+        cancel: () => cancel(cancelledError()),
+      };
+      // Registered at once, so a modal ceremony started right after this call finds it.
+      const previous = autofill;
+      autofill = pending;
+      const onAbort = () => {
+        if (autofill === pending) autofill = null;
+        void halt(pending);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const run = (async () => {
+        let optionsJSON: PublicKeyCredentialRequestOptionsJSON;
+        try {
+          if (previous) await halt(previous);
+          if (!(await isAutofillAvailable())) {
+            throw new PasskeyError('unsupported', 'This browser cannot offer passkeys in autofill.');
+          }
+          if (pending.stopped) throw cancelledError();
+          optionsJSON = await call<PublicKeyCredentialRequestOptionsJSON>('POST', '/login/options', {});
+        } finally {
+          settleOptions();
+        }
+        if (pending.stopped) throw cancelledError();
+        pending.started = true;
+        const response = await browserStep(() =>
+          startAuthentication({ optionsJSON, useBrowserAutofill: true }),
+        );
+        if (pending.stopped) throw cancelledError();
+        return verifySignIn(optionsJSON, response);
+      })();
+      run.catch(() => {});
+      cancelled.catch(() => {});
+      try {
+        return await Promise.race([run, cancelled]);
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+        if (autofill === pending) autofill = null;
+      }
+    },
+
+    addPasskey({ nickname, hints } = {}) {
+      return sensitive(() => register({ hints }, nickname));
+    },
+
+    async upgradeToPasskey({ nickname } = {}) {
+      const { conditionalCreate } = await getCapabilities();
+      if (conditionalCreate !== 'supported') return { upgraded: false, reason: 'unsupported' };
+      try {
+        return { upgraded: true, ...(await register({ mediation: 'conditional' }, nickname, true)) };
+      } catch (error) {
+        if (isPasskeyError(error, 'cancelled')) return { upgraded: false, reason: 'declined' };
+        if (isPasskeyError(error, 'already_registered')) {
+          return { upgraded: false, reason: 'already_registered' };
+        }
+        throw error;
+      }
+    },
+
+    getSession,
+
+    async signOut() {
+      await call<void>('POST', '/logout');
+    },
+
+    async listPasskeys() {
+      const { credentials, signal } = await call<{ credentials: Credential[]; signal: AccountSignal }>(
+        'GET',
+        '/credentials',
+      );
+      if (signals) {
+        await signalAllAcceptedCredentials(signal);
+        await signalCurrentUserDetails(signal);
+      }
+      return credentials;
+    },
+
+    renamePasskey(id, nickname) {
+      return sensitive(async () => {
+        const updated = await call<Credential>('PATCH', `/credentials/${encodeURIComponent(id)}`, {
+          nickname,
+        });
+        const signal = signals ? await accountSignal() : null;
+        if (signal) await signalCurrentUserDetails(signal);
+        return updated;
+      });
+    },
+
+    deletePasskey(id) {
+      return sensitive(async () => {
+        const { signal } = await call<{ deleted: true; signal: AccountSignal }>(
+          'DELETE',
+          `/credentials/${encodeURIComponent(id)}`,
+        );
+        if (signals) await signalAllAcceptedCredentials(signal);
+      });
+    },
+
+    isSupported: browserSupportsWebAuthn,
+    isAutofillAvailable,
+    getCapabilities,
+  };
+}

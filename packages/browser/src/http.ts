@@ -1,0 +1,59 @@
+import { errorFromResponse, PasskeyError } from './errors.js';
+
+/** How the client reaches the server; see `PasskeyClientOptions`. */
+export interface HttpOptions {
+  /** The contract's mount prefix, e.g. `/passkeys`. */
+  prefix: string;
+  /** Absolute origin of the API when it is not the page's own (e.g. `https://api.example.com`). */
+  baseUrl: string | undefined;
+  fetch: typeof fetch;
+  credentials: RequestCredentials;
+}
+
+export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+/** Joins the base URL, the prefix and a path, without doubled or missing slashes. */
+export function endpointUrl(options: Pick<HttpOptions, 'prefix' | 'baseUrl'>, path: string): string {
+  const prefix = `/${options.prefix.replace(/^\/+|\/+$/g, '')}`.replace(/^\/$/, '');
+  const base = options.baseUrl?.replace(/\/+$/, '') ?? '';
+  return `${base}${prefix}${path}`;
+}
+
+/**
+ * One request to the contract. JSON in (with `content-type: application/json`, without which
+ * state-changing requests get `415`), JSON out; `204` resolves with `undefined`. Rejects with a
+ * {@link PasskeyError}: the server's code for an error answer, `network` when no answer came.
+ */
+export async function request<T>(
+  options: HttpOptions,
+  method: Method,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  const init: RequestInit = { method, headers, credentials: options.credentials };
+  if (body !== undefined) {
+    headers['content-type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let response: Response;
+  try {
+    response = await options.fetch(endpointUrl(options, path), init);
+  } catch (cause) {
+    throw new PasskeyError('network', 'Could not reach the server.', { cause });
+  }
+  if (response.status === 204) return undefined as T;
+  let data: unknown = null;
+  try {
+    data = await response.json();
+  } catch (cause) {
+    if (response.ok) {
+      throw new PasskeyError('network', `The server answered ${response.status} without JSON.`, {
+        status: response.status,
+        cause,
+      });
+    }
+  }
+  if (!response.ok) throw errorFromResponse(response.status, data, response.headers.get('retry-after'));
+  return data as T;
+}

@@ -1,0 +1,353 @@
+import { SoftwareAuthenticator } from '@passgate/testing';
+import { RP_ID } from '@passgate/testing/contract';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { createPasskeyClient, isPasskeyError, type PasskeyClient, PasskeyError } from '../src/index.js';
+import { type FakeBrowser, installFakeBrowser } from './fake-browser.js';
+import { browserFetch, type SentRequest, startServer, type TestServer } from './server.js';
+
+let server: TestServer | undefined;
+let browser: FakeBrowser;
+let sent: SentRequest[];
+let client: PasskeyClient;
+
+async function setUp(overrides: Parameters<typeof startServer>[0] = {}, prefix?: string) {
+  await server?.close();
+  server = await startServer(overrides, prefix);
+  const tab = browserFetch(server.url);
+  sent = tab.sent;
+  client = createPasskeyClient({ baseUrl: server.url, fetch: tab.fetch, ...(prefix ? { prefix } : {}) });
+}
+
+beforeEach(async () => {
+  browser = installFakeBrowser(new SoftwareAuthenticator());
+  await setUp();
+});
+afterEach(async () => {
+  browser.uninstall();
+  await server?.close();
+  server = undefined;
+});
+const url = () => server!.url;
+
+/** The rejection of `promise`, which must be a PasskeyError. */
+async function failure(promise: Promise<unknown>): Promise<PasskeyError> {
+  const error = await promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(PasskeyError);
+  return error as PasskeyError;
+}
+
+const paths = () => sent.map((r) => `${r.method} ${r.path}`);
+
+describe('sign-up and sign-in against a real server', () => {
+  test('signUp sends JSON to the options/verify pair, and the user is signed in', async () => {
+    const result = await client.signUp({ username: 'ada', displayName: 'Ada Lovelace' });
+    expect(result.user).toMatchObject({ name: 'ada', displayName: 'Ada Lovelace' });
+    expect(result.credential.id).toBe(browser.authenticator.credentials[0]?.id);
+    expect(paths()).toEqual(['POST /passkeys/register/options', 'POST /passkeys/register/verify']);
+    expect(sent[0]?.headers['content-type']).toBe('application/json');
+    expect(sent[0]?.body).toEqual({ username: 'ada', displayName: 'Ada Lovelace' });
+    expect(sent[1]?.body).toMatchObject({ id: result.credential.id, type: 'public-key' });
+
+    const session = await client.getSession();
+    expect(session?.user.id).toBe(result.user.id);
+    expect(session?.credentialId).toBe(result.credential.id);
+  });
+
+  test('signIn without a username is the discoverable flow; signOut ends the session', async () => {
+    const { user } = await client.signUp({ username: 'grace' });
+    await client.signOut();
+    expect(await client.getSession()).toBeNull();
+
+    const signedIn = await client.signIn();
+    expect(signedIn.user.id).toBe(user.id);
+    expect(sent.at(-2)).toMatchObject({ path: '/passkeys/login/options', body: {} });
+    expect((await client.getSession())?.user.id).toBe(user.id);
+    expect(browser.calls.at(-1)).toEqual({ method: 'get', mediation: undefined });
+  });
+
+  test('signIn with a username and hints: username-first, for a key without discoverable credentials', async () => {
+    browser.uninstall();
+    browser = installFakeBrowser(new SoftwareAuthenticator({ discoverable: false, transports: ['usb'] }));
+    await setUp({ policy: { residentKey: 'preferred' } });
+    await client.signUp({ username: 'hedy' });
+    await client.signOut();
+
+    await expect(client.signIn()).rejects.toMatchObject({ code: 'cancelled' }); // nothing discoverable
+    const signedIn = await client.signIn({ username: 'hedy', hints: ['security-key'] });
+    expect(signedIn.user.name).toBe('hedy');
+    expect(sent.at(-2)?.body).toEqual({ username: 'hedy', hints: ['security-key'] });
+  });
+
+  test("server errors keep the contract's code, status and message; invalid_request names the field", async () => {
+    await client.signUp({ username: 'taken' });
+    await client.signOut();
+    const taken = await failure(client.signUp({ username: 'taken' }));
+    expect(taken).toMatchObject({ code: 'username_taken', status: 409 });
+    expect(taken.message.length).toBeGreaterThan(0);
+    expect(taken.reauthenticate).toBeUndefined();
+
+    const tooLong = await failure(client.signUp({ username: 'x'.repeat(65) }));
+    expect(tooLong).toMatchObject({ code: 'invalid_request', status: 400, field: 'username' });
+    expect(isPasskeyError(tooLong, 'invalid_request')).toBe(true);
+    expect(isPasskeyError(tooLong, 'username_taken')).toBe(false);
+    expect(isPasskeyError(new Error('x'))).toBe(false);
+  });
+
+  test('rate_limited carries Retry-After in seconds', async () => {
+    await setUp({ rateLimits: { perIp: { points: 1, durationSeconds: 60 }, accountFailures: false } });
+    await client.signIn().catch(() => {}); // spends the only point
+    const limited = await failure(client.signIn());
+    expect(limited).toMatchObject({ code: 'rate_limited', status: 429 });
+    expect(limited.retryAfter).toBeGreaterThan(0);
+    expect(limited.retryAfter).toBeLessThanOrEqual(60);
+  });
+
+  test('a custom prefix (with stray slashes) reaches the routes mounted there', async () => {
+    await setUp({}, '/auth/passkeys');
+    const tab = browserFetch(url());
+    sent = tab.sent;
+    client = createPasskeyClient({ baseUrl: `${url()}/`, prefix: 'auth/passkeys/', fetch: tab.fetch });
+    await client.signUp({ username: 'prefixed' });
+    expect(paths()).toEqual(['POST /auth/passkeys/register/options', 'POST /auth/passkeys/register/verify']);
+  });
+});
+
+describe('browser-side failures', () => {
+  test('a dismissed prompt (NotAllowedError) is cancelled, and nothing is created', async () => {
+    browser.interrupt({
+      kind: 'reject',
+      name: 'NotAllowedError',
+      message: 'The operation either timed out or was not allowed.',
+    });
+    const error = await failure(client.signUp({ username: 'alan' }));
+    expect(error.code).toBe('cancelled');
+    expect((error.cause as DOMException).name).toBe('NotAllowedError');
+    expect(paths()).toEqual(['POST /passkeys/register/options']);
+    expect(await client.getSession()).toBeNull();
+  });
+
+  test('adding a passkey with the authenticator that already holds one is already_registered', async () => {
+    await client.signUp({ username: 'katherine' });
+    const error = await failure(client.addPasskey());
+    expect(error.code).toBe('already_registered');
+    expect(paths().at(-1)).toBe('POST /passkeys/register/options');
+  });
+
+  test('SecurityError (RP ID not valid for the page) is security_error; anything else browser_error', async () => {
+    browser.interrupt({ kind: 'reject', name: 'SecurityError' });
+    expect((await failure(client.signUp({ username: 'a1' }))).code).toBe('security_error');
+    browser.interrupt({ kind: 'reject', name: 'UnknownError' });
+    expect((await failure(client.signUp({ username: 'a2' }))).code).toBe('browser_error');
+    browser.interrupt({ kind: 'reject', name: 'ConstraintError' });
+    expect((await failure(client.signUp({ username: 'a3' }))).code).toBe('unsupported');
+  });
+
+  test('without WebAuthn: ceremonies reject unsupported, capabilities say unsupported, upgrade is quiet', async () => {
+    browser.removeWebAuthn();
+    expect(client.isSupported()).toBe(false);
+    expect(await client.isAutofillAvailable()).toBe(false);
+    expect((await client.getCapabilities()).conditionalGet).toBe('unsupported');
+    expect((await failure(client.signIn())).code).toBe('unsupported');
+    expect((await failure(client.signInWithAutofill())).code).toBe('unsupported');
+    expect(await client.upgradeToPasskey()).toEqual({ upgraded: false, reason: 'unsupported' });
+  });
+
+  test('a server that cannot be reached, or answers without the contract JSON, is network', async () => {
+    const closed = createPasskeyClient({ baseUrl: 'http://127.0.0.1:9', fetch: browserFetch(url()).fetch });
+    const unreachable = await failure(closed.getSession());
+    expect(unreachable.code).toBe('network');
+    expect(unreachable.status).toBeUndefined();
+
+    // A proxy in front of a dead app answers 502 with an HTML page.
+    const proxied = createPasskeyClient({
+      fetch: (_input, init) => fetch(`${url()}/not-json`, init),
+    });
+    const notJson = await failure(proxied.getSession());
+    expect(notJson).toMatchObject({ code: 'network', status: 502 });
+  });
+});
+
+describe('passkey management and the Signal API', () => {
+  test('listPasskeys signals the accepted passkeys and the user details', async () => {
+    const { user, credential } = await client.signUp({ username: 'barbara', displayName: 'Barbara Liskov' });
+    const list = await client.listPasskeys();
+    expect(list.map((c) => c.id)).toEqual([credential.id]);
+    const handle = browser.authenticator.credentials[0]?.userHandle;
+    expect(browser.signals).toEqual([
+      {
+        name: 'signalAllAcceptedCredentials',
+        payload: { rpId: RP_ID, userId: handle, allAcceptedCredentialIds: [credential.id] },
+      },
+      {
+        name: 'signalCurrentUserDetails',
+        payload: { rpId: RP_ID, userId: handle, name: user.name, displayName: 'Barbara Liskov' },
+      },
+    ]);
+  });
+
+  test('rename returns the credential and signals the user details; delete signals what is left', async () => {
+    const first = await client.signUp({ username: 'frances' });
+    browser.uninstall();
+    browser = installFakeBrowser(new SoftwareAuthenticator({ transports: ['usb'] })); // another device
+    const second = await client.addPasskey({ nickname: 'Blue key', hints: ['security-key'] });
+    expect(second.credential.nickname).toBe('Blue key');
+    expect(sent.find((r) => r.path === '/passkeys/register/options' && r !== sent[0])?.body).toEqual({
+      hints: ['security-key'],
+    });
+    expect(sent.at(-1)?.body).toMatchObject({ nickname: 'Blue key' });
+
+    const renamed = await client.renamePasskey(second.credential.id, 'Red key');
+    expect(renamed).toMatchObject({ id: second.credential.id, nickname: 'Red key' });
+    expect(browser.signals.map((s) => s.name)).toEqual(['signalCurrentUserDetails']);
+    expect(browser.signals[0]?.payload).toMatchObject({
+      rpId: RP_ID,
+      name: 'frances',
+      displayName: 'frances',
+    });
+
+    await client.deletePasskey(second.credential.id);
+    expect(browser.signals.at(-1)).toEqual({
+      name: 'signalAllAcceptedCredentials',
+      payload: {
+        rpId: RP_ID,
+        userId: browser.signals[0]?.payload['userId'],
+        allAcceptedCredentialIds: [first.credential.id],
+      },
+    });
+    expect((await client.listPasskeys()).map((c) => c.id)).toEqual([first.credential.id]);
+
+    const last = await failure(client.deletePasskey(first.credential.id));
+    expect(last).toMatchObject({ code: 'last_credential', status: 409 });
+    const missing = await failure(client.renamePasskey('AAAAAAAAAAAAAAAAAAAAAA', 'x'));
+    expect(missing).toMatchObject({ code: 'not_found', status: 404 });
+  });
+
+  test('with signals off, or a browser without the Signal API, everything still works and nothing is sent', async () => {
+    await client.signUp({ username: 'radia' });
+    browser.removeSignalApi();
+    expect(await client.listPasskeys()).toHaveLength(1);
+    await client.renamePasskey(browser.authenticator.credentials[0]!.id, 'Laptop');
+    expect(browser.signals).toEqual([]);
+
+    const tab = browserFetch(url());
+    const quiet = createPasskeyClient({ baseUrl: url(), fetch: tab.fetch, signals: false });
+    await quiet.signIn();
+    await quiet.listPasskeys();
+    expect(tab.sent.map((r) => r.path)).toEqual([
+      '/passkeys/login/options',
+      '/passkeys/login/verify',
+      '/passkeys/credentials',
+    ]);
+  });
+
+  test('unknown_credential: the error carries the id and the browser is told to forget the passkey', async () => {
+    await client.signUp({ username: 'ida' });
+    const id = browser.authenticator.credentials[0]!.id;
+    await setUp(); // a fresh server that has never seen this passkey
+    const error = await failure(client.signIn());
+    expect(error).toMatchObject({ code: 'unknown_credential', status: 401, credentialId: id });
+    expect(browser.signals).toEqual([
+      { name: 'signalUnknownCredential', payload: { rpId: RP_ID, credentialId: id } },
+    ]);
+  });
+
+  test('reauthentication_required: reauthenticate() signs the same user in (username-first) and retries', async () => {
+    const first = await client.signUp({ username: 'margaret' });
+    browser.uninstall();
+    browser = installFakeBrowser(new SoftwareAuthenticator());
+    const second = await client.addPasskey();
+
+    server!.advance(301_000); // past the default 300 s sensitive-action window
+    const error = await failure(client.deletePasskey(first.credential.id));
+    expect(error).toMatchObject({ code: 'reauthentication_required', status: 401 });
+    expect(typeof error.reauthenticate).toBe('function');
+    expect((await client.listPasskeys()).map((c) => c.id)).toContain(first.credential.id);
+
+    await error.reauthenticate!();
+    const loginOptions = sent.filter((r) => r.path === '/passkeys/login/options').at(-1);
+    expect(loginOptions?.body).toEqual({ username: 'margaret' });
+    expect((await client.listPasskeys()).map((c) => c.id)).toEqual([second.credential.id]);
+    expect((await client.getSession())?.credentialId).toBe(second.credential.id);
+  });
+
+  test('reauthenticate() rejects cancelled when the user dismisses the prompt; nothing is deleted', async () => {
+    const first = await client.signUp({ username: 'mary' });
+    browser.uninstall();
+    browser = installFakeBrowser(new SoftwareAuthenticator());
+    await client.addPasskey();
+    server!.advance(301_000);
+    const error = await failure(client.deletePasskey(first.credential.id));
+    browser.interrupt({ kind: 'reject', name: 'NotAllowedError' });
+    expect((await failure(error.reauthenticate!())).code).toBe('cancelled');
+    expect((await failure(client.deletePasskey(first.credential.id))).code).toBe('reauthentication_required');
+  });
+});
+
+describe('autofill (conditional mediation)', () => {
+  test('signInWithAutofill asks with mediation "conditional" and resolves once a passkey is picked', async () => {
+    const { user } = await client.signUp({ username: 'edith' });
+    await client.signOut();
+    const result = await client.signInWithAutofill();
+    expect(result.user.id).toBe(user.id);
+    expect(browser.calls.at(-1)).toEqual({ method: 'get', mediation: 'conditional' });
+    expect(sent.at(-2)?.body).toEqual({});
+  });
+
+  test('an abort signal cancels a pending autofill request', async () => {
+    browser.interrupt({ kind: 'wait' });
+    const controller = new AbortController();
+    const pending = client.signInWithAutofill({ signal: controller.signal });
+    await expect.poll(() => browser.calls.length).toBe(1);
+    controller.abort();
+    expect((await failure(pending)).code).toBe('cancelled');
+    expect((await failure(client.signInWithAutofill({ signal: controller.signal }))).code).toBe('cancelled');
+  });
+
+  test('a modal sign-in started while the autofill options are in flight: autofill never reaches the browser', async () => {
+    const { user } = await client.signUp({ username: 'lise' });
+    await client.signOut();
+    const callsBefore = browser.calls.length;
+    const autofill = client.signInWithAutofill();
+    const modal = client.signIn();
+    expect((await failure(autofill)).code).toBe('cancelled');
+    // The modal ceremony's cookie was not overwritten by the autofill's options: its verify passed.
+    expect((await modal).user.id).toBe(user.id);
+    expect(browser.calls.slice(callsBefore)).toEqual([{ method: 'get', mediation: undefined }]);
+  });
+
+  test('a modal sign-in aborts an autofill request pending in the browser', async () => {
+    const { user } = await client.signUp({ username: 'chien-shiung' });
+    await client.signOut();
+    browser.interrupt({ kind: 'wait' });
+    const autofill = client.signInWithAutofill();
+    await expect.poll(() => browser.calls.at(-1)?.mediation).toBe('conditional');
+    const modal = client.signIn();
+    expect((await failure(autofill)).code).toBe('cancelled');
+    expect((await modal).user.id).toBe(user.id);
+    expect(browser.calls.at(-1)).toEqual({ method: 'get', mediation: undefined });
+  });
+
+  test('without autofill support it rejects unsupported without asking the server', async () => {
+    browser.capabilities['conditionalGet'] = false;
+    expect(await client.isAutofillAvailable()).toBe(false);
+    expect((await failure(client.signInWithAutofill())).code).toBe('unsupported');
+    expect(sent).toEqual([]);
+  });
+});
+
+describe('upgradeToPasskey (conditional create)', () => {
+  test('where the browser cannot create passkeys without a prompt, it resolves quietly and asks nobody', async () => {
+    await client.signUp({ username: 'rosalind' });
+    const before = sent.length;
+    expect(await client.upgradeToPasskey()).toEqual({ upgraded: false, reason: 'unsupported' });
+    browser.capabilities['conditionalCreate'] = false;
+    expect(await client.upgradeToPasskey()).toEqual({ upgraded: false, reason: 'unsupported' });
+    expect(sent.length).toBe(before);
+    expect(browser.calls.filter((c) => c.method === 'create')).toHaveLength(1);
+  });
+});

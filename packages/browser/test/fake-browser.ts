@@ -1,0 +1,198 @@
+/**
+ * A fake browser at exactly one boundary: `navigator.credentials` and the `PublicKeyCredential`
+ * statics (capabilities, the Signal API). Everything above it is real: @simplewebauthn/browser's
+ * encoding, the client, HTTP to a real Express server. The authenticator behind it is
+ * @passgate/testing's software authenticator, so the server verifies real signatures.
+ */
+import type { SoftwareAuthenticator } from '@passgate/testing';
+import { ORIGIN } from '@passgate/testing/contract';
+
+const b64url = (buffer: ArrayBuffer | ArrayBufferView): string =>
+  (ArrayBuffer.isView(buffer)
+    ? Buffer.from(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+    : Buffer.from(buffer)
+  ).toString('base64url');
+const bytes = (value: string): ArrayBuffer => {
+  const buf = Buffer.from(value, 'base64url');
+  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+};
+
+export interface SignalCall {
+  name: 'signalUnknownCredential' | 'signalAllAcceptedCredentials' | 'signalCurrentUserDetails';
+  payload: Record<string, unknown>;
+}
+
+/** What the next `create`/`get` does instead of asking the authenticator. */
+export type Interruption =
+  | { kind: 'reject'; name: string; message?: string }
+  /** Stays pending until the request's AbortSignal fires (a user who never picks anything). */
+  | { kind: 'wait' };
+
+export interface FakeBrowser {
+  authenticator: SoftwareAuthenticator;
+  /** Every `navigator.credentials` call, with its mediation (`conditional` for autofill/auto-register). */
+  calls: { method: 'create' | 'get'; mediation: string | undefined }[];
+  signals: SignalCall[];
+  /** Applied (and consumed) by the next `create` or `get`. */
+  interrupt(next: Interruption): void;
+  /** Values `getClientCapabilities()` reports (others are absent, i.e. unknown). */
+  capabilities: Record<string, boolean>;
+  /** Removes `PublicKeyCredential`'s Signal API methods (an older browser). */
+  removeSignalApi(): void;
+  /** Removes WebAuthn altogether. */
+  removeWebAuthn(): void;
+  uninstall(): void;
+}
+
+const GLOBALS = ['PublicKeyCredential', 'navigator', 'location', 'document'] as const;
+
+function domError(name: string, message = name): Error {
+  return new DOMException(message, name);
+}
+
+function waitForAbort(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    const fail = () => reject(signal?.reason ?? domError('AbortError'));
+    if (signal?.aborted) fail();
+    else signal?.addEventListener('abort', fail, { once: true });
+  });
+}
+
+export function installFakeBrowser(authenticator: SoftwareAuthenticator): FakeBrowser {
+  const saved = GLOBALS.map((name) => [name, Object.getOwnPropertyDescriptor(globalThis, name)] as const);
+  const calls: FakeBrowser['calls'] = [];
+  const signals: SignalCall[] = [];
+  let next: Interruption | null = null;
+  const capabilities: Record<string, boolean> = { conditionalGet: true };
+
+  // biome-ignore lint/complexity/noStaticOnlyClass: PublicKeyCredential is a class with static methods in browsers.
+  class FakePublicKeyCredential {
+    static async isConditionalMediationAvailable() {
+      return capabilities['conditionalGet'] === true;
+    }
+    static async isUserVerifyingPlatformAuthenticatorAvailable() {
+      return true;
+    }
+    static async getClientCapabilities() {
+      return { ...capabilities };
+    }
+  }
+  const statics = FakePublicKeyCredential as unknown as Record<string, unknown>;
+  for (const name of [
+    'signalUnknownCredential',
+    'signalAllAcceptedCredentials',
+    'signalCurrentUserDetails',
+  ]) {
+    statics[name] = async (payload: Record<string, unknown>) => {
+      signals.push({ name: name as SignalCall['name'], payload });
+    };
+  }
+
+  async function interrupted(signal: AbortSignal | undefined): Promise<void> {
+    const current = next;
+    next = null;
+    if (current?.kind === 'reject') throw domError(current.name, current.message);
+    if (current?.kind === 'wait') await waitForAbort(signal);
+  }
+
+  /** A `PublicKeyCredential`-like object for a software authenticator's JSON response. */
+  function asCredential(
+    r: {
+      id: string;
+      rawId: string;
+      type: string;
+      authenticatorAttachment?: string;
+      clientExtensionResults: unknown;
+      response: { clientDataJSON: string };
+    },
+    response: Record<string, unknown>,
+  ) {
+    return {
+      id: r.id,
+      rawId: bytes(r.rawId),
+      type: r.type,
+      authenticatorAttachment: r.authenticatorAttachment,
+      response: { clientDataJSON: bytes(r.response.clientDataJSON), ...response },
+      getClientExtensionResults: () => r.clientExtensionResults,
+    };
+  }
+
+  /** Records the call, applies any interruption, and turns the decoded options back into JSON. */
+  async function begin(
+    method: 'create' | 'get',
+    options: { mediation?: string; signal?: AbortSignal | null; publicKey?: unknown },
+    list: 'excludeCredentials' | 'allowCredentials',
+  ) {
+    calls.push({ method, mediation: options.mediation });
+    if (options.signal?.aborted) throw options.signal.reason;
+    await interrupted(options.signal ?? undefined);
+    const pk = options.publicKey as any;
+    return {
+      ...pk,
+      challenge: b64url(pk.challenge),
+      [list]: (pk[list] ?? []).map((d: { id: ArrayBuffer }) => ({ ...d, id: b64url(d.id) })),
+    };
+  }
+
+  const credentials = {
+    async create(options: CredentialCreationOptions & { mediation?: string }) {
+      const json = await begin('create', options, 'excludeCredentials');
+      json.user = { ...json.user, id: b64url(json.user.id) };
+      const r = await authenticator.createCredential(json, { origin: ORIGIN });
+      return asCredential(r, {
+        attestationObject: bytes(r.response.attestationObject),
+        getTransports: () => r.response.transports ?? [],
+        getPublicKeyAlgorithm: () => r.response.publicKeyAlgorithm,
+        getPublicKey: () => (r.response.publicKey ? bytes(r.response.publicKey) : null),
+        getAuthenticatorData: () => bytes(r.response.authenticatorData ?? ''),
+      });
+    },
+    async get(options: CredentialRequestOptions & { mediation?: string }) {
+      const json = await begin('get', options, 'allowCredentials');
+      let r: Awaited<ReturnType<SoftwareAuthenticator['getAssertion']>>;
+      try {
+        r = await authenticator.getAssertion(json, { origin: ORIGIN });
+      } catch (error) {
+        // Nothing to offer: a browser never says so, it reports NotAllowedError.
+        throw domError('NotAllowedError', (error as Error).message);
+      }
+      return asCredential(r, {
+        authenticatorData: bytes(r.response.authenticatorData),
+        signature: bytes(r.response.signature),
+        userHandle: r.response.userHandle ? bytes(r.response.userHandle) : null,
+      });
+    },
+  };
+
+  const define = (name: (typeof GLOBALS)[number], value: unknown) =>
+    Object.defineProperty(globalThis, name, { value, configurable: true, writable: true });
+  define('PublicKeyCredential', FakePublicKeyCredential);
+  define('navigator', { credentials });
+  define('location', { hostname: new URL(ORIGIN).hostname });
+  // The autofill input simplewebauthn checks for: <input autocomplete="username webauthn">.
+  define('document', { querySelectorAll: (selector: string) => (selector.includes('webauthn') ? [{}] : []) });
+
+  return {
+    authenticator,
+    calls,
+    signals,
+    capabilities,
+    interrupt(value) {
+      next = value;
+    },
+    removeSignalApi() {
+      delete statics['signalUnknownCredential'];
+      delete statics['signalAllAcceptedCredentials'];
+      delete statics['signalCurrentUserDetails'];
+    },
+    removeWebAuthn() {
+      Reflect.deleteProperty(globalThis, 'PublicKeyCredential');
+    },
+    uninstall() {
+      for (const [name, descriptor] of saved) {
+        if (descriptor) Object.defineProperty(globalThis, name, descriptor);
+        else Reflect.deleteProperty(globalThis, name);
+      }
+    },
+  };
+}
