@@ -1,6 +1,10 @@
 /** Absolute path of the page's folder (index.html, app.js, style.css). */
 export declare const publicDir: string;
-/** Absolute path of @simplewebauthn/browser's `esm/` folder. */
+/** Absolute path of @passgate/browser's `dist/` folder (the page's client). */
+export declare const passgateBrowserDir: string;
+/** Where the page expects `passgateBrowserDir` to be served: `/vendor/passgate-browser`. */
+export declare const passgateBrowserPath: string;
+/** Absolute path of @simplewebauthn/browser's `esm/` folder (imported by @passgate/browser). */
 export declare const simplewebauthnBrowserDir: string;
 /** Where the page expects `simplewebauthnBrowserDir` to be served: `/vendor/simplewebauthn-browser`. */
 export declare const simplewebauthnBrowserPath: string;

@@ -9,8 +9,18 @@ import { fileURLToPath } from 'node:url';
 export const publicDir = fileURLToPath(new URL('./public/', import.meta.url));
 
 /**
- * Absolute path of @simplewebauthn/browser's `esm/` folder (its ES module build). The page imports it
- * as `/vendor/simplewebauthn-browser/index.js` through an import map, so serve this folder there.
+ * Absolute path of @passgate/browser's built ES modules (its `dist/` folder). The page imports it
+ * as `/vendor/passgate-browser/index.js` through an import map, so serve this folder there.
+ */
+export const passgateBrowserDir = dirname(fileURLToPath(import.meta.resolve('@passgate/browser')));
+
+/** Where the page expects `passgateBrowserDir` to be served. */
+export const passgateBrowserPath = '/vendor/passgate-browser';
+
+/**
+ * Absolute path of @simplewebauthn/browser's `esm/` folder (its ES module build), which
+ * @passgate/browser imports. The import map points the name at `/vendor/simplewebauthn-browser/index.js`,
+ * so serve this folder there.
  */
 export const simplewebauthnBrowserDir = dirname(
   fileURLToPath(import.meta.resolve('@simplewebauthn/browser')),

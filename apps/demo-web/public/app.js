@@ -1,18 +1,13 @@
-// The Passgate demo page: plain modern JavaScript, talking only to the HTTP contract under /passkeys.
-import {
-  browserSupportsWebAuthn,
-  browserSupportsWebAuthnAutofill,
-  startAuthentication,
-  startRegistration,
-  WebAuthnAbortService,
-} from '@simplewebauthn/browser';
+// The Passgate demo page: UI only. @passgate/browser does the WebAuthn and HTTP work against the
+// routes under /passkeys (ceremonies, autofill, cancellations, the Signal API, re-authentication).
+import { createPasskeyClient, isPasskeyError } from '@passgate/browser';
 
-const API = '/passkeys';
+const passkeys = createPasskeyClient({ prefix: '/passkeys' });
 
 // ---------------------------------------------------------------------------------------------------
 // Messages
 
-/** A human message for every error code of the contract. */
+/** Our words for the client's error codes (the contract's codes and the browser-side ones). */
 const ERROR_MESSAGES = {
   forbidden_origin:
     'This page is not allowed to talk to the server (wrong origin). Open the demo at its configured address.',
@@ -33,9 +28,13 @@ const ERROR_MESSAGES = {
   not_found: 'That passkey no longer exists. The list has been refreshed.',
   last_credential: 'You cannot delete your only passkey. Add another one first.',
   too_many_credentials: 'This account already has the most passkeys allowed. Delete one first.',
-  reauthentication_required: 'For your security, confirm it is you with a passkey before deleting one.',
+  reauthentication_required: 'For your security, confirm it is you with a passkey first.',
   store_unavailable: 'The service is temporarily unavailable. Try again in a moment.',
   internal_error: 'Something went wrong on the server. Try again.',
+  security_error:
+    'The browser refused the passkey request for this address (the RP ID does not match the site). Check RP_ID and ORIGIN.',
+  unsupported: 'No authenticator here supports what the site asked for.',
+  network: 'Could not reach the server. Check your connection and try again.',
 };
 
 const FIELD_NAMES = {
@@ -44,109 +43,26 @@ const FIELD_NAMES = {
   nickname: 'the passkey name',
 };
 
-class ApiError extends Error {
-  constructor(status, error, retryAfter) {
-    super(error?.message ?? `HTTP ${status}`);
-    this.name = 'ApiError';
-    this.status = status;
-    this.code = error?.code ?? 'internal_error';
-    this.field = error?.field;
-    this.credentialId = error?.credentialId;
-    this.retryAfter = retryAfter;
-  }
-}
-
-/** The message to show for any error: a contract error, a browser (WebAuthn) error, or a network failure. */
+/** The message to show for a PasskeyError, in the context it happened in. */
 function describeError(error, context) {
-  if (error instanceof ApiError) {
-    let message = ERROR_MESSAGES[error.code] ?? error.message;
-    if (error.code === 'invalid_request' && error.field) {
-      const field = FIELD_NAMES[error.field] ?? error.field;
-      message = `Please check ${field}: ${error.message}`;
-    }
-    if (error.code === 'rate_limited' && error.retryAfter) {
-      message = `Too many attempts. Try again in ${error.retryAfter} second${error.retryAfter === '1' ? '' : 's'}.`;
-    }
-    return message;
+  const register = context === 'register';
+  switch (error?.code) {
+    case 'cancelled':
+      return register
+        ? 'Passkey creation was cancelled or timed out (or your device could not verify you). Nothing was saved.'
+        : 'Sign-in was cancelled or timed out (or your device could not verify you). Nobody was signed in.';
+    case 'already_registered':
+      return 'This device already has a passkey for this account. Use another device or security key.';
+    case 'invalid_request':
+      if (error.field) return `Please check ${FIELD_NAMES[error.field] ?? error.field}: ${error.message}`;
+      break;
+    case 'rate_limited':
+      if (error.retryAfter) {
+        return `Too many attempts. Try again in ${error.retryAfter} second${error.retryAfter === 1 ? '' : 's'}.`;
+      }
+      break;
   }
-  // @simplewebauthn/browser wraps DOMExceptions in a WebAuthnError that keeps the DOMException's name.
-  const name = error?.name;
-  if (name === 'NotAllowedError') {
-    return context === 'register'
-      ? 'Passkey creation was cancelled or timed out (or your device could not verify you). Nothing was saved.'
-      : 'Sign-in was cancelled or timed out (or your device could not verify you). Nobody was signed in.';
-  }
-  if (name === 'InvalidStateError') {
-    return context === 'register'
-      ? 'This device already has a passkey for this account. Use another device or security key.'
-      : 'Your device reported an invalid state. Try again.';
-  }
-  if (name === 'SecurityError') {
-    return 'The browser refused the passkey request for this address (the RP ID does not match the site). Check RP_ID and ORIGIN.';
-  }
-  if (name === 'NotSupportedError') {
-    return 'No authenticator here supports what the site asked for.';
-  }
-  if (name === 'ConstraintError') {
-    return 'Your authenticator cannot do what the site asked for (e.g. user verification or a discoverable passkey).';
-  }
-  if (error instanceof TypeError) {
-    return 'Could not reach the server. Check your connection and try again.';
-  }
-  return error?.message || 'Something went wrong.';
-}
-
-function isAbort(error) {
-  return error?.name === 'AbortError' || error?.code === 'ERROR_CEREMONY_ABORTED';
-}
-
-// ---------------------------------------------------------------------------------------------------
-// HTTP
-
-async function api(method, path, body) {
-  const init = { method, credentials: 'same-origin', headers: { accept: 'application/json' } };
-  if (body !== undefined) {
-    init.headers['content-type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  const res = await fetch(API + path, init);
-  if (res.status === 204) return null;
-  const data = await res.json().catch(() => null);
-  if (!res.ok) throw new ApiError(res.status, data?.error, res.headers.get('retry-after'));
-  return data;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// The Signal API (feature-detected; fire and forget)
-
-const signals = globalThis.PublicKeyCredential ?? {};
-
-async function signal(name, payload) {
-  if (typeof signals[name] !== 'function') return false;
-  try {
-    await signals[name].call(globalThis.PublicKeyCredential, payload);
-    return true;
-  } catch (error) {
-    console.warn(`PublicKeyCredential.${name} failed`, error);
-    return false;
-  }
-}
-
-function signalUserDetails(s) {
-  return signal('signalCurrentUserDetails', {
-    rpId: s.rpId,
-    userId: s.userId,
-    name: s.name,
-    displayName: s.displayName,
-  });
-}
-
-function signalAcceptedCredentials(s) {
-  return signal('signalAllAcceptedCredentials', {
-    rpId: s.rpId,
-    userId: s.userId,
-    allAcceptedCredentialIds: s.allAcceptedCredentialIds,
-  });
+  return ERROR_MESSAGES[error?.code] ?? error?.message ?? 'Something went wrong.';
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -170,8 +86,7 @@ function clearStatus() {
 
 function showError(error, context) {
   showStatus('error', describeError(error, context));
-  if (error instanceof ApiError) statusEl.dataset.code = error.code;
-  else statusEl.dataset.code = error?.name ?? 'error';
+  statusEl.dataset.code = error?.code ?? 'error';
 }
 
 function showView(view) {
@@ -210,115 +125,96 @@ function setTime(el, iso, fallback) {
   }
 }
 
+/**
+ * Runs a sensitive action; when the server wants a fresh sign-in first, says so and lets the
+ * client sign the same account in again and retry.
+ */
+async function withReauthentication(action) {
+  try {
+    return await action();
+  } catch (error) {
+    if (!isPasskeyError(error, 'reauthentication_required')) throw error;
+    showStatus('info', ERROR_MESSAGES.reauthentication_required);
+    return error.reauthenticate();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Sign-in: autofill (conditional mediation), the modal button, and username-first for security keys
 
-/** The pending autofill request, so a modal ceremony can wait for it to be set up and then abort it. */
-let autofill = null;
+/** Set when a modal ceremony replaces the autofill request (the client aborts it). */
+let modalStarted = false;
+let autofillRetried = false;
 
 async function startAutofill() {
-  if (!(await browserSupportsWebAuthnAutofill())) {
+  if (!(await passkeys.isAutofillAvailable())) {
     document.body.dataset.autofill = 'unavailable';
     return;
   }
-  let started;
-  const ready = new Promise((resolve) => {
-    started = resolve;
-  });
-  const run = (async () => {
-    let options;
-    try {
-      options = await api('POST', '/login/options', {});
-    } finally {
-      started();
-    }
-    if (autofill?.run !== run) return; // superseded before the request was made
-    document.body.dataset.autofill = 'pending';
-    const response = await startAuthentication({ optionsJSON: options, useBrowserAutofill: true });
-    document.body.dataset.autofill = 'done';
-    await busy(() => finishSignIn(response, options));
-  })();
-  autofill = { run, ready };
-  run.catch(async (error) => {
-    if (autofill?.run === run) autofill = null;
-    if (isAbort(error)) {
-      document.body.dataset.autofill = 'aborted';
+  try {
+    await passkeys.signInWithAutofill({
+      onWaiting: () => {
+        document.body.dataset.autofill = 'pending';
+      },
+    });
+  } catch (error) {
+    if (isPasskeyError(error, 'cancelled')) {
+      // Aborted for a modal ceremony, or nothing picked (no passkey for this site): stay quiet.
+      document.body.dataset.autofill = modalStarted ? 'aborted' : 'failed';
       return;
     }
     document.body.dataset.autofill = 'failed';
-    // Nothing picked (or no passkey for this site): stay quiet, the forms are right there.
-    if (error?.name === 'NotAllowedError') return;
     showError(error, 'sign-in');
-    // After the browser has forgotten an unknown passkey, offer autofill again.
-    if (error instanceof ApiError && error.code === 'unknown_credential' && error.signalled) startAutofill();
-  });
-}
-
-/** Aborts the autofill request (if any) before a modal ceremony; it must not hold the authenticator. */
-async function stopAutofill() {
-  const current = autofill;
-  if (!current) return;
-  autofill = null;
-  await current.ready; // its options request must not overwrite the modal ceremony's cookie later
-  WebAuthnAbortService.cancelCeremony();
-  await current.run.catch(() => {});
-}
-
-async function finishSignIn(response, options) {
-  try {
-    await api('POST', '/login/verify', response);
-  } catch (error) {
-    if (error instanceof ApiError && error.code === 'unknown_credential') {
-      // The server does not know this passkey: tell the browser so it stops offering it.
-      error.signalled = await signal('signalUnknownCredential', {
-        rpId: options.rpId ?? location.hostname,
-        credentialId: error.credentialId ?? response.id,
-      });
+    // The browser was told to forget the unknown passkey: offer the others (once per page).
+    if (isPasskeyError(error, 'unknown_credential') && !autofillRetried) {
+      autofillRetried = true;
+      startAutofill();
     }
-    throw error;
+    return;
+  }
+  document.body.dataset.autofill = 'done';
+  showStatus('success', 'Signed in.');
+  location.assign('/account');
+}
+
+async function modalSignIn(input) {
+  clearStatus();
+  modalStarted = true;
+  try {
+    await passkeys.signIn(input);
+  } catch (error) {
+    showError(error, 'sign-in');
+    return;
   }
   showStatus('success', 'Signed in.');
   location.assign('/account');
 }
 
-async function modalSignIn({ username, hints } = {}) {
-  clearStatus();
-  await stopAutofill();
-  try {
-    const body = {};
-    if (username) body.username = username;
-    if (hints) body.hints = hints;
-    const options = await api('POST', '/login/options', body);
-    const response = await startAuthentication({ optionsJSON: options });
-    await finishSignIn(response, options);
-  } catch (error) {
-    if (isAbort(error)) return;
-    showError(error, 'sign-in');
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Sign-up and adding passkeys
 
-async function register(body, { signUp }) {
+async function signUp(input) {
   clearStatus();
-  await stopAutofill();
+  modalStarted = true;
   try {
-    const options = await api('POST', '/register/options', body);
-    const response = await startRegistration({ optionsJSON: options });
-    const result = await api('POST', '/register/verify', response);
-    if (signUp) {
-      showStatus('success', `Welcome, ${result.user.displayName}! Your passkey is saved.`);
-      location.assign('/account');
-    } else {
-      await loadAccount();
-      showStatus(
-        'success',
-        `Passkey added${result.credential.authenticatorName ? ` (${result.credential.authenticatorName})` : ''}.`,
-      );
-    }
+    const { user } = await passkeys.signUp(input);
+    showStatus('success', `Welcome, ${user.displayName}! Your passkey is saved.`);
+    location.assign('/account');
   } catch (error) {
-    if (isAbort(error)) return;
+    showError(error, 'register');
+  }
+}
+
+async function addPasskey(input) {
+  clearStatus();
+  try {
+    const { credential } = await withReauthentication(() => passkeys.addPasskey(input));
+    await loadAccount();
+    showStatus(
+      'success',
+      `Passkey added${credential.authenticatorName ? ` (${credential.authenticatorName})` : ''}.`,
+    );
+  } catch (error) {
     showError(error, 'register');
   }
 }
@@ -328,18 +224,14 @@ async function register(body, { signUp }) {
 
 let session = null;
 
+/** The session and the passkeys (listing them also brings the passkey provider up to date). */
 async function loadAccount() {
-  const [current, { credentials, signal: s }] = await Promise.all([
-    api('GET', '/session'),
-    api('GET', '/credentials'),
-  ]);
+  const [current, credentials] = await Promise.all([passkeys.getSession(), passkeys.listPasskeys()]);
+  if (!current) throw Object.assign(new Error('signed out'), { code: 'unauthenticated' });
   session = current;
   $('#account-display-name').textContent = current.user.displayName;
   $('#account-username').textContent = current.user.name;
   renderPasskeys(credentials);
-  // Keep the user's name as the passkey providers show it up to date.
-  signalUserDetails(s);
-  return s;
 }
 
 function renderPasskeys(credentials) {
@@ -406,46 +298,32 @@ function renderPasskeys(credentials) {
 async function renamePasskey(id, nickname) {
   clearStatus();
   try {
-    const updated = await api('PATCH', `/credentials/${encodeURIComponent(id)}`, { nickname });
-    await loadAccount(); // also re-sends signalCurrentUserDetails
+    const updated = await passkeys.renamePasskey(id, nickname);
+    await loadAccount();
     showStatus('success', `Renamed to “${updated.nickname}”.`);
   } catch (error) {
     showError(error, 'rename');
-    if (error instanceof ApiError && error.code === 'not_found') await loadAccount().catch(() => {});
+    if (isPasskeyError(error, 'not_found')) await loadAccount().catch(() => {});
   }
 }
 
-async function deletePasskey(id, { retried = false } = {}) {
+async function deletePasskey(id) {
   clearStatus();
   try {
-    const result = await api('DELETE', `/credentials/${encodeURIComponent(id)}`);
-    // Tell the passkey providers which passkeys are still valid, so the deleted one disappears.
-    await signalAcceptedCredentials(result.signal);
+    // The client also tells the passkey provider which passkeys are still valid.
+    await withReauthentication(() => passkeys.deletePasskey(id));
     await loadAccount();
     showStatus('success', 'Passkey deleted. Your browser or password manager was asked to forget it too.');
   } catch (error) {
-    if (error instanceof ApiError && error.code === 'reauthentication_required' && !retried) {
-      // Step up: a fresh sign-in with one of this account's passkeys, then try again.
-      showStatus('info', ERROR_MESSAGES.reauthentication_required);
-      try {
-        const options = await api('POST', '/login/options', { username: session.user.name });
-        const response = await startAuthentication({ optionsJSON: options });
-        await api('POST', '/login/verify', response);
-      } catch (stepUpError) {
-        showError(stepUpError, 'sign-in');
-        return;
-      }
-      return deletePasskey(id, { retried: true });
-    }
-    showError(error, 'delete');
-    if (error instanceof ApiError && error.code === 'not_found') await loadAccount().catch(() => {});
+    showError(error, error?.code === 'cancelled' ? 'sign-in' : 'delete');
+    if (isPasskeyError(error, 'not_found')) await loadAccount().catch(() => {});
   }
 }
 
 async function signOut() {
   clearStatus();
   try {
-    await api('POST', '/logout');
+    await passkeys.signOut();
   } catch (error) {
     showError(error, 'sign-out');
     return;
@@ -456,19 +334,10 @@ async function signOut() {
 // ---------------------------------------------------------------------------------------------------
 // Start
 
-async function currentSession() {
-  try {
-    return await api('GET', '/session');
-  } catch (error) {
-    if (error instanceof ApiError && error.code === 'unauthenticated') return null;
-    throw error;
-  }
-}
-
 async function main() {
   $('#sign-out').addEventListener('click', () => busy(signOut));
 
-  if (!browserSupportsWebAuthn()) {
+  if (!passkeys.isSupported()) {
     showView('unsupported');
     return;
   }
@@ -478,21 +347,21 @@ async function main() {
       await loadAccount();
       showView('account');
     } catch (error) {
-      if (error instanceof ApiError && error.code === 'unauthenticated') {
+      if (error?.code === 'unauthenticated') {
         location.assign('/');
         return;
       }
       showView('account');
       showError(error, 'load');
     }
-    $('#add-passkey').addEventListener('click', () => busy(() => register({}, { signUp: false })));
+    $('#add-passkey').addEventListener('click', () => busy(() => addPasskey({})));
     $('#add-security-key').addEventListener('click', () =>
-      busy(() => register({ hints: ['security-key'] }, { signUp: false })),
+      busy(() => addPasskey({ hints: ['security-key'] })),
     );
     return;
   }
 
-  const current = await currentSession().catch((error) => {
+  const current = await passkeys.getSession().catch((error) => {
     showError(error, 'load');
     return null;
   });
@@ -504,7 +373,7 @@ async function main() {
   showView('signed-out');
   if (location.search === '?signed-out') showStatus('info', 'You are signed out.');
 
-  $('#passkey-button').addEventListener('click', () => busy(() => modalSignIn()));
+  $('#passkey-button').addEventListener('click', () => busy(() => modalSignIn({})));
   $('#sign-in-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const username = $('#sign-in-username').value.trim();
@@ -519,9 +388,7 @@ async function main() {
     event.preventDefault();
     const username = $('#sign-up-username').value.trim();
     const displayName = $('#sign-up-display-name').value.trim();
-    const body = { username };
-    if (displayName) body.displayName = displayName;
-    busy(() => register(body, { signUp: true }));
+    busy(() => signUp(displayName ? { username, displayName } : { username }));
   });
 
   startAutofill();

@@ -2,7 +2,14 @@
  * An existing-app-shaped Express 5 app with passkeys added: a home page, a protected account page,
  * a small JSON API, the passkey router at /passkeys and the shared browser page.
  */
-import { loadPage, publicDir, simplewebauthnBrowserDir, simplewebauthnBrowserPath } from '@passgate/demo-web';
+import {
+  loadPage,
+  passgateBrowserDir,
+  passgateBrowserPath,
+  publicDir,
+  simplewebauthnBrowserDir,
+  simplewebauthnBrowserPath,
+} from '@passgate/demo-web';
 import { createPasskeyRouter, passkeyErrorHandler, requireSignIn } from '@passgate/express';
 import express, { type Express, type Response, type Router } from 'express';
 import session from 'express-session';
@@ -17,6 +24,8 @@ export const SESSION_COOKIE_NAME = 'passgate_demo.sid';
  */
 export function demoMiddleware(config: ResolvedDemoConfig, backend: DemoBackend): Router {
   const router = express.Router();
+  // The page's client (@passgate/browser's built ES modules) and the library it imports.
+  router.use(passgateBrowserPath, express.static(passgateBrowserDir, { index: false, maxAge: '1h' }));
   router.use(
     simplewebauthnBrowserPath,
     express.static(simplewebauthnBrowserDir, { index: false, maxAge: '1h' }),

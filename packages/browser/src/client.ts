@@ -76,8 +76,10 @@ export interface PasskeyClient {
    * of this client replaces it, or when the browser gives up; with `unsupported` where autofill is
    * not available (check `isAutofillAvailable()` first); with `unknown_credential` when the server
    * does not know the picked passkey (the browser was told to forget it: start autofill again).
+   * `onWaiting` is called once the browser has been asked and offers the passkeys (e.g. to show a
+   * hint next to the field).
    */
-  signInWithAutofill(input?: { signal?: AbortSignal }): Promise<PasskeyResult>;
+  signInWithAutofill(input?: { signal?: AbortSignal; onWaiting?: () => void }): Promise<PasskeyResult>;
   /**
    * Adds a passkey to the signed-in account. May reject with `reauthentication_required` outside
    * the server's sensitive-action window: call the error's `reauthenticate()` to sign in again and
@@ -278,7 +280,7 @@ export function createPasskeyClient(options: PasskeyClientOptions = {}): Passkey
 
     signIn,
 
-    async signInWithAutofill({ signal } = {}) {
+    async signInWithAutofill({ signal, onWaiting } = {}) {
       if (signal?.aborted) throw cancelledError();
       let cancel!: (error: PasskeyError) => void;
       const cancelled = new Promise<never>((_resolve, reject) => {
@@ -315,9 +317,9 @@ export function createPasskeyClient(options: PasskeyClientOptions = {}): Passkey
         }
         if (pending.stopped) throw cancelledError();
         pending.started = true;
-        const response = await browserStep(() =>
-          startAuthentication({ optionsJSON, useBrowserAutofill: true }),
-        );
+        const asked = browserStep(() => startAuthentication({ optionsJSON, useBrowserAutofill: true }));
+        onWaiting?.();
+        const response = await asked;
         if (pending.stopped) throw cancelledError();
         return verifySignIn(optionsJSON, response);
       })();

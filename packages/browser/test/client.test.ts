@@ -292,7 +292,9 @@ describe('autofill (conditional mediation)', () => {
   test('signInWithAutofill asks with mediation "conditional" and resolves once a passkey is picked', async () => {
     const { user } = await client.signUp({ username: 'edith' });
     await client.signOut();
-    const result = await client.signInWithAutofill();
+    let waiting = 0;
+    const result = await client.signInWithAutofill({ onWaiting: () => waiting++ });
+    expect(waiting).toBe(1);
     expect(result.user.id).toBe(user.id);
     expect(browser.calls.at(-1)).toEqual({ method: 'get', mediation: 'conditional' });
     expect(sent.at(-2)?.body).toEqual({});
