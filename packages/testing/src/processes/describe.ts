@@ -46,7 +46,10 @@ export interface SharedStoreProcessesOptions {
    * looking at the backend directly, that it was stored once where both processes read it.
    */
   expectCredentialStored?: (credentialId: string) => unknown;
-  /** How long a child may take to print its port (default 15 000 ms). */
+  /**
+   * How long a child may take to print its port (default 60 000 ms). Generous on purpose: a child
+   * imports the whole stack, which takes seconds on a loaded CI machine; a healthy start needs ~1 s.
+   */
   startTimeoutMs?: number;
 }
 
@@ -173,7 +176,7 @@ async function post(instance: Instance, path: string, json: unknown, cookie?: st
  */
 export function describeSharedStoreAcrossProcesses(name: string, options: SharedStoreProcessesOptions): void {
   describe(`two processes sharing one store: ${name}`, () => {
-    const startTimeoutMs = options.startTimeoutMs ?? 15_000;
+    const startTimeoutMs = options.startTimeoutMs ?? 60_000;
     const instances: Instance[] = [];
     let a: Instance;
     let b: Instance;
