@@ -3,7 +3,7 @@ import {
   type AuthenticationResponseJSON,
   generateAuthenticationOptions,
   type PublicKeyCredentialRequestOptionsJSON,
-  verifyAuthenticationResponse,
+  type VerifiedAuthenticationResponse,
 } from '@simplewebauthn/server';
 import { canonicalUsername } from './accounts.js';
 import { base64UrlByteLength, decodeBase64Url } from './base64url.js';
@@ -174,9 +174,10 @@ async function completeAuthentication(
   if (!account) throw new PassgateError('unknown_credential', undefined, { credentialId: response.id });
   known.userHandle = account.userHandle;
 
-  let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+  let verification: VerifiedAuthenticationResponse;
   try {
-    verification = await verifyAuthenticationResponse({
+    // The library's checks and verdicts, with the imported key cached per credential (fast-assertion.ts).
+    verification = await runtime.assertions.verify({
       response: response as AuthenticationResponseJSON,
       expectedChallenge: state.challenge,
       expectedOrigin: state.origins,

@@ -144,6 +144,12 @@ export interface PassgateOptions {
   logger?: PassgateLogger;
   /** Clock in milliseconds since the epoch (tests). Default `Date.now`. */
   now?: () => number;
+  /**
+   * Imported public keys kept for the sign-in verification fast path (see `createAssertionVerifier`),
+   * least recently used evicted first. Default 10,000. 0 sends every sign-in through
+   * `@simplewebauthn/server`'s `verifyAuthenticationResponse` unchanged.
+   */
+  publicKeyCacheSize?: number;
 }
 
 export const DEFAULTS = {

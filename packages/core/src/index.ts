@@ -27,6 +27,12 @@ export type {
 export { consoleLogger, DEFAULTS, silentLogger } from './config.js';
 export * from './errors.js';
 export type { PassgateEventMap, PassgateEventName, PassgateListener } from './events.js';
+export {
+  type AssertionVerifier,
+  type AssertionVerifierOptions,
+  createAssertionVerifier,
+  DEFAULT_MAX_CACHED_KEYS,
+} from './fast-assertion.js';
 export type { SessionView } from './management.js';
 export { createMemoryStores, type MemoryStoresOptions } from './memory-stores.js';
 export { createPassgate, Passgate } from './passgate.js';

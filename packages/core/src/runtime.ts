@@ -11,6 +11,7 @@ import {
 } from './config.js';
 import { isPassgateError, storeUnavailable } from './errors.js';
 import { PassgateEvents } from './events.js';
+import { type AssertionVerifier, createAssertionVerifier } from './fast-assertion.js';
 import { RateLimits } from './rate-limits.js';
 import type { PassgateStores } from './stores.js';
 import type { UserVerificationRequirement } from './types.js';
@@ -50,6 +51,8 @@ export interface Runtime {
   reauthenticateToAddPasskey: boolean;
   maxCredentialsPerAccount: number;
   cborLimits: CborLimits;
+  /** Sign-in assertion verification (the fast path with the library's verdicts). */
+  assertions: AssertionVerifier;
   /** Runs a store call; anything it throws that is not a PassgateError becomes `store_unavailable`. */
   store<T>(operation: string, call: () => Promise<T>): Promise<T>;
 }
@@ -106,6 +109,9 @@ export function createRuntime(options: PassgateOptions): Runtime {
     reauthenticateToAddPasskey: options.reauthenticateToAddPasskey ?? false,
     maxCredentialsPerAccount: maxCredentials,
     cborLimits: DEFAULT_CBOR_LIMITS,
+    assertions: createAssertionVerifier(
+      options.publicKeyCacheSize === undefined ? {} : { maxCachedKeys: options.publicKeyCacheSize },
+    ),
     async store(operation, call) {
       try {
         return await call();

@@ -1,0 +1,147 @@
+import { createAssertionVerifier } from '@passgate/core';
+import { SoftwareAuthenticator } from '@passgate/testing';
+import { type VerifyAuthenticationResponseOpts, verifyAuthenticationResponse } from '@simplewebauthn/server';
+import { decodeAttestationObject, parseAuthenticatorData } from '@simplewebauthn/server/helpers';
+import { describe, expect, it } from 'vitest';
+import { bytesOf, failure, loadVectors, makePassgate, ORIGIN, RP_ID, signIn, signUp } from './helpers.js';
+
+const CHALLENGE = Buffer.from('a challenge of thirty-two bytes!').toString('base64url');
+
+async function credentialWith(algorithm: 'ES256' | 'RS256' | 'Ed25519') {
+  const authenticator = new SoftwareAuthenticator({ algorithms: [algorithm], counter: 'zero' });
+  await authenticator.createCredential(
+    {
+      rp: { id: RP_ID, name: 'test' },
+      user: { id: 'dXNlcg', name: 'user', displayName: 'user' },
+      challenge: CHALLENGE,
+      pubKeyCredParams: [{ type: 'public-key', alg: { ES256: -7, RS256: -257, Ed25519: -8 }[algorithm] }],
+    },
+    { origin: ORIGIN },
+  );
+  const stored = authenticator.credentials[0];
+  if (!stored) throw new Error('no credential');
+  const options = async (publicKey = stored.publicKey): Promise<VerifyAuthenticationResponseOpts> => ({
+    response: await authenticator.getAssertion({ challenge: CHALLENGE, rpId: RP_ID }, { origin: ORIGIN }),
+    expectedChallenge: CHALLENGE,
+    expectedOrigin: ORIGIN,
+    expectedRPID: RP_ID,
+    credential: { id: stored.id, publicKey: Uint8Array.from(publicKey), counter: 0 },
+  });
+  return { id: stored.id, publicKey: stored.publicKey, options };
+}
+
+describe('createAssertionVerifier', () => {
+  it.each(['ES256', 'RS256', 'Ed25519'] as const)(
+    'accepts a valid %s assertion on the fast path, with the library’s result',
+    async (algorithm) => {
+      const verifier = createAssertionVerifier();
+      const credential = await credentialWith(algorithm);
+      const options = await credential.options();
+      const fast = await verifier.verify(options);
+      expect(verifier.stats).toEqual({ fast: 1, library: 0 });
+      expect(fast).toEqual(await verifyAuthenticationResponse(options));
+      // The second sign-in reuses the imported key.
+      await verifier.verify(await credential.options());
+      expect(verifier.stats).toEqual({ fast: 2, library: 0 });
+      expect(verifier.cachedKeys).toBe(1);
+    },
+  );
+
+  it('keys the cache by the COSE key bytes too: another key under a cached id is not trusted', async () => {
+    const verifier = createAssertionVerifier();
+    const mine = await credentialWith('ES256');
+    const other = await credentialWith('ES256');
+    await verifier.verify(await mine.options());
+    // Same credential id, signed by the cached key, but the relying party now holds another key.
+    const swapped = await mine.options(other.publicKey);
+    await expect(verifier.verify(swapped)).resolves.toEqual(await verifyAuthenticationResponse(swapped));
+    await expect(verifier.verify(swapped)).resolves.toMatchObject({ verified: false });
+    expect(verifier.stats.fast).toBe(1);
+  });
+
+  it('rejects with the library’s own error (a wrong challenge)', async () => {
+    const verifier = createAssertionVerifier();
+    const options = { ...(await (await credentialWith('Ed25519')).options()), expectedChallenge: 'b3RoZXI' };
+    const expected = await verifyAuthenticationResponse(options).catch((error: Error) => error.message);
+    await expect(verifier.verify(options)).rejects.toThrow(expected as string);
+    expect(verifier.stats).toEqual({ fast: 0, library: 1 });
+  });
+
+  it('keeps at most maxCachedKeys keys, least recently used out first', async () => {
+    const verifier = createAssertionVerifier({ maxCachedKeys: 2 });
+    const [a, b, c] = [
+      await credentialWith('ES256'),
+      await credentialWith('ES256'),
+      await credentialWith('ES256'),
+    ];
+    await verifier.verify(await a.options());
+    await verifier.verify(await b.options());
+    await verifier.verify(await a.options()); // a is now the most recent
+    await verifier.verify(await c.options()); // evicts b
+    expect(verifier.cachedKeys).toBe(2);
+    expect(verifier.stats).toEqual({ fast: 4, library: 0 });
+  });
+
+  it('maxCachedKeys 0 sends every call to the library', async () => {
+    const verifier = createAssertionVerifier({ maxCachedKeys: 0 });
+    const result = await verifier.verify(await (await credentialWith('ES256')).options());
+    expect(result.verified).toBe(true);
+    expect(verifier.stats).toEqual({ fast: 0, library: 1 });
+    expect(verifier.cachedKeys).toBe(0);
+    expect(() => createAssertionVerifier({ maxCachedKeys: -1 })).toThrow(TypeError);
+  });
+
+  it('the W3C vectors’ assertions get the library’s verdicts, ES256/RS256/EdDSA on the fast path', async () => {
+    const verifier = createAssertionVerifier();
+    let fastExpected = 0;
+    for (const v of loadVectors().vectors) {
+      const attestation = decodeAttestationObject(bytesOf(v.registration.attestationObject));
+      const publicKey = parseAuthenticatorData(attestation.get('authData')).credentialPublicKey;
+      if (!publicKey) throw new Error(`${v.label}: no public key`);
+      const options: VerifyAuthenticationResponseOpts = {
+        response: {
+          id: v.registration.credentialId,
+          rawId: v.registration.credentialId,
+          type: 'public-key',
+          response: {
+            clientDataJSON: v.authentication.clientDataJSON,
+            authenticatorData: v.authentication.authenticatorData,
+            signature: v.authentication.signature,
+          },
+          clientExtensionResults: {},
+        },
+        expectedChallenge: v.authentication.challenge,
+        expectedOrigin: v.origin,
+        expectedRPID: v.rpId,
+        ...(v.topOrigin ? { expectedTopOrigin: v.topOrigin } : {}),
+        requireUserVerification: false,
+        credential: { id: v.registration.credentialId, publicKey, counter: 0 },
+      };
+      const settle = (p: Promise<unknown>) =>
+        p.then(
+          (value) => ({ value }),
+          (error: Error) => ({ error: error.message }),
+        );
+      const library = await settle(verifyAuthenticationResponse(options));
+      const before = verifier.stats.fast;
+      expect(await settle(verifier.verify(options)), v.label).toEqual(library);
+      if ([-7, -257, -8].includes(v.alg) && 'value' in library) {
+        fastExpected += 1;
+        expect(verifier.stats.fast, `${v.label} on the fast path`).toBe(before + 1);
+      }
+    }
+    expect(fastExpected).toBeGreaterThan(10);
+  });
+
+  it('is what Passgate signs in with by default (publicKeyCacheSize 0: the library alone, same outcome)', async () => {
+    for (const publicKeyCacheSize of [undefined, 0]) {
+      const h = makePassgate(publicKeyCacheSize === undefined ? {} : { publicKeyCacheSize });
+      const authenticator = new SoftwareAuthenticator();
+      await signUp(h, authenticator, 'ada');
+      const result = await signIn(h, authenticator);
+      expect(result.user.name).toBe('ada');
+      const bad = await failure(signIn(h, authenticator, { ctx: { signature: 'corrupt' } }));
+      expect(bad).toMatchObject({ code: 'verification_failed', reason: 'signature_invalid' });
+    }
+  });
+});
