@@ -335,5 +335,83 @@ export function describeDemoInBrowser(name: string, start: StartDemo): void {
       await page.waitForSelector('body[data-autofill="failed"]'); // offered again: nothing left to pick
       await shot(page, '09-unknown-credential');
     });
+
+    test("the page loads @passgate/browser through its import map; the client reports Chromium's capabilities", async () => {
+      const b = await open();
+      await b.addAuthenticator();
+      const { page } = b;
+      await gotoHome(page, demo.url);
+      // The same module instance the page uses, imported by name through the page's import map.
+      // A string, so vitest's module transform cannot rewrite the page-side dynamic import.
+      const capabilities = await page.evaluate(
+        "import('@passgate/browser').then((client) => client.getCapabilities())",
+      );
+      expect(capabilities).toMatchObject({
+        conditionalGet: 'supported',
+        signalUnknownCredential: 'supported',
+        signalAllAcceptedCredentials: 'supported',
+        signalCurrentUserDetails: 'supported',
+      });
+      const served = await fetch(`${demo.url}/vendor/passgate-browser/index.js`);
+      expect(served.headers.get('content-type')).toMatch(/javascript/);
+      expect(await served.text()).toMatch(/createPasskeyClient/);
+    });
+
+    test("a taken username at sign-up shows the server's username_taken as a clear message", async () => {
+      const b = await open();
+      const authenticatorId = await b.addAuthenticator();
+      const { page } = b;
+      const username = uniqueName('ida');
+      await signUp(page, demo.url, username);
+      await signOutKeepingAutofillPending(b, authenticatorId);
+      await b.removeAuthenticator(authenticatorId);
+      await b.addAuthenticator();
+      await page.fill(sel('sign-up-username'), username);
+      await page.click(sel('sign-up'));
+      const status = page.locator(sel('status'));
+      await expect.poll(() => status.getAttribute('data-code')).toBe('username_taken');
+      await expect.poll(() => status.textContent()).toMatch(/already taken/i);
+      expect(await sessionStatus(page)).toBe(401);
+    });
+
+    test('deleting a passkey after the sensitive-action window: the page signs the same user in again, then deletes', async () => {
+      const strict = await startExtra({ PASSGATE_REAUTH_SECONDS: '1' });
+      const b = await open();
+      await b.addAuthenticator();
+      const { page } = b;
+      const username = uniqueName('mary');
+      await signUp(page, strict.url, username);
+      const key = await b.addAuthenticator({ transport: 'usb' });
+      // Adding may itself need a fresh sign-in by now (when the server requires it for adding too):
+      // the page handles both.
+      await page.click(sel('add-passkey'));
+      await expect.poll(() => passkeyItems(page).count(), { timeout: 15_000 }).toBe(2);
+      const added = await b.waitForEvent((e) => e.name === 'credentialAdded' && e.authenticatorId === key);
+      const keyCredentialId = toBase64Url(added.credential!.credentialId);
+
+      await new Promise((resolve) => setTimeout(resolve, 1_500)); // past the 1 s window
+      const assertedBefore = b.events.filter((e) => e.name === 'credentialAsserted').length;
+      const refused = page.waitForResponse(
+        (r) => r.url().includes('/passkeys/credentials/') && r.request().method() === 'DELETE',
+      );
+      const stepUp = page.waitForRequest((r) => r.url().endsWith('/passkeys/login/options'));
+      const keyItem = page.locator(`${sel('passkey')}[data-credential-id="${keyCredentialId}"]`);
+      await keyItem.locator(sel('delete')).click();
+      await keyItem.locator(sel('delete-confirm')).click();
+      const first = await refused;
+      expect(first.status()).toBe(401);
+      expect(((await first.json()) as { error: { code: string } }).error.code).toBe(
+        'reauthentication_required',
+      );
+      expect((await stepUp).postDataJSON()).toEqual({ username });
+      await expect.poll(() => page.locator(sel('status')).textContent()).toMatch(/deleted/i);
+      await expect.poll(() => passkeyItems(page).count()).toBe(1);
+      expect(b.events.filter((e) => e.name === 'credentialAsserted').length).toBeGreaterThan(assertedBefore);
+      const deleted = await b.waitForEvent(
+        (e) => e.name === 'credentialDeleted' && e.authenticatorId === key,
+      );
+      expect(toBase64Url(deleted.credentialId!)).toBe(keyCredentialId);
+      await shot(page, '10-deleted-after-reauthentication');
+    });
   });
 }
