@@ -21,6 +21,7 @@ export function publishedPackages() {
 /** Packs one package with pnpm into `destination`; returns the tarball's path. */
 export function pack(dir, destination) {
   // Run by pnpm (`pnpm lint:packages`), reuse that pnpm rather than starting npx for each package.
+  // biome-ignore lint/suspicious/noUndeclaredEnvVars: a script run by pnpm, not a turbo task.
   const execPath = process.env.npm_execpath ?? '';
   // pnpm 12 ships a native binary there; older ones a JavaScript file.
   let [command, prefix] = ['npx', ['-y', 'pnpm@12.4.2']];
