@@ -4,28 +4,51 @@ import type { Account, StoredCredential } from './types.js';
  * The three storage interfaces. Every adapter (in-memory, Redis, PostgreSQL, or one of your own)
  * implements them and runs `describeStorageAdapter` from `@passgate/testing/conformance` to prove it.
  *
- * Rules common to every method:
+ * Rules common to every method (`docs/custom-adapters.md` explains each, with the failure it prevents):
  * - Failures to reach the store (connection refused, timeout, failover) reject with the core's
- *   `store_unavailable` error (`storeUnavailable(cause)` from `@passgate/core`), promptly: the
- *   ceremony fails closed on it and the contract answers 503. Never resolve a default instead.
+ *   `store_unavailable` error (`storeUnavailable(cause)` from `@passgate/core`) within a bounded time
+ *   that the adapter documents and lets the application set (a few seconds at most; the conformance
+ *   suite's `unavailableWithinMs`, 2 s by default): the ceremony fails closed on it and the contract
+ *   answers 503. Never resolve a default (`null`, `[]`, `false`) instead, and never wait unbounded.
+ * - Any other error of the store (a missing table, a wrong key type, a permission error: a deployment
+ *   fault) rejects with that error, never with `store_unavailable` (the contract answers
+ *   `500 internal_error` and logs it), and never resolves a default either.
  * - A rejected write leaves nothing behind (no half-written rows, keys or index entries).
  * - Ids (credential ids, user handles) are canonical base64url strings (the core checks them before
- *   any store call), so an adapter may keep them as the bytes they decode to.
- * - Values round-trip exactly: strings are arbitrary Unicode, `Uint8Array`s are byte-exact, `Date`s
- *   keep millisecond precision. Returned objects are fresh copies that the caller may mutate.
+ *   any store call), so an adapter may keep them as the bytes they decode to. They are compared over
+ *   their full length (up to 1364 characters for a 1023-byte credential id), case-sensitively: an id
+ *   that is a prefix of another, or differs only in case or in its last character, is another id.
+ * - Every other string is compared exactly, code unit for code unit: usernames and user ids too (no
+ *   case folding, accent folding, trimming or Unicode normalisation in the store; the core
+ *   normalises usernames before calling, so `"Alice"` and `"alice"` are two accounts unless the
+ *   application's `normalizeUsername` folds case).
+ * - Values round-trip exactly: strings are arbitrary Unicode, kept as given (never normalised or
+ *   trimmed), `Uint8Array`s are byte-exact, `Date`s keep millisecond precision.
+ * - Inputs are copied: a store never keeps a caller's object (credential, account, `Date`, array) by
+ *   reference, so mutating it after the call changes nothing stored. Returned objects are fresh
+ *   copies that the caller may mutate.
+ * - When several outcomes apply to one call, the order given in the method's comment decides which
+ *   one answers.
  */
 
 /**
  * Pending ceremony state, keyed by an opaque random ceremony id (the cookie value).
  *
  * Values are opaque strings (JSON written by the core), at most 64 KiB of UTF-8.
- * Expiry is decided by the store's own clock.
+ * Expiry is decided by the store's own clock (the database's or Redis's time), never by the calling
+ * process's `Date.now()`: application servers' clocks differ, and a challenge put by one and consumed
+ * by another must live exactly its TTL. A store that deletes expired entries lazily (DynamoDB's TTL,
+ * a periodic sweep) must still check the expiry on every read.
  */
 export interface ChallengeStore {
   /**
-   * Keeps `value` under `id` for `ttlMs` milliseconds (a positive integer).
+   * Keeps `value` under `id` for `ttlMs` milliseconds, an integer from 1 to 3 600 000 (one hour,
+   * the core's longest challenge TTL). The value is pending from the call for `ttlMs` and then
+   * expires: no earlier, and no later than the store's timer resolution allows (milliseconds; never
+   * rounded to whole seconds, capped, or stretched).
    * Resolves `true` when stored, `false` when `id` is already pending (the existing value is kept:
-   * a pending ceremony can never be overwritten). An expired id is not pending.
+   * a pending ceremony can never be overwritten). An expired id is not pending, so `put` on it
+   * resolves `true` and stores the new value. Of concurrent puts on one id exactly one resolves `true`.
    */
   put(id: string, value: string, ttlMs: number): Promise<boolean>;
 
@@ -66,7 +89,8 @@ export interface CredentialRepository {
    * Stores a new credential (for an account that already exists).
    * Rejects with `credential_exists` (`credentialExists()`) when a credential with this id exists
    * under any account, and writes nothing then. Atomic with respect to concurrent creates of the
-   * same id: exactly one of them resolves.
+   * same id: exactly one of them resolves. `credential_exists` wins over `too_many_credentials` when
+   * both apply.
    *
    * `options.maxPerAccount` is enforced in the same atomic step as the insert (never a count read
    * before a separate write): of concurrent creates for an account holding `maxPerAccount - 1`
@@ -78,7 +102,13 @@ export interface CredentialRepository {
   /** The credential with this id, or `null`. */
   findById(id: string): Promise<StoredCredential | null>;
 
-  /** Every credential of the account, oldest first (by `createdAt`, then `id` as a string); `[]` for none. */
+  /**
+   * Every credential of the account (its user handle compared over its full length), oldest first:
+   * by `createdAt`, and on equal `createdAt` by `id` in UTF-16 code-unit order, which for base64url
+   * is ASCII order (`-` < `0`–`9` < `A`–`Z` < `_` < `a`–`z`; not a case-insensitive or locale
+   * collation, not insertion order). `[]` for none. A deleted credential is never listed, also when
+   * its id was registered again by another account.
+   */
   listByUserHandle(userHandle: string): Promise<StoredCredential[]>;
 
   /**
@@ -86,7 +116,10 @@ export interface CredentialRepository {
    * sets `counter`, `backedUp` and `lastUsedAt` and resolves the updated credential; otherwise
    * (counter moved meanwhile, or no such credential) changes nothing and resolves `null`.
    * Atomic: of concurrent updates with the same `expectedCounter` at most one applies when
-   * `counter !== expectedCounter`.
+   * `counter !== expectedCounter`. An update with `counter === expectedCounter` (authenticators that
+   * always send 0) applies whenever the stored counter matches, also when it changes no stored value
+   * (same `backedUp` and `lastUsedAt`) and also concurrently: "applied" means the counter matched,
+   * not that a row changed (mind databases that report changed rather than matched rows).
    *
    * Each call is one attempt, judged on its own: a second call with the same `expectedCounter`
    * (and `counter !== expectedCounter`) after the first applied resolves `null`, even when it
@@ -100,17 +133,22 @@ export interface CredentialRepository {
   /**
    * Sets the nickname (`null` clears it) of credential `id` if `userHandle` owns it, and resolves the
    * updated credential; resolves `null` (changing nothing) when it does not exist or is another
-   * account's. Ownership is checked in the same operation as the write.
+   * account's. Ownership is checked in the same operation as the write (one conditional write, not a
+   * read then a write): a credential deleted and registered again by another account meanwhile is
+   * never renamed. `nickname` is kept exactly (no trimming or normalisation).
    */
   rename(userHandle: string, id: string, nickname: string | null): Promise<StoredCredential | null>;
 
   /**
-   * Deletes credential `id` if `userHandle` owns it.
-   * - `'not_found'`: no such credential, or another account's (nothing changes).
+   * Deletes credential `id` if `userHandle` owns it. The first of these that applies answers:
+   * - `'not_found'`: no such credential, or another account's (nothing changes), whatever
+   *   `allowLast` is and however many credentials the caller's account holds.
    * - `'last_credential'`: it is the account's only credential and `allowLast` is false (nothing changes).
-   * - `'deleted'`: it is gone.
+   * - `'deleted'`: it is gone, and so is every index entry that pointed at it.
    * Atomic per account: concurrent deletes of an account's last two credentials with
-   * `allowLast: false` never leave it with none.
+   * `allowLast: false` never leave it with none, and of concurrent deletes of one credential exactly
+   * one resolves `'deleted'`. Ownership is checked in the same operation as the delete, as for
+   * `rename`.
    */
   delete(userHandle: string, id: string, options: { allowLast: boolean }): Promise<DeleteCredentialResult>;
 }
@@ -119,15 +157,19 @@ export interface CredentialRepository {
 export interface AccountRepository {
   findByUserHandle(userHandle: string): Promise<Account | null>;
   findByUserId(userId: string): Promise<Account | null>;
-  /** Exact match on the canonical username (the core normalises before calling). */
+  /**
+   * Exact match on the canonical username (the core normalises before calling): code unit for code
+   * unit, no case or accent folding, no Unicode normalisation, no trimming.
+   */
   findByUsername(username: string): Promise<Account | null>;
 
   /**
    * Creates the account together with its first credential, all or nothing (sign-up).
-   * Rejects with `username_taken` (`usernameTaken()`) when the username exists, with
-   * `credential_exists` when the credential id exists, and with a plain `Error` when the user handle
-   * or user id exists (random values; a collision is a bug). On any rejection nothing is written.
-   * Of concurrent creates with the same username exactly one resolves.
+   * Rejects, the first that applies answering: with `username_taken` (`usernameTaken()`) when the
+   * username exists, with `credential_exists` when the credential id exists, and with a plain
+   * `Error` (no Passgate code) when the user handle or user id exists (random values; a collision
+   * is a bug). On any rejection nothing is written. Of concurrent creates with the same username
+   * exactly one resolves, and likewise for the same credential id. Both objects are copied.
    *
    * `firstCredential.userHandle` equals `account.userHandle`.
    * The credential lands in the same storage that this adapter's `CredentialRepository` reads, so an

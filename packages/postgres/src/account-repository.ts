@@ -1,5 +1,12 @@
-import type { Account, AccountRepository, StoredCredential } from '@passgate/core';
+import {
+  type Account,
+  type AccountRepository,
+  credentialExists,
+  type StoredCredential,
+  usernameTaken,
+} from '@passgate/core';
 import { insertCredential } from './credential-repository.js';
+import { IdentifierCollisionError } from './errors.js';
 import type { Db } from './pool.js';
 import { ACCOUNT_COLUMNS, type AccountRow, accountFromRow } from './rows.js';
 import { decodeId, decodeIdForWrite, encodeId, type SqlNames } from './sql.js';
@@ -38,6 +45,26 @@ export class PostgresAccountRepository implements AccountRepository {
   async create(account: Account, firstCredential: StoredCredential): Promise<void> {
     const handle = decodeIdForWrite(account.userHandle, 'account.userHandle');
     const [credentialSql, credentialValues] = insertCredential(this.n, firstCredential);
+    try {
+      await this.insertAccount(account, handle, credentialSql, credentialValues);
+    } catch (error) {
+      // The primary key (user id) is checked before the other unique indexes: when the user id or
+      // handle collided, a taken username or credential id still answers first, as the contract ranks.
+      if (!(error instanceof IdentifierCollisionError)) throw error;
+      if ((await this.findByUsername(account.username)) !== null) throw usernameTaken();
+      const credentialKey = decodeId(firstCredential.id);
+      const taken = await this.db.query(`SELECT 1 FROM ${this.n.credentials} WHERE id = $1`, [credentialKey]);
+      if ((taken.rowCount ?? 0) > 0) throw credentialExists();
+      throw error;
+    }
+  }
+
+  private async insertAccount(
+    account: Account,
+    handle: Buffer,
+    credentialSql: string,
+    credentialValues: unknown[],
+  ): Promise<void> {
     await this.db.transaction(async (client) => {
       await client.query(`INSERT INTO ${this.n.accounts} (${ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5)`, [
         account.userId,

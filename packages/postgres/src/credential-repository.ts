@@ -2,6 +2,7 @@ import {
   type CreateCredentialOptions,
   type CredentialRepository,
   type CredentialSignInUpdate,
+  credentialExists,
   type DeleteCredentialResult,
   type StoredCredential,
   tooManyCredentials,
@@ -61,6 +62,9 @@ export class PostgresCredentialRepository implements CredentialRepository {
       await client.query(`SELECT 1 FROM ${this.n.accounts} WHERE user_handle = $1 FOR NO KEY UPDATE`, [
         owner,
       ]);
+      // An id that is taken answers credential_exists even when the account is full too.
+      const taken = await client.query(`SELECT 1 FROM ${this.n.credentials} WHERE id = $1`, [values[0]]);
+      if ((taken.rowCount ?? 0) > 0) throw credentialExists();
       const held = await client.query<{ n: string }>(
         `SELECT count(*) AS n FROM ${this.n.credentials} WHERE user_handle = $1`,
         [owner],

@@ -57,3 +57,10 @@ export function toStoreError(err: unknown, constraintErrors: ReadonlyMap<string,
   if (isUnavailableError(err)) return storeUnavailable(err);
   return err;
 }
+
+/**
+ * A taken user handle or user id at sign-up: random values that collided, a bug rather than a user
+ * error (a plain `Error` to callers). Its own class so `create` can tell it apart and still let a taken
+ * username or credential id, which the contract ranks first, win when several collide at once.
+ */
+export class IdentifierCollisionError extends Error {}

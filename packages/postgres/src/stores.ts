@@ -2,6 +2,7 @@ import { credentialExists, type PassgateStores, usernameTaken } from '@passgate/
 import { PostgresAccountRepository } from './account-repository.js';
 import { PostgresChallengeStore } from './challenge-store.js';
 import { PostgresCredentialRepository } from './credential-repository.js';
+import { IdentifierCollisionError } from './errors.js';
 import { Db, type PostgresPool } from './pool.js';
 import { type PostgresLocationOptions, resolveNames } from './sql.js';
 
@@ -44,8 +45,11 @@ export function createPostgresStores(options: PostgresStoresOptions): PostgresSt
   const constraintErrors = new Map<string, () => Error>([
     [n.c.credentialsPkey, credentialExists],
     [n.c.accountsUsernameKey, usernameTaken],
-    [n.c.accountsUserHandleKey, () => new Error('An account with this user handle already exists')],
-    [n.c.accountsPkey, () => new Error('An account with this user id already exists')],
+    [
+      n.c.accountsUserHandleKey,
+      () => new IdentifierCollisionError('An account with this user handle already exists'),
+    ],
+    [n.c.accountsPkey, () => new IdentifierCollisionError('An account with this user id already exists')],
   ]);
   const db = new Db(options.pool, constraintErrors);
   const challenges = new PostgresChallengeStore(db, n);

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
 import { concurrently, expectAccount, expectCredential, ids } from './assertions.js';
 import type { SuiteContext } from './context.js';
+import { expect } from './expect.js';
 import { makeCredential, makeSignUp } from './fixtures.js';
 
 /**
@@ -8,6 +8,7 @@ import { makeCredential, makeSignUp } from './fixtures.js';
  * or a support tool's "remove passkeys") takes its credentials, its username and its user id with it.
  */
 export function describeAccountDeletionContract(ctx: SuiteContext): void {
+  const { describe, it } = ctx.runner;
   describe('AccountRepository.delete', () => {
     const accounts = () => ctx.stores().accounts;
     const credentials = () => ctx.stores().credentials;

@@ -1,5 +1,4 @@
 import type { Account } from '@passgate/core';
-import { describe, expect, it } from 'vitest';
 import {
   codeOf,
   concurrently,
@@ -11,6 +10,7 @@ import {
   settle,
 } from './assertions.js';
 import type { SuiteContext } from './context.js';
+import { expect } from './expect.js';
 import {
   makeSignUp,
   randomBase64url,
@@ -21,6 +21,7 @@ import {
 
 /** Contract tests for `AccountRepository` (see its doc comment in `@passgate/core`). */
 export function describeAccountRepositoryContract(ctx: SuiteContext): void {
+  const { describe, it } = ctx.runner;
   describe('AccountRepository', () => {
     const accounts = () => ctx.stores().accounts;
     const credentials = () => ctx.stores().credentials;

@@ -1,5 +1,5 @@
 import type { Account, ErrorCode, StoredCredential } from '@passgate/core';
-import { expect } from 'vitest';
+import { expect } from './expect.js';
 
 /**
  * Comparison helpers shared by the conformance modules. Stored values are compared through plain
@@ -25,10 +25,19 @@ const ACCOUNT_KEYS = ['createdAt', 'displayName', 'userHandle', 'userId', 'usern
 
 const hex = (bytes: Uint8Array) =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-const ms = (date: Date | null) => (date instanceof Date ? date.getTime() : date);
+// Not `instanceof Date`: a test's `structuredClone` may make Dates of another realm (Jest's vm contexts).
+const ms = (date: Date | null) =>
+  Object.prototype.toString.call(date) === '[object Date]' ? (date as Date).getTime() : date;
 
 export function credentialSnapshot(c: StoredCredential): Record<string, unknown> {
-  return { ...c, publicKey: hex(c.publicKey), createdAt: ms(c.createdAt), lastUsedAt: ms(c.lastUsedAt) };
+  return {
+    ...c,
+    publicKey: hex(c.publicKey),
+    // A fresh array of this realm, so a deep comparison never trips over another realm's prototype.
+    transports: Array.isArray(c.transports) ? [...c.transports] : c.transports,
+    createdAt: ms(c.createdAt),
+    lastUsedAt: ms(c.lastUsedAt),
+  };
 }
 
 export function accountSnapshot(a: Account): Record<string, unknown> {

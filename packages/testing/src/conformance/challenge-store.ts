@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
 import { concurrently, settle } from './assertions.js';
 import type { SuiteContext } from './context.js';
+import { expect } from './expect.js';
 import { randomCeremonyId, unicodeString, utf8StringOfBytes } from './fixtures.js';
 
 /** A TTL no test waits out. */
@@ -9,6 +9,7 @@ const LONG_TTL_MS = 10 * 60_000;
 
 /** Contract tests for `ChallengeStore` (see its doc comment in `@passgate/core`). */
 export function describeChallengeStoreContract(ctx: SuiteContext): void {
+  const { describe, it } = ctx.runner;
   describe('ChallengeStore', () => {
     const store = () => ctx.stores().challenges;
     const expiryTimeout = ctx.ttlMs + ctx.ttlSlackMs + 10_000;

@@ -1,4 +1,12 @@
 import type { PassgateStores } from '@passgate/core';
+import type { TestRunner } from './runner.js';
+
+/** Stores of the adapter under test wired to some backend, and how to let go of them. */
+export interface StoresHandle {
+  stores: PassgateStores;
+  /** Called once the suite is done with these stores (close the pool, stop the fake server, ...). */
+  close?: () => Promise<void> | void;
+}
 
 /** What `setup` hands the suite: the stores to test, and how to clean up after them. */
 export interface StorageAdapterUnderTest {
@@ -10,16 +18,43 @@ export interface StorageAdapterUnderTest {
 export interface StorageAdapterSuiteOptions {
   /** TTL used by expiry tests, ms (default 300); the suite waits ttl + slack. */
   ttlMs?: number;
-  /** Extra wait after the TTL before expecting a challenge to be gone, ms (default 400). */
+  /**
+   * How far the store's expiry may be from the exact TTL, either way, ms (default 400): the suite
+   * expects a value still there `ttlSlackMs` before its TTL is up and gone `ttlSlackMs` after.
+   */
   ttlSlackMs?: number;
   /** Number of concurrent callers in race tests (default 50). */
   concurrency?: number;
+  /**
+   * How long a method may take to reject with `store_unavailable` when the backend cannot be
+   * reached, ms (default 2000). Set it to the timeout your adapter documents.
+   */
+  unavailableWithinMs?: number;
+  /**
+   * The outage hook: the same adapter, configured as in production but pointed at a backend that
+   * cannot be reached (a closed port, or a server that accepts connections and never answers). The
+   * suite then calls every method and expects each to reject with `store_unavailable` within
+   * `unavailableWithinMs`. Omit it only for a store that lives in the application's process (the suite then
+   * reports the test as not run).
+   */
+  unreachable?: () => Promise<StoresHandle> | StoresHandle;
+  /**
+   * The deployment-fault hook: the same adapter pointed at a backend that answers but is set up
+   * wrongly (its tables or keys missing, no permission). The suite expects every method to reject,
+   * with anything but `store_unavailable` (contract 1.1: such a fault is a `500 internal_error`,
+   * never a `503`). Omit it only for a store without a schema or permissions.
+   */
+  misconfigured?: () => Promise<StoresHandle> | StoresHandle;
 }
 
-/** What each contract module receives: the stores (available once `setup` has run) and the options. */
+/** What each contract module receives: the runner, the stores (once `setup` has run) and the options. */
 export interface SuiteContext {
+  runner: TestRunner;
   stores(): PassgateStores;
+  unreachable: StorageAdapterSuiteOptions['unreachable'];
+  misconfigured: StorageAdapterSuiteOptions['misconfigured'];
   ttlMs: number;
   ttlSlackMs: number;
   concurrency: number;
+  unavailableWithinMs: number;
 }

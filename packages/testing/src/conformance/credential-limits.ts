@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
 import { concurrently, expectRejectsWithCode, settle } from './assertions.js';
 import type { SuiteContext } from './context.js';
 import { seedAccount } from './credential-repository.js';
+import { expect } from './expect.js';
 import { makeCredential } from './fixtures.js';
 
 /**
@@ -10,6 +10,7 @@ import { makeCredential } from './fixtures.js';
  * `updateAfterSignIn`.
  */
 export function describeCredentialLimitsContract(ctx: SuiteContext): void {
+  const { describe, it } = ctx.runner;
   describe('CredentialRepository atomic limits', () => {
     const repo = () => ctx.stores().credentials;
 

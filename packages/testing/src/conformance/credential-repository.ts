@@ -1,7 +1,7 @@
 import type { Account, PassgateStores, StoredCredential } from '@passgate/core';
-import { describe, expect, it } from 'vitest';
 import { concurrently, expectCredential, expectRejectsWithCode, ids, settle } from './assertions.js';
 import type { SuiteContext } from './context.js';
+import { expect } from './expect.js';
 import {
   makeCredential,
   makeSignUp,
@@ -32,6 +32,7 @@ export async function seedAccount(
 
 /** Contract tests for `CredentialRepository` (see its doc comment in `@passgate/core`). */
 export function describeCredentialRepositoryContract(ctx: SuiteContext): void {
+  const { describe, it } = ctx.runner;
   describe('CredentialRepository', () => {
     const repo = () => ctx.stores().credentials;
     const seed = (

@@ -1,28 +1,25 @@
-import { afterAll, beforeAll, describe } from 'vitest';
-import { describeAccountDeletionContract } from './account-deletion.js';
-import { describeAccountRepositoryContract } from './account-repository.js';
-import { describeChallengeStoreContract } from './challenge-store.js';
-import type { StorageAdapterSuiteOptions, StorageAdapterUnderTest, SuiteContext } from './context.js';
-import { describeCredentialLimitsContract } from './credential-limits.js';
-import { describeCredentialRepositoryContract } from './credential-repository.js';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import type { StorageAdapterSuiteOptions } from './context.js';
+import type { TestRunner } from './runner.js';
+import { describeStorageAdapterWith, type StorageAdapterSetup } from './suite.js';
 
-export type { StorageAdapterSuiteOptions, StorageAdapterUnderTest } from './context.js';
-export {
-  makeAccount,
-  makeCredential,
-  makeSignUp,
-  randomBase64url,
-  randomCeremonyId,
-  randomCredentialId,
-  randomUserHandle,
-  randomUserId,
-  randomUsername,
-} from './fixtures.js';
+export * from './common.js';
+
+/** vitest's functions in the shape the suite registers with. */
+export const vitestRunner: TestRunner = {
+  describe: (name, body) => describe(name, body),
+  it: (name, fn, timeoutMs) => it(name, fn, timeoutMs),
+  beforeAll: (fn, timeoutMs) => beforeAll(fn, timeoutMs),
+  afterAll: (fn, timeoutMs) => afterAll(fn, timeoutMs),
+  skip: (name, reason) => it.skip(`${name} (not run: ${reason})`, () => {}),
+};
 
 /**
- * The storage adapter conformance suite: one call registers every contract test of `ChallengeStore`,
- * `CredentialRepository` and `AccountRepository` (as documented in `@passgate/core`) in a vitest
- * `describe` block.
+ * The storage adapter conformance suite for vitest: one call registers every contract test of
+ * `ChallengeStore`, `CredentialRepository` and `AccountRepository` (as documented in
+ * `@passgate/core`) in a vitest `describe` block. The same suite runs on Jest
+ * (`@passgate/testing/conformance/jest`), `node:test` (`@passgate/testing/conformance/node-test`)
+ * and any other runner (`describeStorageAdapterWith`).
  *
  * `setup` runs once, before the tests; `teardown` once, after them. The tests share the stores and
  * may run against a database that already holds data: each one uses fresh random ids, usernames and
@@ -37,36 +34,8 @@ export {
  */
 export function describeStorageAdapter(
   name: string,
-  setup: () => Promise<StorageAdapterUnderTest> | StorageAdapterUnderTest,
+  setup: StorageAdapterSetup,
   options: StorageAdapterSuiteOptions = {},
 ): void {
-  const concurrency = options.concurrency ?? 50;
-  if (!Number.isSafeInteger(concurrency) || concurrency < 2)
-    throw new RangeError('concurrency must be at least 2');
-  let subject: StorageAdapterUnderTest | undefined;
-  const ctx: SuiteContext = {
-    stores() {
-      if (subject === undefined)
-        throw new Error(`describeStorageAdapter(${JSON.stringify(name)}): setup did not complete`);
-      return subject.stores;
-    },
-    ttlMs: options.ttlMs ?? 300,
-    ttlSlackMs: options.ttlSlackMs ?? 400,
-    concurrency,
-  };
-
-  describe(`storage adapter conformance: ${name}`, () => {
-    beforeAll(async () => {
-      subject = await setup();
-    });
-    afterAll(async () => {
-      await subject?.teardown?.();
-    });
-
-    describeChallengeStoreContract(ctx);
-    describeCredentialRepositoryContract(ctx);
-    describeCredentialLimitsContract(ctx);
-    describeAccountRepositoryContract(ctx);
-    describeAccountDeletionContract(ctx);
-  });
+  describeStorageAdapterWith(vitestRunner, name, setup, options);
 }

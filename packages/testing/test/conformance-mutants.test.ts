@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createProgrammaticRunner,
+  describeStorageAdapterWith,
+  type TestOutcome,
+} from '../src/conformance/index.js';
+import { createFlawedStores, type Flaw } from './mutants/flawed-memory-stores.js';
+
+/**
+ * The conformance suite's own test: deliberately broken adapters, each breaking exactly one promise
+ * of `@passgate/core`'s `stores.ts`, run through the whole suite (programmatically, no child process),
+ * which must fail each of them, in the test that holds that promise. The same adapter without a flaw
+ * must pass, so a failure is never the suite's own.
+ */
+const CAUGHT_BY: Record<Flaw, string> = {
+  // ChallengeStore
+  'put overwrites a pending id': 'put on a pending id resolves false and keeps the existing value',
+  'put on a pending id resolves true': 'put on a pending id resolves false and keeps the existing value',
+  'put treats an expired id as pending':
+    'a value expires after its TTL, while a long-TTL value is still there',
+  'consume does not remove': 'consume is single-use',
+  'consume reads and removes in two steps': 'of concurrent consumers of one id, exactly one gets the value',
+  'put checks and writes in two steps': 'of concurrent puts on one id, exactly one succeeds',
+  'TTL ignored': 'a value expires after its TTL',
+  'TTL doubled': 'a value is pending for its TTL and no longer',
+  'TTL halved': 'a value is pending for its TTL and no longer',
+  'TTL rounded up to whole seconds': 'a value is pending for its TTL and no longer',
+  'TTL rounded down to whole seconds': 'a value is pending for its TTL and no longer',
+  'TTL over ten minutes refused': 'takes TTLs from 1 ms (expires at once) to one hour (kept)',
+  'expiry by the calling process clock': "expires by the store's clock",
+  'challenge values NFC-normalised': 'arbitrary Unicode values round-trip exactly',
+  'challenge values cut at 32 KiB': 'a value of 64 KiB of multi-byte UTF-8 round-trips exactly',
+  // CredentialRepository
+  'cap ignored': 'create with maxPerAccount rejects at the cap and writes nothing',
+  'cap counted and written in two steps':
+    'create with maxPerAccount: of 10 parallel adds at cap - 1, exactly one resolves',
+  'cap checked before the id': 'credential_exists wins over too_many_credentials',
+  'create overwrites an existing id': 'rejects a duplicate id with credential_exists and changes nothing',
+  'create rejects a duplicate with a plain Error': 'rejects a duplicate id with credential_exists',
+  'create checks and writes in two steps': 'of concurrent creates of one id, exactly one resolves',
+  'create keeps the caller object':
+    'keeps its own copy: mutating the created object afterwards changes nothing',
+  'create indexes a rejected duplicate': 'rejects a duplicate id with credential_exists and changes nothing',
+  'findById returns the stored object':
+    'returns fresh copies: mutating a returned credential changes nothing stored',
+  'ids unique over their first 1024 characters only': 'compares ids over their full length',
+  'findById matches by prefix': 'compares ids over their full length',
+  'ids compared case-insensitively': 'ids are case-sensitive (base64url)',
+  'ties listed in insertion order': 'lists ties on createdAt by id in code-unit order',
+  'ties listed in reverse insertion order': 'lists ties on createdAt by id in code-unit order',
+  'ties listed by id case-insensitively': 'lists ties on createdAt by id in code-unit order',
+  'listed newest first': 'lists oldest first, by createdAt then id',
+  'list matches user handles by prefix':
+    'CredentialRepository rules › compares user handles over their full length',
+  'update ignores expectedCounter': 'resolves null and changes nothing when the counter does not match',
+  'update reads and writes in two steps':
+    'of concurrent updates with the same expectedCounter, exactly one applies',
+  'update resolves null when no value changes': 'applies an update that changes no value',
+  'update resolves the old state': 'applies when the counter matches and resolves the updated credential',
+  'update ignores backedUp': 'applies when the counter matches and resolves the updated credential',
+  'update keeps the caller Date':
+    'returns fresh copies: mutating a returned credential changes nothing stored',
+  'counter stored as signed 32-bit': 'keeps counters up to 2^32 - 1 (unsigned 32-bit)',
+  'rename ignores the owner': "resolves null and changes nothing for another account's credential",
+  'rename checks the owner apart from the write':
+    'checks ownership in the same operation as rename and delete',
+  'rename ignores null': 'sets and clears the nickname for the owner',
+  'nicknames trimmed': 'keeps names exactly: no Unicode normalisation, trimming or case change of nicknames',
+  'delete ignores the owner': "resolves 'not_found' for another account's credential, and keeps it",
+  'delete checks the owner apart from the write':
+    'checks ownership in the same operation as rename and delete',
+  'delete checks last_credential before the owner': "'not_found' wins over 'last_credential'",
+  'delete leaves the index entry': 'removes index entries on delete',
+  'delete counts and removes in two steps':
+    'concurrent deletes of the last two credentials (allowLast false) leave exactly one',
+  'delete never answers last_credential':
+    "resolves 'last_credential' for the only credential when allowLast is false",
+  'delete ignores allowLast': "resolves 'deleted' for the only credential when allowLast is true",
+  'delete resolves deleted twice': "of concurrent deletes of one credential, exactly one resolves 'deleted'",
+  // AccountRepository
+  'usernames compared case-insensitively':
+    'usernames that differ only in case, accents, Unicode form or ß/ss',
+  'usernames NFC-normalised': 'usernames that differ only in case, accents, Unicode form or ß/ss',
+  'usernames accent-insensitive': 'usernames that differ only in case, accents, Unicode form or ß/ss',
+  'display names NFC-normalised': 'keeps display names and usernames exactly',
+  'display names trimmed': 'keeps display names and usernames exactly',
+  'user ids compared case-insensitively': 'user ids are compared exactly: case and full length',
+  'user handles unique over their first 40 characters only':
+    'AccountRepository rules › user handles are compared over their full length',
+  'sign-up writes the account before checking the credential':
+    'rejects a taken credential id with credential_exists and writes no account',
+  'sign-up checks and writes the username in two steps':
+    'of concurrent creates with one username, exactly one resolves',
+  'sign-up keeps the first credential object': 'keeps its own copy of the first credential',
+  'sign-up keeps the account object':
+    'returns fresh copies: mutating a returned account changes nothing stored',
+  'sign-up checks the credential before the username': 'username_taken wins over credential_exists',
+  'a taken user handle is username_taken': 'rejects a taken user handle or user id with a plain Error',
+  'account finders return the stored object':
+    'returns fresh copies: mutating a returned account changes nothing stored',
+  'sign-up stores the first credential elsewhere':
+    'create stores the first credential where the credential repository reads it',
+  'account delete leaves its credentials': 'deletes the account and every credential it owns',
+  'account delete keeps the username taken': 'frees the username, the user id and the credential ids',
+  'account delete resolves ids twice': 'of concurrent deletes of one account, exactly one resolves the ids',
+  // Failures
+  'outage resolves a default': 'every method rejects with store_unavailable',
+  'outage waits forever': 'every method rejects with store_unavailable',
+  'outage error passed through unclassified': 'every method rejects with store_unavailable',
+  'deployment fault reported as store_unavailable': 'every method rejects, but not with store_unavailable',
+  'deployment fault resolves a default': 'every method rejects, but not with store_unavailable',
+};
+
+/** Runs the whole conformance suite against the flawed adapter; resolves every test's outcome. */
+async function runSuite(flaw: Flaw | undefined): Promise<TestOutcome[]> {
+  const { runner, run } = createProgrammaticRunner({ timeoutMs: 10_000 });
+  describeStorageAdapterWith(runner, flaw ?? 'no flaw', () => ({ stores: createFlawedStores({ flaw }) }), {
+    // The bounds test then checks a 1400 ms TTL at 1100 ms and 1700 ms: halved (700), doubled (2800)
+    // and rounded to whole seconds (1000, 2000) all fall outside, each with 300 ms to spare for the
+    // timers of a loaded machine, and so does a correct store's expiry.
+    ttlMs: 800,
+    ttlSlackMs: 300,
+    concurrency: 20,
+    unavailableWithinMs: 400,
+    unreachable: () => ({ stores: createFlawedStores({ flaw, backend: 'hung', timeoutMs: 20 }) }),
+    misconfigured: () => ({ stores: createFlawedStores({ flaw, backend: 'broken' }) }),
+  });
+  return run();
+}
+
+const failedNames = (outcomes: TestOutcome[]) =>
+  outcomes.filter((o) => o.status === 'failed').map((o) => o.name);
+
+describe('the conformance suite fails every adapter that breaks one promise of stores.ts', () => {
+  it('passes the same adapter without a flaw (so every failure below is the flaw)', async () => {
+    const outcomes = await runSuite(undefined);
+    const failed = outcomes.filter((o) => o.status === 'failed');
+    expect(failed.map((o) => `${o.name}: ${String(o.error)}`)).toEqual([]);
+    expect(outcomes.filter((o) => o.status === 'skipped')).toEqual([]);
+    expect(outcomes.filter((o) => o.status === 'passed')).toHaveLength(outcomes.length);
+  });
+
+  const check = async (flaw: Flaw) => {
+    const test = CAUGHT_BY[flaw];
+    const failed = failedNames(await runSuite(flaw));
+    expect(failed.length, `the suite passed an adapter where ${flaw}`).toBeGreaterThan(0);
+    expect(
+      failed.some((name) => name.includes(test)),
+      `"${test}" should fail; failed instead: ${JSON.stringify(failed)}`,
+    ).toBe(true);
+  };
+
+  // Alone: the suite moves this process's Date.now in that test, which other runs must not see.
+  const clockFlaw: Flaw = 'expiry by the calling process clock';
+  it(`fails "${clockFlaw}" in "${CAUGHT_BY[clockFlaw]}"`, () => check(clockFlaw));
+
+  // The others side by side (their stores never read Date.now): the runs mostly wait on timers.
+  for (const flaw of Object.keys(CAUGHT_BY) as Flaw[]) {
+    if (flaw !== clockFlaw) it.concurrent(`fails "${flaw}" in "${CAUGHT_BY[flaw]}"`, () => check(flaw));
+  }
+});
