@@ -40,6 +40,8 @@ export interface DemoConfig {
   signUp: boolean;
   /** `PASSGATE_REAUTH_SECONDS`. */
   reauthenticationWindowSeconds: number | undefined;
+  /** `PASSGATE_RELATED_ORIGINS`, comma-separated; `[]` when unset. */
+  relatedOrigins: string[];
 }
 
 export declare class DemoConfigError extends Error {

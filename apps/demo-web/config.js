@@ -1,6 +1,7 @@
 // The demo apps' environment (HTTP contract, "Demo apps' environment"), parsed once for every demo.
 // Plain JavaScript with no dependencies, so the Express and the NestJS demo import the same rules.
 import { hkdfSync, randomBytes } from 'node:crypto';
+import { assertRelatedOrigins } from '@passgate/core';
 
 /** A bad value of one environment variable. `variable` names it. */
 export class DemoConfigError extends Error {
@@ -154,6 +155,7 @@ export function loadDemoConfig(env = process.env, options = {}) {
   const accountFailurePoints = integer(env, 'PASSGATE_ACCOUNT_FAILURE_POINTS', { min: 1 });
 
   const signUpRaw = oneOf(env, 'PASSGATE_SIGNUP', ['on', 'off'], 'on');
+  const relatedOrigins = relatedOriginList(env, 'PASSGATE_RELATED_ORIGINS');
 
   return {
     port,
@@ -176,7 +178,30 @@ export function loadDemoConfig(env = process.env, options = {}) {
       accountFailurePoints === undefined ? undefined : { points: accountFailurePoints, durationSeconds: 900 },
     signUp: signUpRaw === 'on',
     reauthenticationWindowSeconds: integer(env, 'PASSGATE_REAUTH_SECONDS', { min: 1 }),
+    relatedOrigins,
   };
+}
+
+/**
+ * A comma-separated list of related origins, checked with Passgate's own rules (https, a registrable
+ * domain each, at most five labels), so a bad list stops the demo naming the variable.
+ */
+function relatedOriginList(env, name) {
+  const raw = read(env, name);
+  if (raw === undefined) return [];
+  const origins = raw
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+  try {
+    assertRelatedOrigins(origins);
+  } catch (error) {
+    throw new DemoConfigError(
+      name,
+      error.message.replace(/^Passgate configuration: rp\.relatedOrigins:? ?/, ''),
+    );
+  }
+  return origins;
 }
 
 /** The policy part of `PassgateOptions` for a parsed configuration (only what was set). */

@@ -52,7 +52,12 @@ export async function createDemoBackend(
 ): Promise<DemoBackend> {
   const logger = options.logger ?? consoleLogger;
   const base = (stores: PassgateStores, rateLimits: RateLimitOptions): PassgateOptions => ({
-    rp: { name: 'Passgate demo', id: config.rpId, origins: [config.origin] },
+    rp: {
+      name: 'Passgate demo',
+      id: config.rpId,
+      origins: [config.origin],
+      relatedOrigins: config.relatedOrigins,
+    },
     stores,
     secret: config.passgateSecret,
     rateLimits,

@@ -13,6 +13,24 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 describe('environment parsing', () => {
+  it('reads PASSGATE_RELATED_ORIGINS as a comma-separated list, names the bad entry, and serves it', async () => {
+    const related = 'https://shop.example.co.uk, https://example-login.com,';
+    const config = loadDemoConfig({ PORT: '0', PASSGATE_RELATED_ORIGINS: related }, quiet);
+    expect(config.relatedOrigins).toEqual(['https://shop.example.co.uk', 'https://example-login.com']);
+    expect(loadDemoConfig({}, quiet).relatedOrigins).toEqual([]);
+    expect(() =>
+      loadDemoConfig({ PASSGATE_RELATED_ORIGINS: 'https://ok.com,https://10.0.0.1' }, quiet),
+    ).toThrow(/^PASSGATE_RELATED_ORIGINS: "https:\/\/10\.0\.0\.1" has no registrable domain/);
+    const demo = await startDemo(config, { log: () => {}, host: '127.0.0.1' });
+    try {
+      const res = await fetch(`http://127.0.0.1:${demo.port}/.well-known/webauthn`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ origins: config.relatedOrigins });
+    } finally {
+      await demo.close();
+    }
+  });
+
   it('applies the contract defaults', () => {
     const warnings: string[] = [];
     const config = loadDemoConfig({}, { warn: (m) => warnings.push(m) });
@@ -96,6 +114,12 @@ describe('environment parsing', () => {
     ['PASSGATE_SIGNUP', 'yes'],
     ['PASSGATE_REAUTH_SECONDS', '5m'],
     ['PASSGATE_RESIDENT_KEY', 'maybe'],
+    ['PASSGATE_RELATED_ORIGINS', 'http://example.co.uk'],
+    ['PASSGATE_RELATED_ORIGINS', 'https://example.com/login'],
+    [
+      'PASSGATE_RELATED_ORIGINS',
+      'https://a.com,https://b.com,https://c.com,https://d.com,https://e.com,https://f.com',
+    ],
   ])('rejects %s=%s naming the variable', (variable, value) => {
     let error: unknown;
     try {

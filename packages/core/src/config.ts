@@ -21,8 +21,27 @@ export interface RelyingPartyOptions {
    * uses what options used.
    */
   id: string | ((context: RequestContext) => string);
-  /** Allowed origins of the page, e.g. `['https://example.com', 'https://www.example.com']`. */
+  /**
+   * Allowed origins of the page, e.g. `['https://example.com', 'https://www.example.com']`: https,
+   * or http on localhost. A function picks them per request (multi-tenant hosts); what it returns is
+   * checked on each call and stored with the ceremony.
+   */
   origins: string[] | ((context: RequestContext) => string[]);
+  /**
+   * Related origins (WebAuthn Level 3 related origin requests): other sites whose pages use this RP
+   * ID, e.g. `['https://example.co.uk', 'https://example-shop.com']`. Served in this order at
+   * `GET /.well-known/webauthn` (the site root of the RP ID, by both framework packages) and accepted
+   * like `origins`. Checked at start as browsers read them: https, a registrable domain each, at most
+   * five distinct registrable-domain labels. Default `[]` (the well-known answers 404).
+   */
+  relatedOrigins?: string[] | ((context: RequestContext) => string[]);
+  /**
+   * Native app origins, matched exactly (never by pattern): `android:apk-key-hash:<base64url SHA-256
+   * of the signing certificate>` for Android apps using Credential Manager. iOS apps send the https
+   * origin of their associated domain, so they need nothing here. See `assetLinks()` and
+   * `appleAppSiteAssociation()` for the files that tie the apps to the site. Default `[]`.
+   */
+  appOrigins?: string[];
   /**
    * Top-level origins allowed to embed the ceremony in a cross-origin iframe. Default `[]`: a response
    * whose client data says `crossOrigin: true` is rejected.

@@ -6,6 +6,12 @@ export type {
   PublicKeyCredentialRequestOptionsJSON,
   RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+export {
+  type AndroidApp,
+  androidAppOrigin,
+  appleAppSiteAssociation,
+  assetLinks,
+} from './app-associations.js';
 export type {
   AuthenticationResult,
   FinishAuthenticationInput,
@@ -35,6 +41,11 @@ export {
 } from './fast-assertion.js';
 export type { SessionView } from './management.js';
 export { createMemoryStores, type MemoryStoresOptions } from './memory-stores.js';
+export {
+  assertRelatedOrigins,
+  MAX_RELATED_ORIGIN_LABELS,
+  relatedOriginLabel,
+} from './origins.js';
 export { createPassgate, Passgate } from './passgate.js';
 export { isRateLimiterRes } from './rate-limits.js';
 export type {

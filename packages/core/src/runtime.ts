@@ -12,6 +12,7 @@ import {
 import { isPassgateError, storeUnavailable } from './errors.js';
 import { PassgateEvents } from './events.js';
 import { type AssertionVerifier, createAssertionVerifier } from './fast-assertion.js';
+import { assertWebOrigin, resolveOrigins } from './origins.js';
 import { RateLimits } from './rate-limits.js';
 import type { PassgateStores } from './stores.js';
 import type { UserVerificationRequirement } from './types.js';
@@ -34,7 +35,10 @@ export interface Runtime {
   stores: PassgateStores;
   rpName: string;
   rpId(context: RequestContext): string;
+  /** Every origin accepted for this request: the RP's own, its related origins and app origins. */
   origins(context: RequestContext): string[];
+  /** The related origins served at `/.well-known/webauthn` for this request (`[]`: none). */
+  relatedOrigins(context: RequestContext): string[];
   topOrigins: string[];
   policy: ResolvedPolicy;
   signUp: boolean;
@@ -64,13 +68,9 @@ export function createRuntime(options: PassgateOptions): Runtime {
   if (!rp || typeof rp.name !== 'string' || rp.name.length === 0) throw config('rp.name is required');
   if (typeof rp.id !== 'string' && typeof rp.id !== 'function') throw config('rp.id is required');
   if (typeof rp.id === 'string' && !/^[a-z0-9.-]+$/i.test(rp.id)) throw config('rp.id must be a host name');
-  if (!Array.isArray(rp.origins) && typeof rp.origins !== 'function') throw config('rp.origins is required');
-  if (Array.isArray(rp.origins)) {
-    if (rp.origins.length === 0) throw config('rp.origins must list at least one origin');
-    for (const origin of rp.origins) assertOrigin(origin);
-  }
+  const origins = resolveOrigins(rp);
   const topOrigins = rp.topOrigins ?? [];
-  for (const origin of topOrigins) assertOrigin(origin);
+  for (const origin of topOrigins) assertWebOrigin(origin, 'rp.topOrigins');
   if (!options.stores?.challenges || !options.stores.credentials || !options.stores.accounts) {
     throw config('stores must provide challenges, credentials and accounts');
   }
@@ -81,7 +81,6 @@ export function createRuntime(options: PassgateOptions): Runtime {
   const policy = resolvePolicy(options);
   const logger = options.logger ?? consoleLogger;
   const staticRpId = typeof rp.id === 'string' ? rp.id : null;
-  const staticOrigins = Array.isArray(rp.origins) ? [...rp.origins] : null;
   const reauthSeconds = options.reauthenticationWindowSeconds ?? DEFAULTS.reauthenticationWindowSeconds;
   if (!(reauthSeconds > 0)) throw config('reauthenticationWindowSeconds must be positive');
   const maxCredentials = options.maxCredentialsPerAccount ?? DEFAULTS.maxCredentialsPerAccount;
@@ -92,7 +91,8 @@ export function createRuntime(options: PassgateOptions): Runtime {
     stores: options.stores,
     rpName: rp.name,
     rpId: (context) => staticRpId ?? (rp.id as (c: RequestContext) => string)(context),
-    origins: (context) => staticOrigins ?? (rp.origins as (c: RequestContext) => string[])(context),
+    origins: origins.accepted,
+    relatedOrigins: origins.related,
     topOrigins,
     policy,
     signUp: options.signUp ?? true,
@@ -125,16 +125,6 @@ export function createRuntime(options: PassgateOptions): Runtime {
       }
     },
   };
-}
-
-function assertOrigin(origin: string): void {
-  let parsed: URL;
-  try {
-    parsed = new URL(origin);
-  } catch {
-    throw config(`"${origin}" is not an origin`);
-  }
-  if (parsed.origin !== origin) throw config(`"${origin}" is not an origin (expected "${parsed.origin}")`);
 }
 
 function resolvePolicy(options: PassgateOptions): ResolvedPolicy {

@@ -46,9 +46,4 @@ export interface PasskeyRouterOptions {
    * `connect.sid` (express-session's default); set it when you pass `name` to express-session.
    */
   sessionCookieName?: string;
-  /**
-   * Serve `GET /.well-known/webauthn` (WebAuthn related origin requests) with `{ origins }`, so
-   * passkeys of this RP ID work on the listed origins too. Default: not served.
-   */
-  wellKnown?: { origins: string[] };
 }

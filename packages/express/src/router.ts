@@ -1,4 +1,4 @@
-import { type ContractHandlerOptions, createContractHandler } from '@passgate/core/http';
+import { type ContractHandlerOptions, createContractHandler, wellKnownWebauthn } from '@passgate/core/http';
 import { type ErrorRequestHandler, type Request, Router } from 'express';
 import { passkeyErrorHandler } from './error-handler.js';
 import { rememberPassgate } from './instance.js';
@@ -9,8 +9,6 @@ import { expressSessionAdapter, hooksAdapter } from './session.js';
 
 /** express-session's default cookie name. */
 export const DEFAULT_SESSION_COOKIE_NAME = 'connect.sid';
-
-const WELL_KNOWN_PATH = '/.well-known/webauthn';
 
 /**
  * The Passgate HTTP contract as an Express router. Mount it with `app.use(router)` after
@@ -32,7 +30,6 @@ export function createPasskeyRouter(options: PasskeyRouterOptions): Router {
     options.session === undefined || options.session === 'express-session'
       ? expressSessionAdapter(options.sessionCookieName ?? DEFAULT_SESSION_COOKIE_NAME)
       : hooksAdapter(options.session);
-  const wellKnown = options.wellKnown ? { origins: [...options.wellKnown.origins] } : undefined;
 
   const router = Router();
   const ours = (req: Request) => pathBelow(handler.prefix, fullPath(req));
@@ -43,8 +40,15 @@ export function createPasskeyRouter(options: PasskeyRouterOptions): Router {
     const below = ours(req);
     try {
       req.passkey = await sessions.get(req);
-      if (wellKnown && path === WELL_KNOWN_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
-        res.json(wellKnown);
+      // The related origins (rp.relatedOrigins), at the site root whatever the prefix.
+      const wellKnown = wellKnownWebauthn(passgate, {
+        method: req.method,
+        path,
+        headers: req.headers,
+        ip: req.ip,
+      });
+      if (wellKnown) {
+        writeContractResponse(res, wellKnown);
         return;
       }
       if (below === undefined) {

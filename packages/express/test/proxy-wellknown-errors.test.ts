@@ -1,9 +1,10 @@
 import { PassgateError } from '@passgate/core';
+import { RP_ID } from '@passgate/testing/contract';
 import express from 'express';
 import session from 'express-session';
 import { describe, expect, it } from 'vitest';
 import { createPasskeyRouter, passkeyErrorHandler } from '../src/index.js';
-import { ContractClient, listen, makePassgate, SESSION_SECRET } from './helpers.js';
+import { ContractClient, listen, makePassgate, ORIGIN, SESSION_SECRET } from './helpers.js';
 
 function limitedApp(trustProxy: boolean) {
   const app = express();
@@ -52,10 +53,11 @@ describe('trust proxy decides the per-IP bucket', () => {
 });
 
 describe('GET /.well-known/webauthn', () => {
-  it('serves { origins } when configured', async () => {
+  it('serves rp.relatedOrigins at the site root, whatever the prefix', async () => {
     const app = express();
     const origins = ['https://app.example.test', 'https://example.co.uk'];
-    app.use(createPasskeyRouter({ passgate: makePassgate(), wellKnown: { origins } }));
+    const rp = { name: 'Related origins', id: RP_ID, origins: [ORIGIN], relatedOrigins: origins };
+    app.use(createPasskeyRouter({ passgate: makePassgate({ rp }), prefix: '/api/passkeys' }));
     const server = await listen(app);
     try {
       const answer = await new ContractClient(server.url).request('GET', '/.well-known/webauthn');

@@ -1,8 +1,13 @@
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import { Passgate } from '@passgate/core';
-import { type ContractHandler, createContractHandler, errorResponse } from '@passgate/core/http';
+import {
+  type ContractHandler,
+  createContractHandler,
+  errorResponse,
+  wellKnownWebauthn,
+} from '@passgate/core/http';
 import { toContractRequest, writeContractResponse } from '@passgate/express';
-import type { NextFunction, Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { PASSGATE, PASSKEY_SESSIONS } from './constants.js';
 import { locate, normalizePrefix, requestPath } from './http.js';
 import { PASSKEYS_MODULE_OPTIONS } from './module-definition.js';
@@ -99,4 +104,24 @@ export class PasskeySessionMiddleware implements NestMiddleware {
       next(error);
     }
   }
+}
+
+/**
+ * `GET /.well-known/webauthn` (related origins, `rp.relatedOrigins`) at the site root, as
+ * `@passgate/express` serves it: the answer comes from `@passgate/core/http`. Anything else, or no
+ * related origins configured, goes on (Nest's 404). A plain Express handler mounted on the
+ * underlying app, because Nest puts its global prefix in front of every middleware route and the
+ * browsers look for this file at the root.
+ */
+export function wellKnownWebauthnHandler(passgate: Passgate): RequestHandler {
+  return (req, res, next) => {
+    const answer = wellKnownWebauthn(passgate, {
+      method: req.method,
+      path: requestPath(req),
+      headers: req.headers,
+      ip: req.ip,
+    });
+    if (answer) writeContractResponse(res, answer);
+    else next();
+  };
 }

@@ -1,8 +1,13 @@
 import { Inject, type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { Passgate } from '@passgate/core';
 import { bypassBodyParsers } from './body-parser.js';
 import { PASSGATE, PASSKEY_SESSIONS } from './constants.js';
-import { PasskeySessionMiddleware, PasskeysContractMiddleware } from './contract.middleware.js';
+import {
+  PasskeySessionMiddleware,
+  PasskeysContractMiddleware,
+  wellKnownWebauthnHandler,
+} from './contract.middleware.js';
 import { CurrentUserPipe } from './decorators.js';
 import { PasskeyAuthGuard } from './guard.js';
 import { normalizePrefix } from './http.js';
@@ -49,6 +54,7 @@ export class PasskeysModule extends ConfigurableModuleClass implements NestModul
   constructor(
     @Inject(PASSKEYS_MODULE_OPTIONS) private readonly options: PasskeysModuleOptions,
     @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
+    @Inject(PASSGATE) private readonly passgate: Passgate,
   ) {
     super();
   }
@@ -56,6 +62,7 @@ export class PasskeysModule extends ConfigurableModuleClass implements NestModul
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(PasskeySessionMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
     if (this.options.controller === false) return;
+    this.adapterHost.httpAdapter?.getInstance()?.use(wellKnownWebauthnHandler(this.passgate));
     const prefix = normalizePrefix(this.options.prefix ?? '/passkeys');
     // Nest mounted its body parsers (app.init) before this runs: make them leave the passkey routes
     // to the contract layer, which reads those bodies itself (see body-parser.ts).

@@ -25,7 +25,16 @@ import {
   Public,
   RequireRecentAuthentication,
 } from '../src/index.js';
-import { type Booted, boot, Client, passgateOptions, signIn, signUp, testPassgate } from './helpers.js';
+import {
+  type Booted,
+  boot,
+  Client,
+  ORIGIN,
+  passgateOptions,
+  signIn,
+  signUp,
+  testPassgate,
+} from './helpers.js';
 
 let booted: Booted | undefined;
 afterEach(async () => {
@@ -93,6 +102,20 @@ describe('PasskeysModule.forRoot', () => {
     const big = await client.post('/api/passkeys/login/options', JSON.stringify({ a: 'x'.repeat(200_000) }));
     expect(big.status).toBe(413);
     expect(big.body.error.code).toBe('payload_too_large');
+  });
+
+  it('serves GET /.well-known/webauthn at the site root, outside the global prefix', async () => {
+    const relatedOrigins = ['https://example.co.uk', 'https://example-shop.com'];
+    const passgate = testPassgate({
+      rp: { name: 'Related', id: 'localhost', origins: [ORIGIN], relatedOrigins },
+    });
+    booted = await boot({ imports: [PasskeysModule.forRoot({ passgate })] }, { globalPrefix: 'api' });
+    const client = new Client(booted.url);
+    const answer = await client.get('/.well-known/webauthn');
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(answer.body).toEqual({ origins: relatedOrigins });
+    expect((await client.get('/api/.well-known/webauthn')).status).toBe(404);
   });
 
   it('answers unknown paths below the prefix with 404', async () => {

@@ -10,3 +10,4 @@ export {
 } from './handler.js';
 export { readLimitedStream } from './read-stream.js';
 export type { ContractBody, ContractRequest, ContractResponse, SessionAction } from './types.js';
+export { WELL_KNOWN_WEBAUTHN_PATH, wellKnownWebauthn } from './well-known.js';

@@ -40,6 +40,7 @@ export interface GroupConfig {
   rateLimits?: PassgateOptions['rateLimits'];
   reauthenticationWindowSeconds?: number;
   challengeTtlSeconds?: number;
+  relatedOrigins?: string[];
 }
 
 export interface Harness {
@@ -58,7 +59,12 @@ export interface Harness {
  */
 export function buildPassgate(config: GroupConfig, clock: TestClock, outage: { on: boolean }): Passgate {
   return createPassgate({
-    rp: { name: 'Passgate contract suite', id: RP_ID, origins: [ORIGIN] },
+    rp: {
+      name: 'Passgate contract suite',
+      id: RP_ID,
+      origins: [ORIGIN],
+      ...(config.relatedOrigins ? { relatedOrigins: config.relatedOrigins } : {}),
+    },
     stores: withOutage(createMemoryStores({ now: () => clock.now() }), outage),
     secret: 'contract-suite-secret-0123456789abcdef',
     // The suite provokes store outages and failures on purpose.

@@ -6,6 +6,7 @@ import { type StartContractApp, useApp } from './harness.js';
 import { accountFailureTests, rateLimitTests } from './limits.js';
 import { managementTests, outageTests, sessionTests } from './management.js';
 import { registrationTests, signUpDisabledTests } from './registration.js';
+import { noRelatedOriginTests, RELATED_ORIGINS, relatedOriginTests } from './related-origins.js';
 
 export * from '../processes/index.js';
 export {
@@ -19,6 +20,7 @@ export {
   RP_ID,
 } from './client.js';
 export type { ContractApp, ContractAppOptions, StartContractApp } from './harness.js';
+export { RELATED_ORIGINS } from './related-origins.js';
 
 /**
  * The Passgate HTTP contract (`http-api.md`, version 1) as a vitest suite, for any framework
@@ -52,6 +54,9 @@ export function describeHttpContract(name: string, start: StartContractApp): voi
     describe('generic checks: origin, media type, size, schema', () => checkTests(useApp(start)));
     describe('ceremony binding', () => ceremonyTests(useApp(start, { challengeTtlSeconds: 300 })));
     describe('store outage', () => outageTests(useApp(start)));
+    describe('related origins: GET /.well-known/webauthn', () =>
+      relatedOriginTests(useApp(start, { relatedOrigins: RELATED_ORIGINS })));
+    describe('no related origins', () => noRelatedOriginTests(useApp(start)));
     describe('sign-up disabled', () => signUpDisabledTests(useApp(start, { signUp: false })));
     describe('per-IP rate limit', () =>
       rateLimitTests(
