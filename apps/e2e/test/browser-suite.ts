@@ -346,6 +346,7 @@ export function describeDemoInBrowser(name: string, start: StartDemo): void {
       const capabilities = await page.evaluate(
         "import('@passgate/browser').then((client) => client.getCapabilities())",
       );
+      console.log(`Chromium's WebAuthn capabilities: ${JSON.stringify(capabilities)}`);
       expect(capabilities).toMatchObject({
         conditionalGet: 'supported',
         signalUnknownCredential: 'supported',

@@ -179,11 +179,15 @@ export function createPasskeyClient(options: PasskeyClientOptions = {}): Passkey
     if (pending) await halt(pending);
   }
 
-  /** Runs one browser WebAuthn call, with its failures as `PasskeyError`s. */
-  async function browserStep<T>(step: () => Promise<T>): Promise<T> {
+  /** Before a ceremony asks the server for options: without WebAuthn it could never finish. */
+  function requireWebAuthn(): void {
     if (!browserSupportsWebAuthn()) {
       throw new PasskeyError('unsupported', 'This browser does not support WebAuthn.');
     }
+  }
+
+  /** Runs one browser WebAuthn call, with its failures as `PasskeyError`s. */
+  async function browserStep<T>(step: () => Promise<T>): Promise<T> {
     try {
       return await step();
     } catch (error) {
@@ -198,6 +202,7 @@ export function createPasskeyClient(options: PasskeyClientOptions = {}): Passkey
     nickname: string | undefined,
     useAutoRegister = false,
   ): Promise<PasskeyResult> {
+    requireWebAuthn();
     await stopAutofill();
     const optionsJSON = await call<PublicKeyCredentialCreationOptionsJSON>('POST', '/register/options', body);
     const response = await browserStep(() => startRegistration({ optionsJSON, useAutoRegister }));
@@ -225,6 +230,7 @@ export function createPasskeyClient(options: PasskeyClientOptions = {}): Passkey
   }
 
   async function signIn(input: { username?: string; hints?: Hint[] } = {}): Promise<PasskeyResult> {
+    requireWebAuthn();
     await stopAutofill();
     const body = { username: input.username, hints: input.hints };
     const optionsJSON = await call<PublicKeyCredentialRequestOptionsJSON>('POST', '/login/options', body);

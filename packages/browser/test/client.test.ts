@@ -155,6 +155,9 @@ describe('browser-side failures', () => {
     expect((await failure(client.signIn())).code).toBe('unsupported');
     expect((await failure(client.signInWithAutofill())).code).toBe('unsupported');
     expect(await client.upgradeToPasskey()).toEqual({ upgraded: false, reason: 'unsupported' });
+    expect((await failure(client.signUp({ username: 'nobody' }))).code).toBe('unsupported');
+    expect((await failure(client.addPasskey())).code).toBe('unsupported');
+    expect(sent).toEqual([]); // no ceremony was started on the server for nothing
   });
 
   test('a server that cannot be reached, or answers without the contract JSON, is network', async () => {
@@ -351,5 +354,32 @@ describe('upgradeToPasskey (conditional create)', () => {
     expect(await client.upgradeToPasskey()).toEqual({ upgraded: false, reason: 'unsupported' });
     expect(sent.length).toBe(before);
     expect(browser.calls.filter((c) => c.method === 'create')).toHaveLength(1);
+  });
+
+  test('where it can, it asks for a conditional create and saves the passkey without a prompt', async () => {
+    const { user } = await client.signUp({ username: 'dorothy' });
+    browser.uninstall();
+    browser = installFakeBrowser(new SoftwareAuthenticator()); // the password manager's authenticator
+    browser.capabilities['conditionalCreate'] = true;
+    const result = await client.upgradeToPasskey({ nickname: 'Password manager' });
+    expect(result).toMatchObject({ upgraded: true, user: { id: user.id } });
+    if (!result.upgraded) throw new Error('not upgraded');
+    expect(result.credential.nickname).toBe('Password manager');
+    expect(sent.at(-2)).toMatchObject({
+      path: '/passkeys/register/options',
+      body: { mediation: 'conditional' },
+    });
+    expect(browser.calls.at(-1)).toEqual({ method: 'create', mediation: 'conditional' });
+    expect((await client.listPasskeys()).map((c) => c.id)).toContain(result.credential.id);
+  });
+
+  test('a declined conditional create resolves quietly and saves nothing', async () => {
+    await client.signUp({ username: 'grace-h' });
+    browser.uninstall();
+    browser = installFakeBrowser(new SoftwareAuthenticator());
+    browser.capabilities['conditionalCreate'] = true;
+    browser.interrupt({ kind: 'reject', name: 'NotAllowedError' });
+    expect(await client.upgradeToPasskey()).toEqual({ upgraded: false, reason: 'declined' });
+    expect(await client.listPasskeys()).toHaveLength(1);
   });
 });
