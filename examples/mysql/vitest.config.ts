@@ -1,0 +1,9 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    name: 'example-mysql',
+    include: ['test/**/*.test.ts'],
+    testTimeout: 20_000,
+  },
+});
