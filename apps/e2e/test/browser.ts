@@ -67,13 +67,16 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
-/** A fresh browser profile with WebAuthn's virtual environment on. Add authenticators before `page.goto`. */
-export async function openBrowser(): Promise<BrowserSession> {
+/**
+ * A fresh browser profile with WebAuthn's virtual environment on. Add authenticators before `page.goto`.
+ * `extraArgs` go after the defaults (e.g. `--host-resolver-rules`).
+ */
+export async function openBrowser(extraArgs: string[] = []): Promise<BrowserSession> {
   const dir = await mkdtemp(join(tmpdir(), 'passgate-e2e-'));
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ARGS,
+    args: [...ARGS, ...extraArgs],
     viewport: { width: 1100, height: 800 },
   });
   const page = context.pages()[0] ?? (await context.newPage());
