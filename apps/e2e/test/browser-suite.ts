@@ -414,5 +414,31 @@ export function describeDemoInBrowser(name: string, start: StartDemo): void {
       expect(toBase64Url(deleted.credentialId!)).toBe(keyCredentialId);
       await shot(page, '10-deleted-after-reauthentication');
     });
+
+    test('upgradeToPasskey in Chromium: conditional create is asked for, and aborting it when the page moves on is quiet', async () => {
+      // Headless Chromium reports conditionalCreate as supported but, with no password manager
+      // behind the virtual authenticator, keeps the request open; a page aborts it when it moves on.
+      const b = await open();
+      const platform = await b.addAuthenticator();
+      const { page } = b;
+      await signUp(page, demo.url, uniqueName('annie'));
+      await b.removeAuthenticator(platform);
+      const manager = await b.addAuthenticator({ defaultBackupEligibility: true, defaultBackupState: true });
+
+      const options = page.waitForResponse((r) => r.url().endsWith('/passkeys/register/options'));
+      await page.evaluate(`
+        window.upgradeAbort = new AbortController();
+        window.upgrade = import('@passgate/browser').then((client) =>
+          client.createPasskeyClient().upgradeToPasskey({ signal: window.upgradeAbort.signal }));
+        undefined`);
+      const answer = await options;
+      expect(answer.status()).toBe(200);
+      expect(answer.request().postDataJSON()).toEqual({ mediation: 'conditional' });
+      const result = await page.evaluate('window.upgradeAbort.abort(), window.upgrade');
+      expect(result).toEqual({ upgraded: false, reason: 'declined' });
+      expect(await b.credentials(manager)).toEqual([]);
+      const list = await page.evaluate(`fetch('/passkeys/credentials').then((r) => r.json())`);
+      expect((list as { credentials: unknown[] }).credentials).toHaveLength(1);
+    });
   });
 }

@@ -90,9 +90,11 @@ export interface PasskeyClient {
    * Right after a password sign-in: asks the browser to create a passkey for the signed-in account
    * without a prompt (conditional create, `"mediation": "conditional"`), where the browser supports
    * it. Resolves `{ upgraded: false }` quietly when it does not, or when no passkey was made;
-   * rejects only for server errors (e.g. `unauthenticated`).
+   * rejects only for server errors (e.g. `unauthenticated`). A browser may keep the request open
+   * until its password manager decides: do not wait for it before navigating, and abort it with
+   * `signal` when the page moves on (it then resolves `{ upgraded: false, reason: 'declined' }`).
    */
-  upgradeToPasskey(input?: { nickname?: string }): Promise<UpgradeResult>;
+  upgradeToPasskey(input?: { nickname?: string; signal?: AbortSignal }): Promise<UpgradeResult>;
   /** Who is signed in, or `null` when nobody is. */
   getSession(): Promise<Session | null>;
   /** Ends the session on the server (the session cookie no longer signs anyone in). */
@@ -200,12 +202,20 @@ export function createPasskeyClient(options: PasskeyClientOptions = {}): Passkey
   async function register(
     body: Record<string, unknown>,
     nickname: string | undefined,
-    useAutoRegister = false,
+    auto?: { signal: AbortSignal | undefined },
   ): Promise<PasskeyResult> {
     requireWebAuthn();
     await stopAutofill();
     const optionsJSON = await call<PublicKeyCredentialCreationOptionsJSON>('POST', '/register/options', body);
-    const response = await browserStep(() => startRegistration({ optionsJSON, useAutoRegister }));
+    const signal = auto?.signal;
+    if (signal?.aborted) throw new PasskeyError('cancelled', 'The passkey upgrade was aborted.');
+    // startRegistration reaches navigator.credentials.create synchronously, so from here on its
+    // request is the one WebAuthnAbortService aborts.
+    const abort = () => WebAuthnAbortService.cancelCeremony();
+    signal?.addEventListener('abort', abort, { once: true });
+    const response = await browserStep(() =>
+      startRegistration({ optionsJSON, useAutoRegister: auto !== undefined }),
+    ).finally(() => signal?.removeEventListener('abort', abort));
     const sent: RegistrationResponseJSON & { nickname?: string } =
       nickname === undefined ? response : { ...response, nickname };
     return toResult(await call<VerifyAnswer>('POST', '/register/verify', sent));
@@ -343,11 +353,12 @@ export function createPasskeyClient(options: PasskeyClientOptions = {}): Passkey
       return sensitive(() => register({ hints }, nickname));
     },
 
-    async upgradeToPasskey({ nickname } = {}) {
+    async upgradeToPasskey({ nickname, signal } = {}) {
+      if (signal?.aborted) return { upgraded: false, reason: 'declined' };
       const { conditionalCreate } = await getCapabilities();
       if (conditionalCreate !== 'supported') return { upgraded: false, reason: 'unsupported' };
       try {
-        return { upgraded: true, ...(await register({ mediation: 'conditional' }, nickname, true)) };
+        return { upgraded: true, ...(await register({ mediation: 'conditional' }, nickname, { signal })) };
       } catch (error) {
         if (isPasskeyError(error, 'cancelled')) return { upgraded: false, reason: 'declined' };
         if (isPasskeyError(error, 'already_registered')) {

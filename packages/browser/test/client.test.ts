@@ -382,4 +382,22 @@ describe('upgradeToPasskey (conditional create)', () => {
     expect(await client.upgradeToPasskey()).toEqual({ upgraded: false, reason: 'declined' });
     expect(await client.listPasskeys()).toHaveLength(1);
   });
+
+  test('an abort signal ends a conditional create the browser keeps open: declined, nothing saved', async () => {
+    await client.signUp({ username: 'hopper' });
+    browser.uninstall();
+    browser = installFakeBrowser(new SoftwareAuthenticator());
+    browser.capabilities['conditionalCreate'] = true;
+    browser.interrupt({ kind: 'wait' });
+    const controller = new AbortController();
+    const upgrade = client.upgradeToPasskey({ signal: controller.signal });
+    await expect.poll(() => browser.calls.at(-1)?.mediation).toBe('conditional');
+    controller.abort();
+    expect(await upgrade).toEqual({ upgraded: false, reason: 'declined' });
+    expect(await client.listPasskeys()).toHaveLength(1);
+    expect(await client.upgradeToPasskey({ signal: controller.signal })).toEqual({
+      upgraded: false,
+      reason: 'declined',
+    });
+  });
 });
