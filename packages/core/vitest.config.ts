@@ -10,8 +10,10 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@passgate\/core\/http$/, replacement: here('./src/http/index.ts') },
+      { find: /^@passgate\/core\/fetch$/, replacement: here('./src/fetch/index.ts') },
       { find: /^@passgate\/core$/, replacement: here('./src/index.ts') },
       { find: /^@passgate\/testing\/conformance$/, replacement: here('../testing/src/conformance/index.ts') },
+      { find: /^@passgate\/testing\/contract$/, replacement: here('../testing/src/contract/index.ts') },
       { find: /^@passgate\/testing$/, replacement: here('../testing/src/index.ts') },
     ],
   },

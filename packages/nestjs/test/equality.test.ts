@@ -1,18 +1,27 @@
 import { once } from 'node:events';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Passgate } from '@passgate/core';
+import { createFetchHandler } from '@passgate/core/fetch';
 import { createPasskeyRouter } from '@passgate/express';
 import { SoftwareAuthenticator } from '@passgate/testing';
+import { memoryCookieSessions } from '@passgate/testing/contract';
 import express from 'express';
 import session from 'express-session';
+import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PasskeysModule } from '../src/index.js';
 import { type Booted, boot, Client, ORIGIN, type Reply, SECRET, testPassgate } from './helpers.js';
 
 /**
- * The same scripted requests against `@passgate/express` and `@passgate/nestjs`, each with its own
- * Passgate instance configured alike: statuses, contract headers, bodies (random ids, challenges and
- * timestamps replaced by placeholders) and Set-Cookie attributes must be identical.
+ * The same scripted requests against `@passgate/express`, `@passgate/nestjs` and the Web-standard
+ * handler of `@passgate/core/fetch` (in Hono on Node), each with its own Passgate instance configured
+ * alike: statuses, contract headers, bodies (random ids, challenges and timestamps replaced by
+ * placeholders) and Set-Cookie attributes must be identical. The fetch handler leaves the session
+ * cookie to the application (here a signed cookie of the testing kit), so for it the session
+ * cookie is compared by what it does (set or cleared), the ceremony cookie exactly.
  */
 
 const opened: Booted[] = [];
@@ -20,12 +29,17 @@ afterEach(async () => {
   for (const app of opened.splice(0)) await app.close();
 });
 
-async function expressApp(passgate: Passgate): Promise<Booted> {
+async function expressApp(passgate: Passgate, wellKnown?: { origins: string[] }): Promise<Booted> {
   const app = express();
   app.use(session({ secret: SECRET, resave: false, saveUninitialized: false }));
-  app.use(createPasskeyRouter({ passgate }));
+  app.use(createPasskeyRouter({ passgate, ...(wellKnown ? { wellKnown } : {}) }));
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
+  return tracked(server);
+}
+
+/** A listening Node server as a `Booted`, closed after each test. */
+function tracked(server: Server): Booted {
   const { port } = server.address() as AddressInfo;
   const booted: Booted = {
     app: undefined as never,
@@ -38,6 +52,21 @@ async function expressApp(passgate: Passgate): Promise<Booted> {
   };
   opened.push(booted);
   return booted;
+}
+
+async function fetchApp(passgate: Passgate, wellKnown?: { origins: string[] }): Promise<Booted> {
+  const passkeys = createFetchHandler(passgate, {
+    session: memoryCookieSessions(),
+    ...(wellKnown ? { wellKnown } : {}),
+  });
+  const app = new Hono();
+  app.all('*', (c) => passkeys(c.req.raw, { ip: getConnInfo(c).remote.address }));
+  const server = await new Promise<Server>((resolve) => {
+    const started = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () =>
+      resolve(started as Server),
+    );
+  });
+  return tracked(server);
 }
 
 async function nestApp(passgate: Passgate): Promise<Booted> {
@@ -69,15 +98,33 @@ function normalize(value: unknown, key = ''): unknown {
   return value;
 }
 
-/** What must match: status, the contract's headers, the normalized body, cookie names and attributes. */
-function view(reply: Reply) {
+/**
+ * What must match: status, the contract's headers, the normalized body, cookie names and attributes.
+ * `sessionCookie: 'effect'` keeps only whether a session cookie was set or cleared (its name and
+ * attributes are the application's choice, not the contract's).
+ */
+function view(reply: Reply, sessionCookie: 'exact' | 'effect' = 'exact') {
+  const ceremony = (cookie: string) => cookie.startsWith('passgate_ceremony=');
+  const cookies = reply.cookies.map((cookie) => cookie.replace(/^([^=]+)=[^;]*/, '$1=<value>'));
   return {
     status: reply.status,
     contentType: reply.headers.get('content-type'),
     cacheControl: reply.headers.get('cache-control'),
     retryAfter: reply.headers.get('retry-after'),
     body: normalize(reply.body),
-    cookies: reply.cookies.map((cookie) => cookie.replace(/^([^=]+)=[^;]*/, '$1=<value>')),
+    cookies:
+      sessionCookie === 'exact'
+        ? cookies
+        : [
+            ...cookies.filter(ceremony),
+            ...reply.cookies
+              .filter((cookie) => !ceremony(cookie))
+              .map((cookie) =>
+                /^[^=]+=;|max-age=0|expires=thu, 01 jan 1970/i.test(cookie)
+                  ? '<session cleared>'
+                  : '<session set>',
+              ),
+          ],
   };
 }
 
@@ -86,9 +133,14 @@ type Step = (client: Client, state: Record<string, any>) => Promise<Reply>;
 async function run(base: string, steps: [string, Step][]) {
   const client = new Client(base);
   const state: Record<string, any> = { authenticator: new SoftwareAuthenticator() };
-  const views: Record<string, unknown> = {};
-  for (const [name, step] of steps) views[name] = view(await step(client, state));
-  return views;
+  const exact: Record<string, unknown> = {};
+  const effect: Record<string, unknown> = {};
+  for (const [name, step] of steps) {
+    const reply = await step(client, state);
+    exact[name] = view(reply);
+    effect[name] = view(reply, 'effect');
+  }
+  return { exact, effect };
 }
 
 const big = JSON.stringify({ username: 'x'.repeat(1024 * 1024) });
@@ -158,21 +210,47 @@ const script: [string, Step][] = [
   ],
 ];
 
-describe('@passgate/nestjs answers exactly like @passgate/express', () => {
+describe('@passgate/nestjs and @passgate/core/fetch answer exactly like @passgate/express', () => {
   it('the same script gives the same statuses, headers, bodies and cookies', async () => {
-    const [fromExpress, fromNest] = await Promise.all([
+    const [express, nest, web] = await Promise.all([
       expressApp(testPassgate()).then((app) => run(app.url, script)),
       nestApp(testPassgate()).then((app) => run(app.url, script)),
+      fetchApp(testPassgate()).then((app) => run(app.url, script)),
     ]);
-    for (const [name] of script)
-      expect({ step: name, ...(fromNest[name] as object) }).toEqual({
+    for (const [name] of script) {
+      expect({ step: name, ...(nest.exact[name] as object) }).toEqual({
         step: name,
-        ...(fromExpress[name] as object),
+        ...(express.exact[name] as object),
       });
+      expect({ step: name, ...(web.effect[name] as object) }).toEqual({
+        step: name,
+        ...(express.effect[name] as object),
+      });
+    }
     // The script did reach the interesting answers (not, say, 404 everywhere).
-    expect((fromNest['register verify'] as { status: number }).status).toBe(200);
-    expect((fromNest['login verify'] as { status: number }).status).toBe(200);
-    expect((fromNest['delete last'] as { status: number }).status).toBe(409);
+    for (const answers of [nest.exact, web.exact]) {
+      expect((answers['register verify'] as { status: number }).status).toBe(200);
+      expect((answers['login verify'] as { status: number }).status).toBe(200);
+      expect((answers['delete last'] as { status: number }).status).toBe(409);
+    }
+    expect((web.effect['login verify'] as { cookies: string[] }).cookies).toContain('<session set>');
+    expect((web.effect['logout'] as { cookies: string[] }).cookies).toEqual(['<session cleared>']);
+  });
+
+  it('the same /.well-known/webauthn, served and not', async () => {
+    const origins = ['https://shop.example.test', 'http://localhost:3000'];
+    const steps: [string, Step][] = [['well-known', (c) => c.get('/.well-known/webauthn')]];
+    const [served, servedByFetch, plain, plainByFetch] = await Promise.all([
+      expressApp(testPassgate(), { origins }).then((app) => run(app.url, steps)),
+      fetchApp(testPassgate(), { origins }).then((app) => run(app.url, steps)),
+      expressApp(testPassgate()).then((app) => run(app.url, steps)),
+      fetchApp(testPassgate()).then((app) => run(app.url, steps)),
+    ]);
+    expect(servedByFetch.exact).toEqual(served.exact);
+    expect((served.exact['well-known'] as { body: unknown }).body).toEqual({ origins });
+    // Not configured: 404 from both (Express's own HTML 404, the handler's contract body).
+    expect((plain.exact['well-known'] as { status: number }).status).toBe(404);
+    expect((plainByFetch.exact['well-known'] as { status: number }).status).toBe(404);
   });
 
   it('the same 429 with Retry-After from the per-IP limit', async () => {
@@ -182,11 +260,13 @@ describe('@passgate/nestjs answers exactly like @passgate/express', () => {
       `login options ${n}`,
       (c) => c.post('/passkeys/login/options', {}),
     ]);
-    const [fromExpress, fromNest] = await Promise.all([
+    const [fromExpress, fromNest, fromFetch] = await Promise.all([
       expressApp(limited()).then((app) => run(app.url, steps)),
       nestApp(limited()).then((app) => run(app.url, steps)),
+      fetchApp(limited()).then((app) => run(app.url, steps)),
     ]);
-    expect(fromNest).toEqual(fromExpress);
-    expect((fromNest['login options 3'] as { status: number }).status).toBe(429);
+    expect(fromNest.exact).toEqual(fromExpress.exact);
+    expect(fromFetch.exact).toEqual(fromExpress.exact);
+    expect((fromNest.exact['login options 3'] as { status: number }).status).toBe(429);
   });
 });

@@ -14,6 +14,7 @@ import {
 } from '../schemas.js';
 import type { PublicKeyCredentialHint } from '../types.js';
 import { type CeremonyCookieOptions, ceremonyCookie, clearCeremonyCookie, readCookie } from './cookies.js';
+import { normalizePrefix } from './paths.js';
 import type { ContractRequest, ContractResponse, SessionAction } from './types.js';
 
 export interface ContractHandlerOptions {
@@ -409,11 +410,6 @@ function decodeJson(raw: Uint8Array | { parsed: unknown } | undefined, rule: Bod
     throw new PassgateError('invalid_request', 'The body must be a JSON object.', { field: '$' });
   }
   return value;
-}
-
-function normalizePrefix(prefix: string): string {
-  const trimmed = `/${prefix.replace(/^\/+|\/+$/g, '')}`;
-  return trimmed === '/' ? '/' : trimmed;
 }
 
 function safeDecode(value: string): string {

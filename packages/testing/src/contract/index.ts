@@ -19,6 +19,7 @@ export {
   parseSetCookie,
   RP_ID,
 } from './client.js';
+export { memoryCookieSessions } from './fetch-session.js';
 export type { ContractApp, ContractAppOptions, StartContractApp } from './harness.js';
 export { RELATED_ORIGINS } from './related-origins.js';
 
