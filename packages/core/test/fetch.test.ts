@@ -106,6 +106,8 @@ describe('createFetchHandler', () => {
       duplex: 'half',
     } as RequestInit);
     expect(response.status).toBe(413);
+    // The unread rest is not waited for: the client is told not to reuse the connection.
+    expect(response.headers.get('connection')).toBe('close');
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
   });
 

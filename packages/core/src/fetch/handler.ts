@@ -106,6 +106,9 @@ function headerRecord(headers: Headers): Record<string, string> {
  */
 function toResponse(response: ContractResponse, headers: Headers, method: string): Response {
   for (const [name, value] of Object.entries(response.headers)) headers.set(name, value);
+  // The rest of an oversized body is not read: a keep-alive client must not send its next request
+  // on a connection the server may close once it gives up draining (Hono's Node server does, 500 ms).
+  if (response.status === 413) headers.set('connection', 'close');
   for (const cookie of response.cookies) headers.append('set-cookie', cookie);
   if (response.body === undefined || method === 'HEAD') {
     if (response.body !== undefined) headers.set('content-length', String(byteLength(response.body)));
