@@ -63,13 +63,20 @@ async function open(passgate: Passgate, options: Partial<FetchHandlerOptions> = 
 }
 
 describe('createFetchHandler', () => {
-  it('serves GET and HEAD /.well-known/webauthn when configured, 404 otherwise', async () => {
-    const origins = ['https://other.example.test', 'https://app.example.test'];
-    const served = await open(passgateFor(), { wellKnown: { origins } });
+  it('serves GET and HEAD /.well-known/webauthn with rp.relatedOrigins, 404 without', async () => {
+    const relatedOrigins = ['https://example-shop.com', 'https://example.co.uk'];
+    const served = await open(
+      createPassgate({
+        rp: { name: 'Fetch test', id: RP_ID, origins: [ORIGIN], relatedOrigins },
+        stores: createMemoryStores(),
+        secret: 'fetch-handler-test-secret-0123456789',
+        logger: silentLogger,
+      }),
+    );
     const get = await new ContractClient(served.url).request('GET', '/.well-known/webauthn');
     expect(get.status).toBe(200);
-    expect(get.headers.get('content-type')).toBe('application/json; charset=utf-8');
-    expect(get.body).toEqual({ origins });
+    expect(get.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(get.body).toEqual({ origins: relatedOrigins });
     const head = await fetch(`${served.url}/.well-known/webauthn`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(await head.text()).toBe('');

@@ -29,10 +29,10 @@ afterEach(async () => {
   for (const app of opened.splice(0)) await app.close();
 });
 
-async function expressApp(passgate: Passgate, wellKnown?: { origins: string[] }): Promise<Booted> {
+async function expressApp(passgate: Passgate): Promise<Booted> {
   const app = express();
   app.use(session({ secret: SECRET, resave: false, saveUninitialized: false }));
-  app.use(createPasskeyRouter({ passgate, ...(wellKnown ? { wellKnown } : {}) }));
+  app.use(createPasskeyRouter({ passgate }));
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return tracked(server);
@@ -54,11 +54,8 @@ function tracked(server: Server): Booted {
   return booted;
 }
 
-async function fetchApp(passgate: Passgate, wellKnown?: { origins: string[] }): Promise<Booted> {
-  const passkeys = createFetchHandler(passgate, {
-    session: memoryCookieSessions(),
-    ...(wellKnown ? { wellKnown } : {}),
-  });
+async function fetchApp(passgate: Passgate): Promise<Booted> {
+  const passkeys = createFetchHandler(passgate, { session: memoryCookieSessions() });
   const app = new Hono();
   app.all('*', (c) => passkeys(c.req.raw, { ip: getConnInfo(c).remote.address }));
   const server = await new Promise<Server>((resolve) => {
@@ -238,17 +235,21 @@ describe('@passgate/nestjs and @passgate/core/fetch answer exactly like @passgat
   });
 
   it('the same /.well-known/webauthn, served and not', async () => {
-    const origins = ['https://shop.example.test', 'http://localhost:3000'];
+    const relatedOrigins = ['https://example-shop.com', 'https://example.co.uk'];
+    const related = () =>
+      testPassgate({ rp: { name: 'Passgate test', id: 'localhost', origins: [ORIGIN], relatedOrigins } });
     const steps: [string, Step][] = [['well-known', (c) => c.get('/.well-known/webauthn')]];
-    const [served, servedByFetch, plain, plainByFetch] = await Promise.all([
-      expressApp(testPassgate(), { origins }).then((app) => run(app.url, steps)),
-      fetchApp(testPassgate(), { origins }).then((app) => run(app.url, steps)),
+    const [served, servedByNest, servedByFetch, plain, plainByFetch] = await Promise.all([
+      expressApp(related()).then((app) => run(app.url, steps)),
+      nestApp(related()).then((app) => run(app.url, steps)),
+      fetchApp(related()).then((app) => run(app.url, steps)),
       expressApp(testPassgate()).then((app) => run(app.url, steps)),
       fetchApp(testPassgate()).then((app) => run(app.url, steps)),
     ]);
+    expect(servedByNest.exact).toEqual(served.exact);
     expect(servedByFetch.exact).toEqual(served.exact);
-    expect((served.exact['well-known'] as { body: unknown }).body).toEqual({ origins });
-    // Not configured: 404 from both (Express's own HTML 404, the handler's contract body).
+    expect((served.exact['well-known'] as { body: unknown }).body).toEqual({ origins: relatedOrigins });
+    // Not configured: 404 from both (Express's own 404, the handler's contract body).
     expect((plain.exact['well-known'] as { status: number }).status).toBe(404);
     expect((plainByFetch.exact['well-known'] as { status: number }).status).toBe(404);
   });

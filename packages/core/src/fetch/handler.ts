@@ -1,7 +1,8 @@
 import { PassgateError } from '../errors.js';
 import { type ContractHandler, createContractHandler, errorResponse } from '../http/handler.js';
-import { pathBelow, WELL_KNOWN_WEBAUTHN_PATH } from '../http/paths.js';
+import { pathBelow } from '../http/paths.js';
 import type { ContractBody, ContractRequest, ContractResponse } from '../http/types.js';
+import { wellKnownWebauthn } from '../http/well-known.js';
 import type { Passgate } from '../passgate.js';
 import type { FetchHandlerOptions, FetchRequestInfo, FetchSessionHooks } from './options.js';
 import { readLimitedBody } from './read-body.js';
@@ -12,7 +13,7 @@ export type FetchHandler = (request: Request, info?: FetchRequestInfo) => Promis
 /**
  * The Passgate HTTP contract (`http-api.md`) as a Web-standard `(request) => Promise<Response>`, for
  * Hono, Next.js route handlers, Bun, Deno, Cloudflare-style workers: every route under the prefix,
- * `GET /.well-known/webauthn` when configured, `404 not_found` (the contract's error body) for
+ * `GET /.well-known/webauthn` when `rp.relatedOrigins` is configured, `404 not_found` (the contract's error body) for
  * anything else, so route only the prefix (and the well-known path) to it.
  *
  * Routing, the order of the checks, cookies and error bodies come from `@passgate/core/http`, exactly
@@ -36,19 +37,21 @@ export function createFetchHandler(passgate: Passgate, options: FetchHandlerOpti
     ...(options.cookieName !== undefined ? { cookieName: options.cookieName } : {}),
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
   });
-  const wellKnown = options.wellKnown ? { origins: [...options.wellKnown.origins] } : undefined;
   const { logger } = passgate.runtime;
 
   return async (request, info) => {
     const url = new URL(request.url);
     const method = request.method.toUpperCase();
     try {
-      if (url.pathname === WELL_KNOWN_WEBAUTHN_PATH && (method === 'GET' || method === 'HEAD')) {
-        if (wellKnown) return toResponse(json(200, wellKnown), new Headers(), method);
-      }
+      const ip = info?.ip ?? options.getClientIp?.(request);
+      const headers = headerRecord(request.headers);
+      const wellKnown = wellKnownWebauthn(passgate, { method, path: url.pathname, headers, ip });
+      if (wellKnown) return toResponse(wellKnown, new Headers(), method);
       const below = pathBelow(handler.prefix, url.pathname);
       const answer =
-        below === undefined ? null : await serve(handler, hooks, request, url, below, info, options);
+        below === undefined
+          ? null
+          : await serve(handler, hooks, request, { url, path: below, headers, ip, secure: options.secure });
       return answer ?? toResponse(errorResponse(new PassgateError('not_found')), new Headers(), method);
     } catch (error) {
       // A throwing session hook (or another bug): the contract's 500, logged, never its message.
@@ -61,18 +64,21 @@ async function serve(
   handler: ContractHandler,
   hooks: FetchSessionHooks,
   request: Request,
-  url: URL,
-  path: string,
-  info: FetchRequestInfo | undefined,
-  options: FetchHandlerOptions,
+  at: {
+    url: URL;
+    path: string;
+    headers: Record<string, string>;
+    ip: string | undefined;
+    secure?: boolean | undefined;
+  },
 ): Promise<Response | null> {
   const session = await hooks.getSignedInUser(request);
-  const ip = info?.ip ?? options.getClientIp?.(request);
+  const { ip } = at;
   const contract: ContractRequest = {
     method: request.method,
-    path,
-    headers: headerRecord(request.headers),
-    protocol: options.secure || url.protocol === 'https:' ? 'https' : 'http',
+    path: at.path,
+    headers: at.headers,
+    protocol: at.secure || at.url.protocol === 'https:' ? 'https' : 'http',
     ...(ip !== undefined ? { ip } : {}),
     body: contractBody(request),
     session: session ?? null,
@@ -119,8 +125,4 @@ function toResponse(response: ContractResponse, headers: Headers, method: string
 
 function byteLength(body: unknown): number {
   return new TextEncoder().encode(JSON.stringify(body)).byteLength;
-}
-
-function json(status: number, body: unknown): ContractResponse {
-  return { status, headers: { 'content-type': 'application/json; charset=utf-8' }, cookies: [], body };
 }

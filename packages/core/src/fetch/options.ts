@@ -41,11 +41,6 @@ export interface FetchHandlerOptions {
   /** Largest request body on the passkey routes, in bytes. Default 65536 (64 KiB, the contract's limit). */
   maxBodyBytes?: number;
   /**
-   * Serve `GET /.well-known/webauthn` (WebAuthn related origin requests) with `{ origins }`.
-   * Default: not served (the handler answers 404 there, as the contract asks).
-   */
-  wellKnown?: { origins: string[] };
-  /**
    * The client's IP when the platform's second argument does not give it (e.g. read from a header
    * your own proxy sets). Default: none. `info.ip` wins when both are present.
    */

@@ -8,7 +8,7 @@ export {
   DEFAULT_PREFIX,
   errorResponse,
 } from './handler.js';
-export { normalizePrefix, pathBelow, WELL_KNOWN_WEBAUTHN_PATH } from './paths.js';
+export { normalizePrefix, pathBelow } from './paths.js';
 export { readLimitedStream } from './read-stream.js';
 export type { ContractBody, ContractRequest, ContractResponse, SessionAction } from './types.js';
 export { WELL_KNOWN_WEBAUTHN_PATH, wellKnownWebauthn } from './well-known.js';

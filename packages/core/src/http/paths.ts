@@ -17,6 +17,3 @@ export function pathBelow(prefix: string, path: string): string | undefined {
   if (path.startsWith(`${prefix}/`)) return path.slice(prefix.length);
   return undefined;
 }
-
-/** Where WebAuthn related origin requests look for the list of origins: at the site root, outside the prefix. */
-export const WELL_KNOWN_WEBAUTHN_PATH = '/.well-known/webauthn';
