@@ -1,5 +1,6 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { PassgateStores } from './stores.js';
+import type { TelemetryOptions } from './telemetry.js';
 import type { UserVerificationRequirement } from './types.js';
 
 /** What the framework layer knows about the request, for per-request relying-party settings and limits. */
@@ -169,6 +170,12 @@ export interface PassgateOptions {
    * `@simplewebauthn/server`'s `verifyAuthenticationResponse` unchanged.
    */
   publicKeyCacheSize?: number;
+  /**
+   * OpenTelemetry spans and metrics (`docs/telemetry.md`), recorded when `@opentelemetry/api` is
+   * installed: through its global providers by default, or the ones given here. `false` turns them
+   * off. Credential ids stay out of spans unless `recordCredentialIds` is set.
+   */
+  telemetry?: TelemetryOptions | false;
 }
 
 export const DEFAULTS = {

@@ -63,4 +63,12 @@ export {
   renameBodySchema,
 } from './schemas.js';
 export type * from './stores.js';
+export {
+  FAILURE_REASONS,
+  type FailureReason,
+  INSTRUMENTATION_NAME,
+  type MeterProviderLike,
+  type TelemetryOptions,
+  type TracerProviderLike,
+} from './telemetry.js';
 export type * from './types.js';

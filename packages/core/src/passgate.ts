@@ -59,7 +59,7 @@ export class Passgate {
   startRegistration(
     input: StartRegistrationInput,
   ): Promise<CeremonyStart<PublicKeyCredentialCreationOptionsJSON>> {
-    return startRegistration(this.runtime, input);
+    return this.runtime.telemetry.step('registration', 'start', () => startRegistration(this.runtime, input));
   }
 
   /**
@@ -67,19 +67,25 @@ export class Passgate {
    * stored with it, and stores the passkey (with the new account, all or nothing, at sign-up).
    */
   finishRegistration(input: FinishRegistrationInput): Promise<RegistrationResult> {
-    return finishRegistration(this.runtime, input);
+    return this.runtime.telemetry.step('registration', 'finish', () =>
+      finishRegistration(this.runtime, input),
+    );
   }
 
   /** Options for signing in: usernameless/autofill without `username`, username-first with it. */
   startAuthentication(
     input: StartAuthenticationInput = {},
   ): Promise<CeremonyStart<PublicKeyCredentialRequestOptionsJSON>> {
-    return startAuthentication(this.runtime, input);
+    return this.runtime.telemetry.step('authentication', 'start', () =>
+      startAuthentication(this.runtime, input),
+    );
   }
 
   /** Consumes the ceremony, verifies the assertion, applies the counter rule and updates the credential. */
   finishAuthentication(input: FinishAuthenticationInput): Promise<AuthenticationResult> {
-    return finishAuthentication(this.runtime, input);
+    return this.runtime.telemetry.step('authentication', 'finish', () =>
+      finishAuthentication(this.runtime, input),
+    );
   }
 
   /** The signed-in account, or `unauthenticated` (no session, or the account is gone). */
@@ -118,7 +124,7 @@ export class Passgate {
 
   /** Counts one options or verify request against the client IP's bucket (`rate_limited` when empty). */
   consumeRequestLimit(ip: string | undefined): Promise<void> {
-    return this.runtime.limits.consumeIp(ip);
+    return this.runtime.telemetry.ipLimit(() => this.runtime.limits.consumeIp(ip));
   }
 
   /** Whether a sign-in is recent enough (and user-verified, if asked) for a sensitive action. */

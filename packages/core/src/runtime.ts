@@ -15,6 +15,7 @@ import { type AssertionVerifier, createAssertionVerifier } from './fast-assertio
 import { assertWebOrigin, resolveOrigins } from './origins.js';
 import { RateLimits } from './rate-limits.js';
 import type { PassgateStores } from './stores.js';
+import { createTelemetry, type Telemetry } from './telemetry.js';
 import type { UserVerificationRequirement } from './types.js';
 
 /** The resolved policy: every default applied, checked once at start. */
@@ -57,6 +58,8 @@ export interface Runtime {
   cborLimits: CborLimits;
   /** Sign-in assertion verification (the fast path with the library's verdicts). */
   assertions: AssertionVerifier;
+  /** Spans and metrics (OpenTelemetry), or a pass-through when off or not installed. */
+  telemetry: Telemetry;
   /** Runs a store call; anything it throws that is not a PassgateError becomes `store_unavailable`. */
   store<T>(operation: string, call: () => Promise<T>): Promise<T>;
 }
@@ -84,6 +87,8 @@ export function createRuntime(options: PassgateOptions): Runtime {
   const reauthSeconds = options.reauthenticationWindowSeconds ?? DEFAULTS.reauthenticationWindowSeconds;
   if (!(reauthSeconds > 0)) throw config('reauthenticationWindowSeconds must be positive');
   const maxCredentials = options.maxCredentialsPerAccount ?? DEFAULTS.maxCredentialsPerAccount;
+  const events = new PassgateEvents(logger);
+  const telemetry = createTelemetry(options.telemetry, events);
   if (!Number.isInteger(maxCredentials) || maxCredentials < 1)
     throw config('maxCredentialsPerAccount must be >= 1');
 
@@ -98,7 +103,7 @@ export function createRuntime(options: PassgateOptions): Runtime {
     signUp: options.signUp ?? true,
     secret,
     limits: new RateLimits(options.rateLimits),
-    events: new PassgateEvents(logger),
+    events,
     logger,
     now: options.now ?? Date.now,
     authenticatorName: createAuthenticatorNamer(options.authenticatorNames),
@@ -112,17 +117,20 @@ export function createRuntime(options: PassgateOptions): Runtime {
     assertions: createAssertionVerifier(
       options.publicKeyCacheSize === undefined ? {} : { maxCachedKeys: options.publicKeyCacheSize },
     ),
-    async store(operation, call) {
-      try {
-        return await call();
-      } catch (error) {
-        if (isPassgateError(error)) throw error;
-        logger.error('passgate store call failed', {
-          operation,
-          error: error instanceof Error ? error.message : String(error),
-        });
-        throw storeUnavailable(error);
-      }
+    telemetry,
+    store(operation, call) {
+      return telemetry.store(operation, async () => {
+        try {
+          return await call();
+        } catch (error) {
+          if (isPassgateError(error)) throw error;
+          logger.error('passgate store call failed', {
+            operation,
+            error: error instanceof Error ? error.message : String(error),
+          });
+          throw storeUnavailable(error);
+        }
+      });
     },
   };
 }

@@ -1,0 +1,240 @@
+import { metrics, trace } from '@opentelemetry/api';
+import {
+  AggregationTemporality,
+  type DataPoint,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import {
+  createMemoryStores,
+  FAILURE_REASONS,
+  type PassgateStores,
+  type TelemetryOptions,
+} from '@passgate/core';
+import { SoftwareAuthenticator } from '@passgate/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { authenticationAttempt, failure, makePassgate, signIn, signUp } from './helpers.js';
+
+/** A tracer and a meter provider that keep everything in memory, as the SDK's tests do. */
+function recorder() {
+  const spans = new InMemorySpanExporter();
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  return {
+    options: { tracerProvider, meterProvider } satisfies TelemetryOptions,
+    spans: () => spans.getFinishedSpans(),
+    /** Every data point of the metric `name` after a flush. */
+    async points(name: string): Promise<DataPoint<unknown>[]> {
+      await reader.forceFlush();
+      const found = exporter
+        .getMetrics()
+        .at(-1)
+        ?.scopeMetrics.flatMap((scope) => scope.metrics)
+        .find((metric) => metric.descriptor.name === name);
+      return (found?.dataPoints ?? []) as DataPoint<unknown>[];
+    },
+  };
+}
+
+const sum = (points: DataPoint<unknown>[], attributes: Record<string, unknown>) =>
+  points
+    .filter((p) => Object.entries(attributes).every(([k, v]) => p.attributes[k] === v))
+    .reduce((total, p) => total + (p.value as number), 0);
+
+afterEach(() => {
+  trace.disable();
+  metrics.disable();
+});
+
+describe('OpenTelemetry spans', () => {
+  it('one span per ceremony step, with store-call spans, and no credential id or secret', async () => {
+    const r = recorder();
+    const h = makePassgate({ telemetry: r.options });
+    const authenticator = new SoftwareAuthenticator();
+    const up = await signUp(h, authenticator, 'alice');
+    await signIn(h, authenticator);
+    const names = r.spans().map((s) => s.name);
+    for (const step of [
+      'passgate.registration.start',
+      'passgate.registration.finish',
+      'passgate.authentication.start',
+      'passgate.authentication.finish',
+    ]) {
+      expect(names.filter((n) => n === step)).toHaveLength(1);
+    }
+    expect(names).toContain('passgate.store challenges.put');
+    expect(names).toContain('passgate.store challenges.consume');
+    expect(names).toContain('passgate.store accounts.create');
+    const finish = r.spans().find((s) => s.name === 'passgate.authentication.finish');
+    expect(finish?.attributes).toEqual({
+      'passgate.ceremony.kind': 'authentication',
+      'passgate.ceremony.step': 'finish',
+    });
+    const everything = JSON.stringify(r.spans().map((s) => [s.name, s.attributes, s.status, s.events]));
+    expect(everything).not.toContain(up.credential.id);
+    expect(everything).not.toContain('alice');
+  });
+
+  it('puts the credential id on finish spans only when the application opts in', async () => {
+    const r = recorder();
+    const h = makePassgate({ telemetry: { ...r.options, recordCredentialIds: true } });
+    const authenticator = new SoftwareAuthenticator();
+    const up = await signUp(h, authenticator, 'alice');
+    await signIn(h, authenticator);
+    const finishes = r.spans().filter((s) => s.name.endsWith('.finish'));
+    expect(finishes.map((s) => s.attributes['passgate.credential.id'])).toEqual([
+      up.credential.id,
+      up.credential.id,
+    ]);
+  });
+
+  it('a failed step has status ERROR with the error code as error.type, and no message', async () => {
+    const r = recorder();
+    const h = makePassgate({ telemetry: r.options });
+    const authenticator = new SoftwareAuthenticator();
+    await signUp(h, authenticator, 'alice');
+    const attempt = await authenticationAttempt(h, authenticator, { ctx: { signature: 'corrupt' } });
+    await failure(attempt.finish());
+    const span = r.spans().find((s) => s.name === 'passgate.authentication.finish');
+    expect(span?.status).toEqual({ code: 2, message: 'verification_failed' });
+    expect(span?.attributes['error.type']).toBe('verification_failed');
+  });
+
+  it('uses the global providers of @opentelemetry/api when none are given', async () => {
+    const r = recorder();
+    trace.setGlobalTracerProvider(r.options.tracerProvider);
+    metrics.setGlobalMeterProvider(r.options.meterProvider);
+    const h = makePassgate();
+    await h.passgate.startAuthentication();
+    expect(r.spans().map((s) => s.name)).toContain('passgate.authentication.start');
+  });
+
+  it('records nothing with telemetry: false', async () => {
+    const r = recorder();
+    trace.setGlobalTracerProvider(r.options.tracerProvider);
+    const h = makePassgate({ telemetry: false });
+    await h.passgate.startAuthentication();
+    expect(r.spans()).toEqual([]);
+  });
+});
+
+describe('OpenTelemetry metrics', () => {
+  it('counts ceremonies by kind and outcome, with a fixed failure reason, and times the verify', async () => {
+    const r = recorder();
+    const h = makePassgate({ telemetry: r.options });
+    const authenticator = new SoftwareAuthenticator();
+    await signUp(h, authenticator, 'alice');
+    await signIn(h, authenticator);
+    const bad = await authenticationAttempt(h, authenticator, { ctx: { signature: 'corrupt' } });
+    await failure(bad.finish());
+    await failure(bad.finish()); // the ceremony is consumed: ceremony_expired
+
+    const ceremonies = await r.points('passgate.ceremonies');
+    const kind = (k: string, outcome: string) => ({
+      'passgate.ceremony.kind': k,
+      'passgate.ceremony.outcome': outcome,
+    });
+    expect(sum(ceremonies, kind('registration', 'success'))).toBe(1);
+    expect(sum(ceremonies, kind('authentication', 'success'))).toBe(1);
+    expect(sum(ceremonies, kind('authentication', 'failure'))).toBe(2);
+    expect(
+      ceremonies
+        .filter((p) => p.attributes['passgate.ceremony.outcome'] === 'failure')
+        .map((p) => p.attributes['passgate.ceremony.failure_reason'])
+        .sort(),
+    ).toEqual(['ceremony_expired', 'verification_failed']);
+    for (const p of ceremonies) {
+      const reason = p.attributes['passgate.ceremony.failure_reason'];
+      if (reason !== undefined) expect([...FAILURE_REASONS, 'other']).toContain(reason);
+    }
+
+    const durations = await r.points('passgate.verify.duration');
+    const counts = durations.map((p) => ({ ...p.attributes, count: (p.value as { count: number }).count }));
+    expect(counts).toContainEqual({ ...kind('authentication', 'failure'), count: 2 });
+    expect(counts).toContainEqual({ ...kind('registration', 'success'), count: 1 });
+  });
+
+  it('counts clone suspicions', async () => {
+    const r = recorder();
+    const h = makePassgate({ telemetry: r.options });
+    const authenticator = new SoftwareAuthenticator();
+    await signUp(h, authenticator, 'alice');
+    await signIn(h, authenticator, { ctx: { counter: 5 } });
+    const replay = await authenticationAttempt(h, authenticator, { ctx: { counter: 5 } });
+    await failure(replay.finish());
+    expect(sum(await r.points('passgate.clone_suspicions'), {})).toBe(1);
+  });
+
+  it('counts rate-limit refusals by bucket', async () => {
+    const r = recorder();
+    const h = makePassgate({
+      telemetry: r.options,
+      rateLimits: { perIp: { points: 2, durationSeconds: 60 }, accountFailures: false },
+    });
+    for (let i = 0; i < 4; i++) await h.passgate.consumeRequestLimit('203.0.113.9').catch(() => {});
+    const refusals = await r.points('passgate.rate_limit.refusals');
+    expect(sum(refusals, { 'passgate.rate_limit.bucket': 'ip' })).toBe(2);
+
+    const limited = recorder();
+    const a = makePassgate({
+      telemetry: limited.options,
+      rateLimits: { perIp: false, accountFailures: { points: 1, durationSeconds: 900 } },
+    });
+    const authenticator = new SoftwareAuthenticator();
+    await signUp(a, authenticator, 'alice');
+    for (let i = 0; i < 2; i++) {
+      const attempt = await authenticationAttempt(a, authenticator, {
+        username: 'alice',
+        ctx: { signature: 'corrupt' },
+      });
+      await failure(attempt.finish());
+    }
+    const accountRefusals = await limited.points('passgate.rate_limit.refusals');
+    expect(sum(accountRefusals, { 'passgate.rate_limit.bucket': 'account' })).toBe(1);
+  });
+
+  it('records store latency per operation, and store errors by type', async () => {
+    const r = recorder();
+    const stores = createMemoryStores();
+    let down = false;
+    const flaky: PassgateStores = {
+      ...stores,
+      challenges: {
+        ...stores.challenges,
+        put: (...args: Parameters<PassgateStores['challenges']['put']>) =>
+          down ? Promise.reject(new Error('ECONNREFUSED')) : stores.challenges.put(...args),
+      },
+    };
+    const h = makePassgate({ telemetry: r.options, stores: flaky });
+    await h.passgate.startAuthentication();
+    down = true;
+    expect((await failure(h.passgate.startAuthentication())).code).toBe('store_unavailable');
+
+    const latency = await r.points('passgate.store.duration');
+    const put = (outcome: string) =>
+      latency
+        .filter(
+          (p) =>
+            p.attributes['passgate.store.operation'] === 'challenges.put' &&
+            p.attributes['passgate.store.outcome'] === outcome,
+        )
+        .map((p) => (p.value as { count: number }).count);
+    expect(put('success')).toEqual([1]);
+    expect(put('failure')).toEqual([1]);
+    const errors = await r.points('passgate.store.errors');
+    expect(errors.map((p) => ({ ...p.attributes, value: p.value }))).toEqual([
+      { 'passgate.store.operation': 'challenges.put', 'error.type': 'store_unavailable', value: 1 },
+    ]);
+    const span = r.spans().find((s) => s.name === 'passgate.store challenges.put' && s.status.code === 2);
+    expect(span?.attributes['error.type']).toBe('store_unavailable');
+    expect(JSON.stringify(span?.attributes)).not.toContain('ECONNREFUSED');
+  });
+});
