@@ -12,12 +12,12 @@ import {
   verifyAuthenticationResponse,
 } from '@simplewebauthn/server';
 import {
-  decodeClientDataJSON,
   decodeCredentialPublicKey,
   isoBase64URL,
   isoUint8Array,
   parseAuthenticatorData,
 } from '@simplewebauthn/server/helpers';
+import { decodeBase64Url } from './base64url.js';
 
 /**
  * A drop-in for `@simplewebauthn/server`'s `verifyAuthenticationResponse` that is cheaper on the
@@ -30,9 +30,10 @@ import {
  *
  * Equal strictness by construction, in two halves:
  * - It **accepts** only after running every check the library runs, in the library's order, with the
- *   library's own parsers (`decodeClientDataJSON`, `isoBase64URL`, `parseAuthenticatorData`,
- *   `decodeCredentialPublicKey`), and the key is imported with the library's exact JWK and WebCrypto
- *   call (then turned into a `KeyObject`). ECDSA signatures go to OpenSSL as DER, which takes only
+ *   library's own parsers for authenticator data and COSE keys (`parseAuthenticatorData`,
+ *   `decodeCredentialPublicKey`); base64url fields must be canonical (decoded with `Buffer`, to the
+ *   bytes the library's decoder gives; anything else goes to the library); the key is imported with
+ *   the library's exact JWK and WebCrypto call (then turned into a `KeyObject`). ECDSA signatures go to OpenSSL as DER, which takes only
  *   strict DER: a subset of what the library's lenient ASN.1 parser takes.
  * - It never **rejects** by itself: whenever a check fails, a signature does not verify, or anything
  *   is unusual (an algorithm without a fast path, a custom challenge function, `expectedType`,
@@ -82,6 +83,9 @@ interface CachedKey {
   /** null: no fast path for this key (its algorithm, or it did not import); always the library. */
   check: SignatureCheck | null;
 }
+
+/** The library's UTF-8 decoding of clientDataJSON: WHATWG, replacement characters, leading BOM dropped. */
+const utf8 = new TextDecoder();
 
 /** Thrown inside the fast path to hand the call to the library. */
 const DELEGATE = Symbol('delegate');
@@ -184,7 +188,12 @@ function fastVerify(
   if (credentialType !== 'public-key') throw DELEGATE;
   if (typeof assertionResponse?.clientDataJSON !== 'string') throw DELEGATE;
 
-  const clientDataJSON = decodeClientDataJSON(assertionResponse.clientDataJSON);
+  // The library decodes with @hexagon/base64 and a default TextDecoder (which drops a leading BOM);
+  // a canonical base64url string decodes to the same bytes with Buffer, far faster. Anything else
+  // goes to the library.
+  const clientDataBytes = decodeBase64Url(assertionResponse.clientDataJSON);
+  if (!clientDataBytes) throw DELEGATE;
+  const clientDataJSON = JSON.parse(utf8.decode(clientDataBytes));
   const { type, origin, challenge, tokenBinding, crossOrigin, topOrigin } = clientDataJSON;
   if (type !== 'webauthn.get') throw DELEGATE;
   if (challenge !== expectedChallenge) throw DELEGATE;
@@ -203,15 +212,17 @@ function fastVerify(
   }
   if (Array.isArray(expectedOrigin) ? !expectedOrigin.includes(origin) : origin !== expectedOrigin)
     throw DELEGATE;
-  if (!isoBase64URL.isBase64URL(assertionResponse.authenticatorData)) throw DELEGATE;
-  if (!isoBase64URL.isBase64URL(assertionResponse.signature)) throw DELEGATE;
+  // Canonical base64url only: a subset of what the library's isBase64URL takes.
+  const authDataBuffer = decodeBase64Url(assertionResponse.authenticatorData);
+  if (!authDataBuffer) throw DELEGATE;
+  const signature = decodeBase64Url(assertionResponse.signature);
+  if (!signature) throw DELEGATE;
   if (assertionResponse.userHandle && typeof assertionResponse.userHandle !== 'string') throw DELEGATE;
   if (tokenBinding) {
     if (typeof tokenBinding !== 'object') throw DELEGATE;
     if (['present', 'supported', 'notSupported'].indexOf(tokenBinding.status) < 0) throw DELEGATE;
   }
 
-  const authDataBuffer = isoBase64URL.toBuffer(assertionResponse.authenticatorData);
   const {
     rpIdHash: receivedRpIdHash,
     flags,
@@ -226,11 +237,7 @@ function fastVerify(
   if (!flags.up) throw DELEGATE;
   if (requireUserVerification && !flags.uv) throw DELEGATE;
 
-  const clientDataHash = sha256(
-    isoBase64URL.toBuffer(assertionResponse.clientDataJSON),
-  ) as Uint8Array<ArrayBuffer>;
-  const signatureBase = isoUint8Array.concat([authDataBuffer, clientDataHash]);
-  const signature = isoBase64URL.toBuffer(assertionResponse.signature);
+  const signatureBase = Buffer.concat([authDataBuffer, sha256(clientDataBytes)]);
 
   if ((counter > 0 || credential.counter > 0) && counter <= credential.counter) throw DELEGATE;
 

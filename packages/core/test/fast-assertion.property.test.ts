@@ -194,6 +194,7 @@ const clientDataArb = fc.record({
     'null',
     'array',
     'string',
+    'bom',
     'broken-json',
   ),
 });
@@ -345,6 +346,8 @@ function clientDataText(c: Case): string {
       return '[]';
     case 'string':
       return '"webauthn.get"';
+    case 'bom':
+      return `\uFEFF${JSON.stringify({ type: 'webauthn.get', challenge: CHALLENGE, origin: ORIGIN })}`;
     case 'broken-json':
       return `{"type":"webauthn.get","challenge":"${CHALLENGE}"`;
   }
