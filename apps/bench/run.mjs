@@ -62,7 +62,11 @@ function placement() {
 
 function startServer(name, place) {
   const [target, store = 'memory'] = name.split('-');
-  const args = [join(HERE, 'server.mjs')];
+  // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each server's whole life (node --cpu-prof), for DevTools.
+  const prof = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_CPU_PROF)}`]
+    : [];
+  const args = [...prof, join(HERE, 'server.mjs')];
   const env = { ...process.env, BENCH_TARGET: target, BENCH_STORE: store };
   const stdio = ['ignore', 'inherit', 'inherit', 'ipc'];
   const child = place.pinned

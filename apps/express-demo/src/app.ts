@@ -24,13 +24,19 @@ export const SESSION_COOKIE_NAME = 'passgate_demo.sid';
  */
 export function demoMiddleware(config: ResolvedDemoConfig, backend: DemoBackend): Router {
   const router = express.Router();
+  const staticFiles = express.Router();
   // The page's client (@passgate/browser's built ES modules) and the library it imports.
-  router.use(passgateBrowserPath, express.static(passgateBrowserDir, { index: false, maxAge: '1h' }));
-  router.use(
+  staticFiles.use(passgateBrowserPath, express.static(passgateBrowserDir, { index: false, maxAge: '1h' }));
+  staticFiles.use(
     simplewebauthnBrowserPath,
     express.static(simplewebauthnBrowserDir, { index: false, maxAge: '1h' }),
   );
-  router.use(express.static(publicDir, { index: false }));
+  staticFiles.use(express.static(publicDir, { index: false }));
+  // Static files answer GET and HEAD only: the passkey POSTs skip the three file lookups.
+  router.use((req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD') staticFiles(req, res, next);
+    else next();
+  });
   router.use(
     session({
       name: SESSION_COOKIE_NAME,
@@ -38,7 +44,9 @@ export function demoMiddleware(config: ResolvedDemoConfig, backend: DemoBackend)
       store: backend.sessionStore,
       resave: false,
       saveUninitialized: false,
-      rolling: true,
+      // A sign-in lasts 8 hours from when it happened (absolute, not sliding): the cookie is set at
+      // sign-in, not re-signed and re-sent on every request.
+      rolling: false,
       cookie: {
         httpOnly: true,
         sameSite: 'lax',

@@ -66,10 +66,28 @@ export function asPasskeySession(value: unknown): PasskeySession | null {
   };
 }
 
+/** `req.sessionStore.generate(req)`: express-session's own "new session with a new id" (what regenerate() calls after destroying). */
+function sessionGenerator(req: Request): ((req: Request) => void) | undefined {
+  const store = (req as { sessionStore?: { generate?: unknown } }).sessionStore;
+  return typeof store?.generate === 'function'
+    ? (store.generate as (req: Request) => void).bind(store)
+    : undefined;
+}
+
+/** Whether the request carried express-session's cookie (any value): only then can the store hold its session. */
+function hasCookie(req: Request, name: string): boolean {
+  const header = req.headers.cookie;
+  if (!header) return false;
+  return header.split(';').some((pair) => pair.trimStart().startsWith(`${name}=`));
+}
+
 /**
- * express-session mode. Sign-in regenerates the session id first (a session id known before the
+ * express-session mode. Sign-in gives the session a new id first (a session id known before the
  * sign-in, e.g. planted by an attacker, never becomes a signed-in one), then saves explicitly so the
- * store has the sign-in before the response reaches the browser.
+ * store has the sign-in before the response reaches the browser: one store write per sign-in. When
+ * the request brought a session cookie, `regenerate()` also removes the old session from the store;
+ * without one, nothing can be stored under the old id, so the new session is made without that
+ * store round trip.
  */
 export function expressSessionAdapter(sessionCookieName: string): SessionAdapter {
   return {
@@ -84,12 +102,25 @@ export function expressSessionAdapter(sessionCookieName: string): SessionAdapter
       if (!current) {
         throw new Error(NO_SESSION);
       }
-      await call((cb) => current.regenerate(cb));
+      const generate = hasCookie(req, sessionCookieName) ? undefined : sessionGenerator(req);
+      if (generate) generate(req);
+      else await call((cb) => current.regenerate(cb));
       // regenerate() replaces req.session with a new object.
       const fresh = expressSession(req);
       if (!fresh) throw new Error('express-session did not create a new session.');
       fresh[SESSION_KEY] = session;
       await call((cb) => fresh.save(cb));
+      // express-session's response hook cannot see a save made after regenerate()/generate() (only
+      // sessions it made itself are tracked) and would write the same session a second time. It is
+      // stored already: that second save becomes a no-op for this request's session object.
+      Object.defineProperty(fresh, 'save', {
+        configurable: true,
+        writable: true,
+        value: (callback?: (error?: unknown) => void) => {
+          callback?.();
+          return fresh;
+        },
+      });
     },
     async signOut(req, res) {
       const current = expressSession(req);
