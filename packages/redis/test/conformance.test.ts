@@ -1,19 +1,35 @@
-import { describeStorageAdapter } from '@passgate/testing/conformance';
+import { describeStorageAdapter, type StorageAdapterSuiteOptions } from '@passgate/testing/conformance';
+import { Redis } from 'ioredis';
 import { createRedisStores } from '../src/index.js';
-import { connect, deleteKeys, randomPrefix } from './helpers.js';
+import { connect, deleteKeys, NO_RESEND, randomPrefix } from './helpers.js';
 
 const prefix = randomPrefix('conformance');
 
-describeStorageAdapter('redis', async () => {
-  const client = connect();
+/** A closed port with ioredis's offline queue: the adapter's command timeout must answer, within the suite's 2 s. */
+const unreachable: StorageAdapterSuiteOptions['unreachable'] = () => {
+  const client = new Redis({ host: '127.0.0.1', port: 1, enableOfflineQueue: true, ...NO_RESEND });
+  client.on('error', () => {});
   return {
-    stores: createRedisStores({ client, prefix }),
-    teardown: async () => {
-      await deleteKeys(client, prefix);
-      client.disconnect();
-    },
+    stores: createRedisStores({ client, prefix, commandTimeoutMs: 300 }),
+    close: () => client.disconnect(),
   };
-});
+};
+
+// No `misconfigured` hook: Redis has no schema to leave out (wrong key types are tested in errors.test.ts).
+describeStorageAdapter(
+  'redis',
+  async () => {
+    const client = connect();
+    return {
+      stores: createRedisStores({ client, prefix }),
+      teardown: async () => {
+        await deleteKeys(client, prefix);
+        client.disconnect();
+      },
+    };
+  },
+  { unreachable },
+);
 
 describeStorageAdapter('redis (Lua consume)', async () => {
   const client = connect();

@@ -1,8 +1,8 @@
 /**
  * `@passgate/testing`: a software WebAuthn authenticator and storage fixture builders, usable from any
- * test runner. The vitest suites live in the subpaths `@passgate/testing/conformance`
- * (`describeStorageAdapter`) and `@passgate/testing/contract` (`describeHttpContract`,
- * `describeSharedStoreAcrossProcesses`).
+ * test runner. The suites live in subpaths: `@passgate/testing/conformance` (`describeStorageAdapter`
+ * for vitest; `/conformance/jest` and `/conformance/node-test` for Jest and `node:test`) and the vitest
+ * suites of `@passgate/testing/contract` (`describeHttpContract`, `describeSharedStoreAcrossProcesses`).
  */
 export * from './authenticator/index.js';
 export {

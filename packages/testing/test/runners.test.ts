@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -72,4 +73,15 @@ describe.concurrent('the conformance suite on other runners', () => {
     expect(code).not.toBe(0);
     expect(output).toMatch(/✕ consume is single-use/);
   }, 120_000);
+});
+
+describe('runner neutrality', () => {
+  it('only the vitest entry point of the conformance suite imports vitest', () => {
+    const dir = fileURLToPath(new URL('../src/conformance/', import.meta.url));
+    const importers = readdirSync(dir).filter((file) =>
+      /from ['"]vitest['"]/.test(readFileSync(`${dir}${file}`, 'utf8')),
+    );
+    // Every other module registers through the runner it is given and asserts with ./expect.ts.
+    expect(importers).toEqual(['index.ts']);
+  });
 });

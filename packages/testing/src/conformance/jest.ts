@@ -17,7 +17,7 @@ interface JestGlobals {
 /**
  * Jest's functions in the shape the suite registers with. Read from `globals` (default: Jest's
  * globals) when the suite registers, so importing this module outside Jest is harmless; with
- * `injectGlobals: false`, pass `import { jest... } from '@jest/globals'`'s functions instead.
+ * `injectGlobals: false`, pass the functions of `@jest/globals` instead.
  */
 export function jestRunner(globals: JestGlobals = globalThis as unknown as JestGlobals): TestRunner {
   if (typeof globals.describe !== 'function' || typeof globals.it !== 'function') {
