@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PassgateError } from './errors.js';
+import type { StoredTrust } from './metadata/policy.js';
 import type { Runtime } from './runtime.js';
 import type { UserVerificationRequirement } from './types.js';
 
@@ -25,6 +26,8 @@ export interface RegistrationCeremony extends CeremonyBase {
   attestation: 'none' | 'direct';
   /** Under `direct`: whether packed self attestation (no certificate) is enough. */
   allowSelfAttestation: boolean;
+  /** `policy.trust` as it was when the options were made (absent: none configured). */
+  trust?: StoredTrust;
   userHandle: string;
   /** `signup`: a new account with this username; `add`: a passkey for the signed-in account. */
   mode: 'signup' | 'add';

@@ -1,4 +1,5 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { TrustOptions } from './metadata/policy.js';
 import type { PassgateStores } from './stores.js';
 import type { TelemetryOptions } from './telemetry.js';
 import type { UserVerificationRequirement } from './types.js';
@@ -87,6 +88,11 @@ export interface PolicyOptions {
   allowedAaguids?: string[];
   /** Refuse these authenticator models (AAGUIDs) at registration. Default: none. */
   deniedAaguids?: string[];
+  /**
+   * Which authenticators to trust, with attestation and the FIDO Metadata Service (MDS3): statuses,
+   * certification level, attested only, device-bound per account. Default: none (see `TrustOptions`).
+   */
+  trust?: TrustOptions;
 }
 
 /** A bucket: `points` requests per `durationSeconds`. */

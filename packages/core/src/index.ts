@@ -41,6 +41,7 @@ export {
 } from './fast-assertion.js';
 export type { SessionView } from './management.js';
 export { createMemoryStores, type MemoryStoresOptions } from './memory-stores.js';
+export * from './metadata/index.js';
 export {
   assertRelatedOrigins,
   MAX_RELATED_ORIGIN_LABELS,

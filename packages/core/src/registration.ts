@@ -18,6 +18,7 @@ import { consumeCeremony, type RegistrationCeremony, storeNewCeremony } from './
 import { checkCredentialId, checkCrossOrigin, decodeClientData, libraryRejection } from './checks.js';
 import type { RequestContext } from './config.js';
 import { invalidRequest, isPassgateError, PassgateError, verificationFailed } from './errors.js';
+import { checkTrust, trustForCeremony } from './metadata/policy.js';
 import type { Runtime } from './runtime.js';
 import type { RegistrationResponseBody } from './schemas.js';
 import type {
@@ -122,6 +123,10 @@ export async function startRegistration(
   }
 
   const { policy } = runtime;
+  const trust = await trustForCeremony(runtime.trust, {
+    userId: ceremony.userId ?? null,
+    username: userName,
+  });
   const challenge = randomBytes(32);
   const options = await generateRegistrationOptions({
     rpName: runtime.rpName,
@@ -131,7 +136,8 @@ export async function startRegistration(
     userID: Buffer.from(ceremony.userHandle, 'base64url'),
     challenge,
     timeout: policy.timeoutMs,
-    attestationType: policy.attestation.conveyance,
+    // Attested-only trust needs the statement, whatever the attestation policy asks for.
+    attestationType: trust?.requireAttested ? 'direct' : policy.attestation.conveyance,
     excludeCredentials: exclude,
     authenticatorSelection: { residentKey: policy.residentKey, userVerification: policy.userVerification },
     supportedAlgorithmIDs: policy.algorithms,
@@ -144,6 +150,7 @@ export async function startRegistration(
     attestation: policy.attestation.conveyance,
     allowSelfAttestation:
       policy.attestation.conveyance === 'direct' && policy.attestation.allowSelfAttestation === true,
+    ...(trust ? { trust } : {}),
     ...ceremony,
   });
 }
@@ -222,6 +229,15 @@ async function completeRegistration(
   if (info.credential.id !== response.id) throw verificationFailed('credential_id_mismatch');
   await checkAttestationPolicy(runtime, state, info.fmt, attestation.attStmt);
   checkAuthenticatorPolicy(runtime, info.aaguid, info.credentialDeviceType === 'multiDevice');
+  if (state.trust) {
+    checkTrust(state.trust, runtime.trust?.metadata, {
+      aaguid: info.aaguid,
+      fmt: info.fmt,
+      attStmt: attestation.attStmt,
+      backupEligible: info.credentialDeviceType === 'multiDevice',
+      now: new Date(runtime.now()),
+    });
+  }
 
   const algorithm = publicKeyAlgorithm(info.credential.publicKey as Uint8Array<ArrayBuffer>);
   if (algorithm === null || !state.algorithms.includes(algorithm)) {

@@ -12,6 +12,7 @@ import {
 import { isPassgateError, storeUnavailable } from './errors.js';
 import { PassgateEvents } from './events.js';
 import { type AssertionVerifier, createAssertionVerifier } from './fast-assertion.js';
+import { resolveTrustOptions, type TrustOptions } from './metadata/policy.js';
 import { assertWebOrigin, resolveOrigins } from './origins.js';
 import { RateLimits } from './rate-limits.js';
 import type { PassgateStores } from './stores.js';
@@ -42,6 +43,8 @@ export interface Runtime {
   relatedOrigins(context: RequestContext): string[];
   topOrigins: string[];
   policy: ResolvedPolicy;
+  /** `policy.trust`, checked; `null` when not configured. */
+  trust: TrustOptions | null;
   signUp: boolean;
   secret: Uint8Array;
   limits: RateLimits;
@@ -100,6 +103,7 @@ export function createRuntime(options: PassgateOptions): Runtime {
     relatedOrigins: origins.related,
     topOrigins,
     policy,
+    trust: resolveTrustOptions(options.policy?.trust),
     signUp: options.signUp ?? true,
     secret,
     limits: new RateLimits(options.rateLimits),

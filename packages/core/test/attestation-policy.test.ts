@@ -1,8 +1,16 @@
-import { createMemoryStores, type PassgateStores, type PolicyOptions } from '@passgate/core';
+import type { PolicyOptions } from '@passgate/core';
 import { SoftwareAuthenticator } from '@passgate/testing';
 import { SettingsService } from '@simplewebauthn/server';
 import { describe, expect, it } from 'vitest';
-import { failure, loadVectors, makePassgate, registrationAttempt, TEST_ROOT_PEM } from './helpers.js';
+import {
+  ceremonyOfVector,
+  failure,
+  loadVectors,
+  makePassgate,
+  registrationAttempt,
+  storesRewritingCeremonies,
+  TEST_ROOT_PEM,
+} from './helpers.js';
 
 /**
  * `direct` attestation: certificate chains must chain to the configured roots (the library skips the
@@ -17,21 +25,7 @@ const vector = (label: string) => {
 
 function vectorRegistration(label: string, attestation: PolicyOptions['attestation']) {
   const v = vector(label);
-  const base = createMemoryStores();
-  const stores: PassgateStores = {
-    ...base,
-    challenges: {
-      put: (id, value, ttl) => base.challenges.put(id, value, ttl),
-      async consume(id) {
-        const value = await base.challenges.consume(id);
-        if (value === null) return value;
-        const state = JSON.parse(value) as Record<string, unknown>;
-        state['challenge'] = v.registration.challenge;
-        state['algorithms'] = [...(state['algorithms'] as number[]), v.alg];
-        return JSON.stringify(state);
-      },
-    },
-  };
+  const stores = storesRewritingCeremonies(ceremonyOfVector(v));
   const h = makePassgate({
     stores,
     rp: { id: 'example.org', origins: ['https://example.org'] },

@@ -232,3 +232,30 @@ export function toPem(derBase64Url: string): string {
 
 /** The W3C test vectors' self-signed P-256 attestation root, as PEM. */
 export const TEST_ROOT_PEM = toPem(loadVectors().attestationRoot.certificate);
+
+/**
+ * Memory stores whose ceremonies pass through `rewrite` when consumed: the W3C vectors were made for
+ * fixed challenges (and algorithms), which the stored ceremony must then carry.
+ */
+export function storesRewritingCeremonies(rewrite: (state: Record<string, unknown>) => void): PassgateStores {
+  const base = createMemoryStores();
+  return {
+    ...base,
+    challenges: {
+      put: (id, value, ttl) => base.challenges.put(id, value, ttl),
+      async consume(id) {
+        const value = await base.challenges.consume(id);
+        if (value === null) return value;
+        const state = JSON.parse(value) as Record<string, unknown>;
+        rewrite(state);
+        return JSON.stringify(state);
+      },
+    },
+  };
+}
+
+/** Rewrites a consumed registration ceremony to the challenge and algorithm `vector` was made with. */
+export const ceremonyOfVector = (vector: Vector) => (state: Record<string, unknown>) => {
+  state['challenge'] = vector.registration.challenge;
+  state['algorithms'] = [...(state['algorithms'] as number[]), vector.alg];
+};
