@@ -18,7 +18,7 @@ import {
   readFlags,
 } from './checks.js';
 import type { RequestContext } from './config.js';
-import { decoyCredentials } from './decoys.js';
+import { decoyCredentials, decoyUserHandle } from './decoys.js';
 import { isPassgateError, PassgateError, verificationFailed } from './errors.js';
 import type { CeremonyStart } from './registration.js';
 import type { Runtime } from './runtime.js';
@@ -65,22 +65,27 @@ export async function startAuthentication(
   const rpId = runtime.rpId(context);
   const origins = runtime.origins(context);
   let allow: { id: string; transports: AuthenticatorTransport[] }[] | null = null;
+  let failureKey: string | undefined;
 
   if (input.username !== undefined) {
     const username = canonicalUsername(runtime, input.username);
     const account = await runtime.store('accounts.findByUsername', () =>
       runtime.stores.accounts.findByUsername(username),
     );
-    const credentials = account
-      ? await runtime.store('credentials.listByUserHandle', () =>
-          runtime.stores.credentials.listByUserHandle(account.userHandle),
-        )
-      : [];
+    // An unknown username's credentials are looked up under a stable stand-in handle, so it costs
+    // the same store round trips as a known one (the timing says nothing), and that handle keys its
+    // failure bucket (a 429 says nothing either).
+    failureKey = account?.userHandle ?? decoyUserHandle(runtime.secret, username);
+    const userHandle = failureKey;
+    const listed = await runtime.store('credentials.listByUserHandle', () =>
+      runtime.stores.credentials.listByUserHandle(userHandle),
+    );
+    const credentials = account ? listed : [];
     // An account without passkeys gets decoys too: the response never says which usernames exist.
     allow =
       credentials.length > 0
         ? credentials.map((c) => ({ id: c.id, transports: [...c.transports] }))
-        : decoyCredentials(runtime.secret, username);
+        : decoyCredentials(runtime.secret, username, runtime.maxCredentialsPerAccount);
   }
 
   const { policy } = runtime;
@@ -96,6 +101,7 @@ export async function startAuthentication(
   return storeNewCeremony<AuthenticationCeremony, typeof options>(runtime, { rpId, origins }, options, {
     kind: 'authentication',
     allowCredentialIds: allow ? allow.map((c) => c.id) : null,
+    ...(failureKey !== undefined ? { failureKey } : {}),
   });
 }
 
@@ -113,13 +119,10 @@ export async function finishAuthentication(
   runtime: Runtime,
   input: FinishAuthenticationInput,
 ): Promise<AuthenticationResult> {
-  // The owner, once known, so a failure can be counted against the right account.
-  const known: { userHandle?: string } = {};
+  // The owner, once known, for the event; the failure bucket's key, once known, to count a failure.
+  const known: { userHandle?: string; failureKey?: string } = {};
   try {
-    // The credential is read before the ceremony is consumed so that the account's failure limit
-    // answers first: a 429 consumes nothing (the contract's order), at no extra store round trip.
     const stored = await findCredential(runtime, input.response.id);
-    if (stored) await runtime.limits.assertAccountAllowed(stored.userHandle);
     // Consuming the ceremony and reading the owner's account do not depend on each other: run them
     // together, so a network store costs one round trip of latency for both.
     const [state, owner] = await Promise.all([
@@ -130,6 +133,9 @@ export async function finishAuthentication(
           )
         : null,
     ]);
+    // Username-first: the username's bucket (known or not, alike); discoverable: the owner's.
+    const failureKey = state.failureKey ?? owner?.userHandle;
+    if (failureKey !== undefined) known.failureKey = failureKey;
     return await completeAuthentication(runtime, state, input.response, known, stored, owner);
   } catch (error) {
     if (isPassgateError(error) && REPORTED.has(error.code)) {
@@ -140,8 +146,13 @@ export async function finishAuthentication(
         credentialId: input.response.id,
         ...(known.userHandle ? { userHandle: known.userHandle } : {}),
       });
-      if (known.userHandle && COUNTED.has(error.code))
-        await runtime.limits.recordAccountFailure(known.userHandle);
+      // Only failures are counted, after verifying: a validly signed assertion never meets the
+      // bucket, so bad assertions from others cannot lock the owner out. The count is one atomic
+      // consume, so parallel failures cannot slip past the limit.
+      if (known.failureKey !== undefined && COUNTED.has(error.code)) {
+        const refusal = await runtime.limits.recordAccountFailure(known.failureKey);
+        if (refusal) throw refusal;
+      }
     }
     throw error;
   }
@@ -151,7 +162,7 @@ async function completeAuthentication(
   runtime: Runtime,
   state: AuthenticationCeremony,
   response: AuthenticationResponseBody,
-  known: { userHandle?: string },
+  known: { userHandle?: string; failureKey?: string },
   stored: StoredCredential | null,
   account: Account | null,
 ): Promise<AuthenticationResult> {
@@ -164,14 +175,16 @@ async function completeAuthentication(
   const authData = decodeBase64Url(response.response.authenticatorData) as Uint8Array<ArrayBuffer>;
   guardAuthenticatorData(authData, runtime.cborLimits);
 
-  if (!stored) throw new PassgateError('unknown_credential', undefined, { credentialId: response.id });
+  // Username-first, a listed id without a credential (a decoy, or deleted since) fails exactly as
+  // a bad assertion for a real account does, so the answer does not tell the two apart.
+  if (!stored) throw unknownCredential(state, response.id);
 
   // §7.2 step 6: the user handle, when given, must be the owner's; usernameless sign-in must give it.
   const userHandle = response.response.userHandle ?? null;
   if (state.allowCredentialIds === null && !userHandle) throw verificationFailed('user_handle_missing');
   if (userHandle && userHandle !== stored.userHandle) throw verificationFailed('user_handle_mismatch');
 
-  if (!account) throw new PassgateError('unknown_credential', undefined, { credentialId: response.id });
+  if (!account) throw unknownCredential(state, response.id);
   known.userHandle = account.userHandle;
 
   let verification: VerifiedAuthenticationResponse;
@@ -217,6 +230,16 @@ async function completeAuthentication(
   };
   runtime.events.emit('signed_in', { account, credential: updated, userVerified: flags.uv });
   return { user: toUserView(account), credential: toCredentialView(runtime, updated), account, session };
+}
+
+/**
+ * No stored credential (or owner) for the assertion's id: in the discoverable flow `unknown_credential`
+ * (the client may signal it to the authenticator); username-first, `verification_failed`, as for any
+ * bad assertion (contract 1.1: an unknown username's decoys must not be told apart from real ids).
+ */
+function unknownCredential(state: AuthenticationCeremony, credentialId: string): PassgateError {
+  if (state.allowCredentialIds !== null) return verificationFailed('credential_not_found');
+  return new PassgateError('unknown_credential', undefined, { credentialId });
 }
 
 /** The credential an assertion names, or null (also for ids too long to be one: checked after consuming). */

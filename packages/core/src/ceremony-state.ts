@@ -42,6 +42,13 @@ export interface AuthenticationCeremony extends CeremonyBase {
   kind: 'authentication';
   /** Username-first: the credential ids the options listed. `null`: discoverable (usernameless). */
   allowCredentialIds: string[] | null;
+  /**
+   * Username-first: the key of the failure bucket of the username the options were made for (the
+   * account's user handle, or an unknown username's stand-in handle), so failures count against
+   * that username whether or not it exists. Absent: discoverable (failures count against the
+   * credential's owner).
+   */
+  failureKey?: string;
 }
 
 export type CeremonyState = RegistrationCeremony | AuthenticationCeremony;

@@ -36,7 +36,8 @@ import type { Account, CredentialView, PasskeySession, SignalView } from './type
  * endpoints call them directly.
  *
  * Every method rejects with `PassgateError` for the outcomes the contract names (its `code` and
- * `status`); store failures reject with `store_unavailable`.
+ * `status`); a store that cannot be reached rejects with `store_unavailable`, any other store error
+ * with `internal_error` (logged).
  */
 export class Passgate {
   /** @internal */

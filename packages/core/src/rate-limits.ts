@@ -27,30 +27,21 @@ export class RateLimits {
     }
   }
 
-  /** Throws `rate_limited` when the account has used up its failed verifications. Consumes nothing. */
-  async assertAccountAllowed(userHandle: string): Promise<void> {
-    const limiter = this.accountFailures;
-    if (!limiter) return;
-    let state: RateLimiterRes | null;
+  /**
+   * Counts one failed verification against `key` (an account's user handle, or an unknown
+   * username's stand-in handle) with the limiter's atomic `consume`: concurrent failures never both
+   * take the last point, whatever the limiter's store. Resolves the error to answer instead of the
+   * failure's own: `rate_limited` when the bucket was already empty, `store_unavailable` when the
+   * limiter's store failed (limits fail closed); `null` while the bucket still had points.
+   * Only failures are counted, so a validly signed assertion is never refused by this bucket.
+   */
+  async recordAccountFailure(key: string): Promise<PassgateError | null> {
+    if (!this.accountFailures) return null;
     try {
-      state = await limiter.get(userHandle);
+      await this.accountFailures.consume(key);
+      return null;
     } catch (error) {
-      throw toPassgateError(error);
-    }
-    if (state && state.consumedPoints >= limiter.points) {
-      throw rateLimited(state.msBeforeNext);
-    }
-  }
-
-  /** Counts one failed verification against the account. */
-  async recordAccountFailure(userHandle: string): Promise<void> {
-    if (!this.accountFailures) return;
-    try {
-      await this.accountFailures.consume(userHandle);
-    } catch (error) {
-      // Going over the limit here is expected: the next attempt is refused by assertAccountAllowed.
-      if (isRateLimiterRes(error)) return;
-      throw toPassgateError(error);
+      return toPassgateError(error);
     }
   }
 }

@@ -173,7 +173,10 @@ export async function finishRegistration(
         credentialId: input.response.id,
       });
       if (state?.mode === 'add' && error.code === 'verification_failed') {
-        await runtime.limits.recordAccountFailure(state.userHandle);
+        // Counted against the account, but answered with its own code: the 429 of this bucket is
+        // the sign-in's (contract 1.1); only a limiter outage is answered instead.
+        const refusal = await runtime.limits.recordAccountFailure(state.userHandle);
+        if (refusal?.code === 'store_unavailable') throw refusal;
       }
     }
     throw error;

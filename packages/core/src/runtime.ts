@@ -9,7 +9,7 @@ import {
   type PassgateOptions,
   type RequestContext,
 } from './config.js';
-import { isPassgateError, storeUnavailable } from './errors.js';
+import { isPassgateError, NETWORK_ERROR_CODES, PassgateError, storeUnavailable } from './errors.js';
 import { PassgateEvents } from './events.js';
 import { type AssertionVerifier, createAssertionVerifier } from './fast-assertion.js';
 import { resolveTrustOptions, type TrustOptions } from './metadata/policy.js';
@@ -63,7 +63,11 @@ export interface Runtime {
   assertions: AssertionVerifier;
   /** Spans and metrics (OpenTelemetry), or a pass-through when off or not installed. */
   telemetry: Telemetry;
-  /** Runs a store call; anything it throws that is not a PassgateError becomes `store_unavailable`. */
+  /**
+   * Runs a store call. A PassgateError passes through (adapters mark outages with `storeUnavailable`);
+   * a plain error with a Node.js network code is `store_unavailable` too; anything else is logged and
+   * becomes `internal_error`.
+   */
   store<T>(operation: string, call: () => Promise<T>): Promise<T>;
 }
 
@@ -128,15 +132,29 @@ export function createRuntime(options: PassgateOptions): Runtime {
           return await call();
         } catch (error) {
           if (isPassgateError(error)) throw error;
-          logger.error('passgate store call failed', {
+          const outage = isNetworkError(error);
+          // Only an outage is `store_unavailable` (503, "try again"); anything else a store throws (a
+          // missing table, a wrong key type, a permission error) is a deployment fault that retrying
+          // cannot fix: `internal_error` (500), logged so whoever runs the service sees it.
+          logger.error(outage ? 'passgate store unreachable' : 'passgate store call failed', {
             operation,
             error: error instanceof Error ? error.message : String(error),
+            ...(!outage && error instanceof Error && error.stack ? { stack: error.stack } : {}),
           });
-          throw storeUnavailable(error);
+          throw outage
+            ? storeUnavailable(error)
+            : new PassgateError('internal_error', undefined, { cause: error, reason: 'store_error' });
         }
       });
     },
   };
+}
+
+/** A socket or DNS failure (code in `NETWORK_ERROR_CODES`), on the error or its `cause`. */
+function isNetworkError(error: unknown, depth = 0): boolean {
+  if (depth > 3 || typeof error !== 'object' || error === null) return false;
+  const { code, cause } = error as { code?: unknown; cause?: unknown };
+  return (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) || isNetworkError(cause, depth + 1);
 }
 
 function resolvePolicy(options: PassgateOptions): ResolvedPolicy {

@@ -12,7 +12,8 @@ import type { Account, StoredCredential } from './types.js';
  *   answers 503. Never resolve a default (`null`, `[]`, `false`) instead, and never wait unbounded.
  * - Any other error of the store (a missing table, a wrong key type, a permission error: a deployment
  *   fault) rejects with that error, never with `store_unavailable` (the contract answers
- *   `500 internal_error` and logs it), and never resolves a default either.
+ *   `500 internal_error` and logs it), and never resolves a default either. (As a safety net the core
+ *   also treats a plain error with a Node.js network code, such as `ECONNREFUSED`, as an outage.)
  * - A rejected write leaves nothing behind (no half-written rows, keys or index entries).
  * - Ids (credential ids, user handles) are canonical base64url strings (the core checks them before
  *   any store call), so an adapter may keep them as the bytes they decode to. They are compared over

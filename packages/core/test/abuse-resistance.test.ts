@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decoyCredentials } from '../src/decoys.js';
+import { DECOY_TRANSPORTS, decoyCredentials } from '../src/decoys.js';
 import { clientKey } from '../src/rate-limits.js';
 import { SECRET } from './helpers.js';
 
@@ -32,31 +33,67 @@ describe('per-IP bucket keys', () => {
 
 describe('decoy allowCredentials', () => {
   const secret = new TextEncoder().encode(SECRET);
-  const realistic = [['hybrid', 'internal'], ['internal'], ['usb'], ['nfc', 'usb']].map((t) => t.join(','));
+  const key = (transports: readonly string[]) => transports.join(',');
+  const REAL_TRANSPORT_SETS = DECOY_TRANSPORTS.map(([, transports]) => key(transports));
 
-  it('use the transports real authenticators report, and vary them across usernames', () => {
-    const seen = new Set<string>();
-    for (let i = 0; i < 200; i++) {
-      for (const decoy of decoyCredentials(secret, `user-${i}`)) {
-        expect(realistic).toContain(decoy.transports.join(','));
-        seen.add(decoy.transports.join(','));
-      }
-    }
-    expect([...seen].sort()).toEqual([...realistic].sort());
+  it('have a realistic shape for every username: 1..25 entries, distinct ids of 16..64 bytes, browser transports', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 64, unit: 'grapheme' }), (username) => {
+        const decoys = decoyCredentials(secret, username);
+        expect(decoys.length).toBeGreaterThanOrEqual(1);
+        expect(decoys.length).toBeLessThanOrEqual(25);
+        expect(new Set(decoys.map((d) => d.id)).size).toBe(decoys.length);
+        for (const decoy of decoys) {
+          const bytes = Buffer.from(decoy.id, 'base64url');
+          expect(bytes.toString('base64url')).toBe(decoy.id);
+          expect(bytes.length).toBeGreaterThanOrEqual(16);
+          expect(bytes.length).toBeLessThanOrEqual(64);
+          expect(REAL_TRANSPORT_SETS).toContain(key(decoy.transports));
+        }
+        // Deterministic per username: the same list on every call.
+        expect(decoyCredentials(secret, username)).toEqual(decoys);
+      }),
+      { numRuns: 500 },
+    );
   });
 
-  it('vary in count (1..3) and id length (16..64 bytes) across usernames', () => {
+  it('never list more entries than the account cap allows', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 64 }),
+        fc.integer({ min: 1, max: 40 }),
+        (name, cap) => {
+          expect(decoyCredentials(secret, name, cap).length).toBeLessThanOrEqual(cap);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('cover the shapes of real lists over many usernames: every count 1..25, every id length 16..64, every transport set incl. []', () => {
     const counts = new Set<number>();
     const lengths = new Set<number>();
-    for (let i = 0; i < 200; i++) {
-      const decoys = decoyCredentials(secret, `user-${i}`);
+    const transports = new Set<string>();
+    const usernames = fc.sample(fc.string({ minLength: 1, maxLength: 64 }), { numRuns: 4000, seed: 42 });
+    for (const username of usernames) {
+      const decoys = decoyCredentials(secret, username);
       counts.add(decoys.length);
-      for (const d of decoys) lengths.add(Buffer.from(d.id, 'base64url').length);
+      for (const d of decoys) {
+        lengths.add(Buffer.from(d.id, 'base64url').length);
+        transports.add(key(d.transports));
+      }
     }
-    expect([...counts].sort()).toEqual([1, 2, 3]);
-    expect(Math.min(...lengths)).toBe(16);
-    expect(Math.max(...lengths)).toBe(64);
-    expect(lengths.size).toBeGreaterThanOrEqual(4);
+    expect([...counts].sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect([...lengths].sort((a, b) => a - b)).toEqual(Array.from({ length: 49 }, (_, i) => i + 16));
+    expect([...transports].sort()).toEqual([...REAL_TRANSPORT_SETS].sort());
+    expect(transports.has('')).toBe(true);
+  });
+
+  it('most lists are short, as most people have one to three passkeys', () => {
+    const usernames = fc.sample(fc.string({ minLength: 1, maxLength: 64 }), { numRuns: 2000, seed: 7 });
+    const short = usernames.filter((u) => decoyCredentials(secret, u).length <= 3).length;
+    expect(short / usernames.length).toBeGreaterThan(0.8);
+    expect(short / usernames.length).toBeLessThan(0.98);
   });
 });
 

@@ -4,6 +4,7 @@ import {
   type PassgateLogger,
   type PassgateOptions,
   type PassgateStores,
+  storeUnavailable,
 } from '@passgate/core';
 import { SoftwareAuthenticator } from '@passgate/testing';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
@@ -12,6 +13,8 @@ import {
   authenticationAttempt,
   eventsNamed,
   failure,
+  forgedAttempt,
+  type Harness,
   makePassgate,
   ORIGIN,
   RP_ID,
@@ -22,32 +25,81 @@ import {
 } from './helpers.js';
 
 describe('per-account failure bucket', () => {
-  it('refuses sign-in after N failed verifications, with retryAfterSeconds', async () => {
+  const corrupt = { ctx: { signature: 'corrupt' as const } };
+
+  it('answers the failures after the Nth with rate_limited and retryAfterSeconds', async () => {
     const h = makePassgate({ rateLimits: { accountFailures: { points: 3, durationSeconds: 900 } } });
     const authenticator = new SoftwareAuthenticator();
     await signUp(h, authenticator, 'alice');
     for (let i = 0; i < 3; i++) {
-      const attempt = await authenticationAttempt(h, authenticator, { ctx: { signature: 'corrupt' } });
+      const attempt = await authenticationAttempt(h, authenticator, corrupt);
       expect(await failure(attempt.finish())).toMatchObject({ code: 'verification_failed' });
     }
-    const error = await failure(signIn(h, authenticator));
+    const error = await failure((await authenticationAttempt(h, authenticator, corrupt)).finish());
     expect(error).toMatchObject({ code: 'rate_limited', status: 429 });
     expect(error.retryAfterSeconds).toBeGreaterThan(0);
     expect(error.retryAfterSeconds).toBeLessThanOrEqual(900);
   });
 
-  it('answers 429 before consuming the ceremony: the same ceremony still works once allowed', async () => {
-    const limiter = new RateLimiterMemory({ points: 1, duration: 900 });
-    const h = makePassgate({ rateLimits: { accountFailures: limiter } });
+  it('never refuses a validly signed assertion: bad assertions from others cannot lock the owner out', async () => {
+    const h = makePassgate({ rateLimits: { accountFailures: { points: 2, durationSeconds: 900 } } });
     const authenticator = new SoftwareAuthenticator();
-    const alice = await signUp(h, authenticator, 'alice');
-    await failure(
-      (await authenticationAttempt(h, authenticator, { ctx: { signature: 'corrupt' } })).finish(),
-    );
-    const attempt = await authenticationAttempt(h, authenticator);
-    expect(await failure(attempt.finish())).toMatchObject({ code: 'rate_limited' });
-    await limiter.delete(alice.account.userHandle);
-    await expect(attempt.finish()).resolves.toMatchObject({ user: { name: 'alice' } });
+    await signUp(h, authenticator, 'alice');
+    for (let i = 0; i < 5; i++) {
+      for (const username of [undefined, 'alice']) {
+        await failure((await authenticationAttempt(h, authenticator, { ...corrupt, username })).finish());
+      }
+    }
+    await expect(signIn(h, authenticator)).resolves.toMatchObject({ user: { name: 'alice' } });
+    await expect(signIn(h, authenticator, { username: 'alice' })).resolves.toMatchObject({
+      user: { name: 'alice' },
+    });
+    // A success does not reset it: the next failure is still refused.
+    expect(await failure((await authenticationAttempt(h, authenticator, corrupt)).finish())).toMatchObject({
+      code: 'rate_limited',
+    });
+  });
+
+  it('is consumed atomically: of 30 parallel bad verifies, exactly the limit get their own code', async () => {
+    const limits = { rateLimits: { accountFailures: { points: 10, durationSeconds: 900 } } };
+    const flows: [
+      string,
+      (h: Harness, a: SoftwareAuthenticator) => Promise<{ finish(): Promise<unknown> }>,
+    ][] = [
+      ['discoverable', (h, a) => authenticationAttempt(h, a, corrupt)],
+      ['username-first, known', (h) => forgedAttempt(h, 'alice')],
+      ['username-first, unknown', (h) => forgedAttempt(h, 'nobody-here')],
+    ];
+    for (const [flow, attempt] of flows) {
+      const h = makePassgate(limits);
+      const authenticator = new SoftwareAuthenticator();
+      await signUp(h, authenticator, 'alice');
+      const attempts = await Promise.all(Array.from({ length: 30 }, () => attempt(h, authenticator)));
+      const codes = await Promise.all(attempts.map(async (a) => (await failure(a.finish())).code));
+      const count = (code: string) => codes.filter((c) => c === code).length;
+      expect({ flow, failed: count('verification_failed'), limited: count('rate_limited') }).toEqual({
+        flow,
+        failed: 10,
+        limited: 20,
+      });
+      await expect(signIn(h, authenticator)).resolves.toMatchObject({ user: { name: 'alice' } });
+    }
+  });
+
+  it('username-first: an unknown username behaves exactly like a known one (400 x N, then 429)', async () => {
+    const h = makePassgate({ rateLimits: { accountFailures: { points: 2, durationSeconds: 900 } } });
+    await signUp(h, new SoftwareAuthenticator(), 'alice');
+    const outcomes = async (username: string) => {
+      const codes = [];
+      for (let i = 0; i < 3; i++) {
+        const error = await failure((await forgedAttempt(h, username)).finish());
+        codes.push(`${error.status} ${error.code}`);
+      }
+      return codes;
+    };
+    const expected = ['400 verification_failed', '400 verification_failed', '429 rate_limited'];
+    expect(await outcomes('alice')).toEqual(expected);
+    expect(await outcomes('mallory')).toEqual(expected);
   });
 
   it('counts per account: another account is not affected', async () => {
@@ -56,10 +108,13 @@ describe('per-account failure bucket', () => {
     const bob = new SoftwareAuthenticator();
     await signUp(h, alice, 'alice');
     await signUp(h, bob, 'bob');
-    for (let i = 0; i < 2; i++)
-      await failure((await authenticationAttempt(h, alice, { ctx: { signature: 'corrupt' } })).finish());
-    expect(await failure(signIn(h, alice))).toMatchObject({ code: 'rate_limited' });
-    await expect(signIn(h, bob)).resolves.toMatchObject({ user: { name: 'bob' } });
+    for (let i = 0; i < 2; i++) await failure((await authenticationAttempt(h, alice, corrupt)).finish());
+    expect(await failure((await authenticationAttempt(h, alice, corrupt)).finish())).toMatchObject({
+      code: 'rate_limited',
+    });
+    expect(await failure((await authenticationAttempt(h, bob, corrupt)).finish())).toMatchObject({
+      code: 'verification_failed',
+    });
   });
 
   it('counts clone reports as failures', async () => {
@@ -71,21 +126,26 @@ describe('per-account failure bucket', () => {
     ).toMatchObject({
       code: 'credential_cloned',
     });
-    expect(await failure(signIn(h, authenticator, { ctx: { counter: 6 } }))).toMatchObject({
+    expect(await failure((await authenticationAttempt(h, authenticator, corrupt)).finish())).toMatchObject({
       code: 'rate_limited',
     });
   });
 
-  it('counts failed add-passkey verifications against the account', async () => {
+  it('counts failed add-passkey verifications against the account, answered with their own code', async () => {
     const h = makePassgate({ rateLimits: { accountFailures: { points: 1, durationSeconds: 900 } } });
     const authenticator = new SoftwareAuthenticator();
     const alice = await signUp(h, authenticator, 'alice');
-    const attempt = await registrationAttempt(h, new SoftwareAuthenticator(), {
-      session: alice.session,
-      ctx: { origin: 'https://evil.example' },
+    for (let i = 0; i < 2; i++) {
+      const attempt = await registrationAttempt(h, new SoftwareAuthenticator(), {
+        session: alice.session,
+        ctx: { origin: 'https://evil.example' },
+      });
+      expect(await failure(attempt.finish())).toMatchObject({ code: 'verification_failed' });
+    }
+    expect(await failure((await authenticationAttempt(h, authenticator, corrupt)).finish())).toMatchObject({
+      code: 'rate_limited',
     });
-    expect(await failure(attempt.finish())).toMatchObject({ code: 'verification_failed' });
-    expect(await failure(signIn(h, authenticator))).toMatchObject({ code: 'rate_limited' });
+    await expect(signIn(h, authenticator)).resolves.toBeTruthy();
   });
 
   it('does nothing when turned off', async () => {
@@ -93,22 +153,21 @@ describe('per-account failure bucket', () => {
     const authenticator = new SoftwareAuthenticator();
     await signUp(h, authenticator, 'alice');
     for (let i = 0; i < 12; i++)
-      await failure(
-        (await authenticationAttempt(h, authenticator, { ctx: { signature: 'corrupt' } })).finish(),
-      );
-    await expect(signIn(h, authenticator)).resolves.toBeTruthy();
+      expect(await failure((await authenticationAttempt(h, authenticator, corrupt)).finish())).toMatchObject({
+        code: 'verification_failed',
+      });
   });
 
-  it('uses a given rate-limiter-flexible limiter', async () => {
+  it('uses a given rate-limiter-flexible limiter, keyed by the user handle', async () => {
     const limiter = new RateLimiterMemory({ points: 1, duration: 60, keyPrefix: 'custom' });
     const h = makePassgate({ rateLimits: { accountFailures: limiter } });
     const authenticator = new SoftwareAuthenticator();
     const alice = await signUp(h, authenticator, 'alice');
-    await failure(
-      (await authenticationAttempt(h, authenticator, { ctx: { signature: 'corrupt' } })).finish(),
-    );
+    await failure((await authenticationAttempt(h, authenticator, corrupt)).finish());
     expect((await limiter.get(alice.session.userHandle))?.consumedPoints).toBe(1);
-    expect(await failure(signIn(h, authenticator))).toMatchObject({ code: 'rate_limited' });
+    expect(await failure((await authenticationAttempt(h, authenticator, corrupt)).finish())).toMatchObject({
+      code: 'rate_limited',
+    });
   });
 });
 
@@ -240,14 +299,22 @@ describe('events', () => {
 describe('store failures fail closed', () => {
   type Broken = { challenges?: string[]; credentials?: string[]; accounts?: string[] };
 
-  /** Memory stores whose named methods throw a plain Error (an unreachable backend). */
-  function brokenStores(base: PassgateStores, broken: Broken): PassgateStores {
+  /**
+   * Memory stores whose named methods throw `fault(method)`: by default a plain Error with a Node.js
+   * network code (an unreachable backend, as a custom adapter that does not map it would throw).
+   */
+  function brokenStores(
+    base: PassgateStores,
+    broken: Broken,
+    fault: (method: string) => Error = (method) =>
+      Object.assign(new Error(`connect ECONNREFUSED (${method})`), { code: 'ECONNREFUSED' }),
+  ): PassgateStores {
     const wrap = <T extends object>(target: T, methods: string[] = []): T =>
       new Proxy(target, {
         get(obj, prop, receiver) {
           if (typeof prop === 'string' && methods.includes(prop)) {
             return async () => {
-              throw new Error(`connect ECONNREFUSED (${prop})`);
+              throw fault(prop);
             };
           }
           return Reflect.get(obj, prop, receiver);
@@ -326,6 +393,44 @@ describe('store failures fail closed', () => {
     const noAccounts = makePassgate({ stores: brokenStores(base, { accounts: ['findByUserId'] }) });
     expect(await failure(noAccounts.passgate.describeSession(alice.session))).toMatchObject({
       code: 'store_unavailable',
+    });
+  });
+
+  it('answers internal_error (500), logged with the operation, for a store error that is not an outage', async () => {
+    const logged: unknown[][] = [];
+    const logger: PassgateLogger = {
+      debug() {},
+      info() {},
+      warn() {},
+      error: (...args) => void logged.push(args),
+    };
+    const missingTable = () =>
+      Object.assign(new Error('relation "passgate_accounts" does not exist'), { code: '42P01' });
+    const h = makePassgate({
+      logger,
+      stores: brokenStores(createMemoryStores(), { accounts: ['findByUsername'] }, missingTable),
+    });
+    expect(await failure(h.passgate.startAuthentication({ username: 'alice' }))).toMatchObject({
+      code: 'internal_error',
+      status: 500,
+    });
+    expect(logged).toHaveLength(1);
+    expect(logged[0]?.[1]).toMatchObject({
+      operation: 'accounts.findByUsername',
+      error: 'relation "passgate_accounts" does not exist',
+    });
+    // A Redis WRONGTYPE reply is a deployment fault too; an adapter's store_unavailable stays 503.
+    const wrongType = () => new Error('WRONGTYPE Operation against a key holding the wrong kind of value');
+    const redisLike = makePassgate({
+      stores: brokenStores(createMemoryStores(), { challenges: ['put'] }, wrongType),
+    });
+    expect(await failure(redisLike.passgate.startAuthentication())).toMatchObject({ code: 'internal_error' });
+    const marked = makePassgate({
+      stores: brokenStores(createMemoryStores(), { challenges: ['put'] }, () => storeUnavailable()),
+    });
+    expect(await failure(marked.passgate.startAuthentication())).toMatchObject({
+      code: 'store_unavailable',
+      status: 503,
     });
   });
 

@@ -13,7 +13,11 @@ import {
   registrationResponseSchema,
   silentLogger,
 } from '@passgate/core';
-import type { AuthenticationContext, RegistrationContext, SoftwareAuthenticator } from '@passgate/testing';
+import {
+  type AuthenticationContext,
+  type RegistrationContext,
+  SoftwareAuthenticator,
+} from '@passgate/testing';
 import { expect } from 'vitest';
 
 export const ORIGIN = 'https://app.example.com';
@@ -165,6 +169,23 @@ export async function signIn(
 ) {
   const attempt = await authenticationAttempt(h, authenticator, o);
   return attempt.finish();
+}
+
+/**
+ * Username-first options for `username`, answered by an attacker's authenticator that holds a
+ * credential with the first listed id (a real one or a decoy) under its own key: a well-formed
+ * assertion that cannot verify, made without the owner's authenticator.
+ */
+export async function forgedAttempt(h: Harness, username: string) {
+  const start = await h.passgate.startAuthentication({ username });
+  const listed = start.options.allowCredentials?.[0]?.id as string;
+  const forger = new SoftwareAuthenticator();
+  await signUp(makePassgate(), forger, 'forger', { ctx: { credentialId: bytesOf(listed) } });
+  const response = asAuthentication(
+    await forger.getAssertion(start.options, { origin: ORIGIN, credentialId: listed }),
+  );
+  const finish = () => h.passgate.finishAuthentication({ ceremonyId: start.ceremonyId, response });
+  return { start, response, listed, finish };
 }
 
 /** The bytes a base64url string decodes to. */

@@ -210,7 +210,10 @@ describe('OpenTelemetry metrics', () => {
       challenges: {
         ...stores.challenges,
         put: (...args: Parameters<PassgateStores['challenges']['put']>) =>
-          down ? Promise.reject(new Error('ECONNREFUSED')) : stores.challenges.put(...args),
+          down
+            ? // An outage (a Node.js network code); a plain error would be a 500 (contract 1.1).
+              Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))
+            : stores.challenges.put(...args),
       },
     };
     const h = makePassgate({ telemetry: r.options, stores: flaky });

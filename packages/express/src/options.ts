@@ -35,6 +35,12 @@ export interface PasskeyRouterOptions {
   /** Largest request body on the passkey routes, in bytes. Default 65536 (64 KiB, the contract's limit). */
   maxBodyBytes?: number;
   /**
+   * When the ceremony cookie gets `Secure`. Default `'auto'`: when `req.protocol` is https (behind a
+   * TLS-terminating proxy that needs Express's `trust proxy`; a warning is logged once when a
+   * configured origin is https but a request is not). `true`: always; `false`: never (http development).
+   */
+  secureCookies?: 'auto' | boolean;
+  /**
    * How sign-ins are kept. Default `'express-session'`: `req.session` (mount express-session before
    * the router); the sign-in is stored under `req.session.passgate` after `regenerate()`, and
    * `POST /logout` calls `destroy()` and clears the session cookie. Or hooks for apps with their own

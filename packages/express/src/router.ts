@@ -25,6 +25,7 @@ export function createPasskeyRouter(options: PasskeyRouterOptions): Router {
   if (options.prefix !== undefined) handlerOptions.prefix = options.prefix;
   if (options.cookieName !== undefined) handlerOptions.cookieName = options.cookieName;
   if (options.maxBodyBytes !== undefined) handlerOptions.maxBodyBytes = options.maxBodyBytes;
+  if (options.secureCookies !== undefined) handlerOptions.secureCookies = options.secureCookies;
   const handler = createContractHandler(passgate, handlerOptions);
   const sessions =
     options.session === undefined || options.session === 'express-session'

@@ -2,6 +2,7 @@ import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import { Passgate } from '@passgate/core';
 import {
   type ContractHandler,
+  type ContractHandlerOptions,
   createContractHandler,
   errorResponse,
   wellKnownWebauthn,
@@ -77,9 +78,10 @@ export class PasskeysContractMiddleware implements NestMiddleware {
   private handlerFor(mount: string): ContractHandler {
     let handler = this.handlers.get(mount);
     if (!handler) {
-      const options: { prefix: string; cookieName?: string; maxBodyBytes?: number } = { prefix: mount };
+      const options: ContractHandlerOptions = { prefix: mount };
       if (this.options.cookieName !== undefined) options.cookieName = this.options.cookieName;
       if (this.options.maxBodyBytes !== undefined) options.maxBodyBytes = this.options.maxBodyBytes;
+      if (this.options.secureCookies !== undefined) options.secureCookies = this.options.secureCookies;
       handler = createContractHandler(this.passgate, options);
       // Bounded: mounts come from the routes Nest registered, not from clients.
       if (this.handlers.size < 16) this.handlers.set(mount, handler);

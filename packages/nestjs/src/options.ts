@@ -22,6 +22,12 @@ export interface PasskeysHttpOptions {
   /** Largest request body on the passkey routes, in bytes. Default 65536 (64 KiB, the contract's limit). */
   maxBodyBytes?: number;
   /**
+   * When the ceremony cookie gets `Secure`. Default `'auto'`: when the request came over https (behind a
+   * TLS-terminating proxy that needs `trust proxy` on the Express adapter; a warning is logged once when
+   * a configured origin is https but a request is not). `true`: always; `false`: never (http development).
+   */
+  secureCookies?: 'auto' | boolean;
+  /**
    * Serve the HTTP contract. Default true. `false`: only the service, guard and decorators (apps that
    * build their own endpoints on `PasskeysService`, or mount `PasskeysContractMiddleware` themselves).
    */

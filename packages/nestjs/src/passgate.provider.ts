@@ -39,6 +39,7 @@ const HTTP_OPTION_KEYS: readonly (keyof PasskeysHttpOptions)[] = [
   'prefix',
   'cookieName',
   'maxBodyBytes',
+  'secureCookies',
   'controller',
   'session',
   'sessionCookieName',

@@ -125,9 +125,10 @@ export class RedisAccountRepository implements AccountRepository {
   async #findByIndex(indexKey: string, matches: (account: Account) => boolean): Promise<Account | null> {
     const hash = await guard(this.#timeoutMs, async () => {
       const userHandle = await this.#client.get(indexKey);
-      return userHandle === null ? null : await this.#client.hgetall(this.#keys.account(userHandle));
+      // A miss reads a key that never exists (user handles are never empty): the same two round
+      // trips as a hit, so how long `login/options` takes does not say whether a username exists.
+      return await this.#client.hgetall(this.#keys.account(userHandle ?? ''));
     });
-    if (hash === null) return null;
     const account = accountFromHash(hash);
     return account !== null && matches(account) ? account : null;
   }

@@ -65,10 +65,12 @@ export class RedisCredentialRepository implements CredentialRepository {
   async listByUserHandle(userHandle: string): Promise<StoredCredential[]> {
     const hashes = await guard(this.#timeoutMs, async () => {
       const ids = await this.#client.zrange(this.#keys.accountCredentials(userHandle), 0, '-1');
-      if (ids.length === 0) return [];
-      // Same hash tag as the set, so this pipeline goes to one node even on a cluster.
+      // Same hash tag as the set, so this pipeline goes to one node even on a cluster. An empty
+      // list still makes the round trip (reading a key that never exists: ids are never empty), so
+      // an account without passkeys, or a username without an account, costs what one with passkeys
+      // does.
       const pipeline = this.#client.pipeline();
-      for (const id of ids) pipeline.hgetall(this.#keys.credential(id));
+      for (const id of ids.length > 0 ? ids : ['']) pipeline.hgetall(this.#keys.credential(id));
       const replies = (await pipeline.exec()) ?? [];
       return replies.map(([error, hash]) => {
         if (error) throw error;

@@ -14,6 +14,7 @@ import {
 } from '../schemas.js';
 import type { PublicKeyCredentialHint } from '../types.js';
 import { type CeremonyCookieOptions, ceremonyCookie, clearCeremonyCookie, readCookie } from './cookies.js';
+import { jsonSizeUpTo } from './json-size.js';
 import { normalizePrefix } from './paths.js';
 import type { ContractRequest, ContractResponse, SessionAction } from './types.js';
 
@@ -24,6 +25,14 @@ export interface ContractHandlerOptions {
   cookieName?: string;
   /** Largest request body in bytes. Default 65536 (64 KiB), as the contract states. */
   maxBodyBytes?: number;
+  /**
+   * When the ceremony cookie gets `Secure`. Default `'auto'`: when the request came over https, as
+   * the framework sees it (`request.protocol`, which behind a proxy follows Express's `trust proxy`).
+   * `true`: always, e.g. behind a TLS-terminating proxy the app does not trust; `false`: never
+   * (plain-http development). Under `'auto'`, the first request over http while a configured
+   * origin is https logs a warning once: behind such a proxy the cookie would never be `Secure`.
+   */
+  secureCookies?: 'auto' | boolean;
 }
 
 export const DEFAULT_PREFIX = '/passkeys';
@@ -72,8 +81,13 @@ export function createContractHandler(
   const prefix = normalizePrefix(options.prefix ?? DEFAULT_PREFIX);
   const cookieName = options.cookieName ?? DEFAULT_COOKIE_NAME;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const secureCookies = options.secureCookies ?? 'auto';
+  if (secureCookies !== 'auto' && typeof secureCookies !== 'boolean') {
+    throw new TypeError("secureCookies must be 'auto', true or false");
+  }
   const routes = buildRoutes(passgate);
   const { runtime } = passgate;
+  let warnedInsecure = false;
 
   async function handle(request: ContractRequest): Promise<ContractResponse | null> {
     const method = request.method.toUpperCase();
@@ -95,11 +109,18 @@ export function createContractHandler(
       ...(header(request, 'host') !== undefined ? { host: header(request, 'host') as string } : {}),
       ...(origin !== undefined ? { origin } : {}),
     };
-    const cookie: CeremonyCookieOptions = {
-      name: cookieName,
-      path: prefix,
-      secure: request.protocol === 'https',
-    };
+    const secure = secureCookies === 'auto' ? request.protocol === 'https' : secureCookies;
+    if (secureCookies === 'auto' && !secure && !warnedInsecure) {
+      if (runtime.origins(context).some((o) => o.startsWith('https:'))) {
+        warnedInsecure = true;
+        runtime.logger.warn(
+          'passgate: a request arrived over http while the configured origin is https, so the ceremony ' +
+            "cookie is not Secure. Behind a TLS-terminating proxy, set Express's `trust proxy` or " +
+            'the `secureCookies: true` option.',
+        );
+      }
+    }
+    const cookie: CeremonyCookieOptions = { name: cookieName, path: prefix, secure };
     try {
       if (method !== 'GET') {
         // CSRF defence for cookie sessions: a browser always sends Origin on these; a foreign one
@@ -379,8 +400,7 @@ async function readBody(request: ContractRequest, limit: number): Promise<Uint8A
   if (body.kind === 'none') return new Uint8Array(0);
   if (body.kind === 'parsed') {
     // A host parser read the stream (possibly chunked, with no Content-Length): measure what it made.
-    if (Buffer.byteLength(JSON.stringify(body.value) ?? '') > limit)
-      throw new PassgateError('payload_too_large');
+    if (jsonSizeUpTo(body.value, limit) > limit) throw new PassgateError('payload_too_large');
     return { parsed: body.value };
   }
   return body.read(limit);

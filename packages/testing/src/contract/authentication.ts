@@ -46,7 +46,7 @@ export function authenticationTests(h: Harness): void {
     expect(answer.status, answer.text).toBe(200);
   });
 
-  it('unknown usernames get stable decoys of the same shape, which verify as 401 unknown_credential', async () => {
+  it('unknown usernames get stable decoys of the same shape; verifying one answers what a bad assertion for a real account does (400)', async () => {
     const { username } = await signUp(h.client());
     const known = await h.client().post('/login/options', { username });
     const unknownName = uniqueUsername('ghost');
@@ -64,24 +64,29 @@ export function authenticationTests(h: Harness): void {
       expect(bytes).toBeGreaterThanOrEqual(16);
       expect(bytes).toBeLessThanOrEqual(64);
     }
-    // An authenticator answering with a decoy id (its own key): unknown_credential naming that id.
-    const client = h.client();
-    const started = await client.post('/login/options', { username: unknownName });
-    const decoyId = started.body.allowCredentials[0].id as string;
+    // An authenticator answering with a listed id under its own key, for the unknown username and
+    // for the real one: the same answer (contract 1.1), so no authenticator is needed to tell them apart.
     const stranger = new SoftwareAuthenticator();
     const orphan = await stranger.createCredential(
       (await h.client().post('/register/options', { username: uniqueUsername() })).body,
       { origin: ORIGIN },
     );
-    const assertion = await stranger.getAssertion(started.body, {
-      origin: ORIGIN,
-      credentialId: orphan.id,
-      id: decoyId,
-      rawId: decoyId,
-    });
-    const answer = await client.post('/login/verify', assertion);
-    expectErrorBody(answer, 401, 'unknown_credential', ['credentialId']);
-    expect(answer.body.error.credentialId).toBe(decoyId);
+    const answers = [];
+    for (const name of [unknownName, username]) {
+      const client = h.client();
+      const started = await client.post('/login/options', { username: name });
+      const listedId = started.body.allowCredentials[0].id as string;
+      const assertion = await stranger.getAssertion(started.body, {
+        origin: ORIGIN,
+        credentialId: orphan.id,
+        id: listedId,
+        rawId: listedId,
+        userHandle: null,
+      });
+      answers.push(await client.post('/login/verify', assertion));
+    }
+    for (const answer of answers) expectErrorBody(answer, 400, 'verification_failed');
+    expect(answers[0]?.body).toEqual(answers[1]?.body);
   });
 
   it('usernameless sign-in with a passkey no account has: 401 unknown_credential with credentialId', async () => {

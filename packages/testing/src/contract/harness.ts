@@ -5,6 +5,7 @@ import {
   type PassgateOptions,
   type PassgateStores,
   silentLogger,
+  storeUnavailable,
 } from '@passgate/core';
 import { afterAll, beforeAll } from 'vitest';
 import { ContractClient, ORIGIN, RP_ID } from './client.js';
@@ -47,6 +48,11 @@ export interface Harness {
   readonly url: string;
   /** While on, every store call (challenges, credentials, accounts) fails as if the store were down. */
   setStoreOutage(on: boolean): void;
+  /**
+   * While on, every store call fails with an error that is not an outage (a missing table, a wrong
+   * key type): contract 1.1 answers those `500 internal_error`, never `503`.
+   */
+  setStoreError(on: boolean): void;
   readonly passgate: Passgate;
   readonly clock: TestClock;
   client(): ContractClient;
@@ -57,7 +63,7 @@ export interface Harness {
  * `Origin: https://app.example.test` (as a browser on that page would) and the software
  * authenticator writes the same origin into client data, so the app's real address never matters.
  */
-export function buildPassgate(config: GroupConfig, clock: TestClock, outage: { on: boolean }): Passgate {
+export function buildPassgate(config: GroupConfig, clock: TestClock, outage: StoreFaults): Passgate {
   return createPassgate({
     rp: {
       name: 'Passgate contract suite',
@@ -77,15 +83,28 @@ export function buildPassgate(config: GroupConfig, clock: TestClock, outage: { o
   });
 }
 
-/** Memory stores whose every method rejects (like an unreachable database) while `outage.on`. */
-function withOutage(stores: PassgateStores, outage: { on: boolean }): PassgateStores {
+/** Faults the suite switches on: `on`, an outage; `error`, a store error that is not one. */
+interface StoreFaults {
+  on: boolean;
+  error?: boolean;
+}
+
+/**
+ * Memory stores whose every method rejects while a fault is on: like an unreachable database
+ * (`outage.on`), or like a deployment fault such as a missing table (`outage.error`).
+ */
+function withOutage(stores: PassgateStores, outage: StoreFaults): PassgateStores {
   const wrap = <T extends object>(target: T): T =>
     new Proxy(target, {
       get(object, key, receiver) {
         const value = Reflect.get(object, key, receiver);
         if (typeof value !== 'function') return value;
         return (...args: unknown[]) => {
-          if (outage.on) return Promise.reject(new Error('ECONNREFUSED (simulated store outage)'));
+          // How an adapter reports an outage (contract 1.1: only outages are 503).
+          if (outage.on) return Promise.reject(storeUnavailable(new Error('simulated store outage')));
+          if (outage.error) {
+            return Promise.reject(new Error('relation "passgate_credentials" does not exist (simulated)'));
+          }
           return value.apply(object, args);
         };
       },
@@ -101,7 +120,7 @@ function withOutage(stores: PassgateStores, outage: { on: boolean }): PassgateSt
 export function useApp(start: StartContractApp, config: GroupConfig = {}): Harness {
   let current: { app: ContractApp; passgate: Passgate } | undefined;
   let offset = 0;
-  const outage = { on: false };
+  const outage: StoreFaults = { on: false };
   const clock: TestClock = {
     now: () => Date.now() + offset,
     advance: (ms) => {
@@ -129,6 +148,9 @@ export function useApp(start: StartContractApp, config: GroupConfig = {}): Harne
     clock,
     setStoreOutage: (on) => {
       outage.on = on;
+    },
+    setStoreError: (on) => {
+      outage.error = on;
     },
     client: () => new ContractClient(need().app.url),
   };

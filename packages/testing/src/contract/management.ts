@@ -166,4 +166,18 @@ export function outageTests(h: Harness): void {
     expect((await client.get('/credentials')).status).toBe(200);
     expect((await signIn(h.client(), authenticator)).status).toBe(200);
   });
+
+  it('a store error that is not an outage (a missing table): 500 internal_error, never 503; nothing leaks', async () => {
+    const { client, authenticator } = await signUp(h.client());
+    h.setStoreError(true);
+    try {
+      for (const answer of [await h.client().post('/login/options', {}), await client.get('/credentials')]) {
+        expectErrorBody(answer, 500, 'internal_error');
+        expect(answer.text).not.toContain('relation');
+      }
+    } finally {
+      h.setStoreError(false);
+    }
+    expect((await signIn(h.client(), authenticator)).status).toBe(200);
+  });
 }
