@@ -3,6 +3,7 @@
  * sessions where the passkeys are, so several instances behave as one.
  */
 import {
+  consoleLogger,
   createMemoryStores,
   createPassgate,
   type Passgate,
@@ -37,14 +38,6 @@ export interface DemoBackendOptions {
   postgresTablePrefix?: string;
   logger?: PassgateLogger;
 }
-
-/** Warnings and errors to the console; Passgate never passes secrets to its logger. */
-export const consoleLogger: PassgateLogger = {
-  debug() {},
-  info() {},
-  warn: (message, fields) => console.warn(`[passgate] ${message}`, fields ?? ''),
-  error: (message, fields) => console.error(`[passgate] ${message}`, fields ?? ''),
-};
 
 export async function createDemoBackend(
   config: ResolvedDemoConfig,

@@ -1,6 +1,7 @@
+/** Core's own console logger (warnings and errors), re-exported for the demos' callers. */
+export { consoleLogger } from '@passgate/core';
 export { createDemoApp, demoMiddleware, SESSION_COOKIE_NAME } from './app.js';
 export {
-  consoleLogger,
   createDemoBackend,
   type DemoBackend,
   type DemoBackendOptions,

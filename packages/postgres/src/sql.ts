@@ -1,4 +1,5 @@
 /** Identifier validation, quoting and the qualified names of every table and constraint. */
+import { decodeBase64Url, encodeBase64Url } from '@passgate/core';
 
 const SCHEMA_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const PREFIX_RE = /^(?:[a-z_][a-z0-9_]{0,31})?$/;
@@ -89,17 +90,14 @@ export function resolveNames(options: PostgresLocationOptions = {}): SqlNames {
   };
 }
 
-const BASE64URL_RE = /^[A-Za-z0-9_-]*$/;
-
 /**
  * Decodes a base64url identifier (no padding) to the bytes stored in a `bytea` column, or `null`
  * when the string is not canonical base64url (then no stored row can match it, since every stored
  * value is encoded back to exactly its canonical form).
  */
 export function decodeId(value: string): Buffer | null {
-  if (typeof value !== 'string' || !BASE64URL_RE.test(value) || value.length % 4 === 1) return null;
-  const bytes = Buffer.from(value, 'base64url');
-  return bytes.toString('base64url') === value ? bytes : null;
+  const bytes = typeof value === 'string' ? decodeBase64Url(value) : null;
+  return bytes === null ? null : toBytea(bytes);
 }
 
 /** Like `decodeId`, for values being written: a non-canonical identifier is a caller bug. */
@@ -111,9 +109,7 @@ export function decodeIdForWrite(value: string, field: string): Buffer {
   return bytes;
 }
 
-export function encodeId(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
-}
+export const encodeId: (bytes: Uint8Array) => string = encodeBase64Url;
 
 /** A `Buffer` view of the caller's bytes, for a `bytea` parameter. */
 export function toBytea(bytes: Uint8Array): Buffer {

@@ -1,4 +1,4 @@
-import type { RateLimitBucket } from '@passgate/core';
+import { DEFAULTS, type RateLimitBucket } from '@passgate/core';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { RedisClient } from './client.js';
 import { DEFAULT_PREFIX } from './keys.js';
@@ -22,8 +22,9 @@ export interface RedisRateLimiters {
   accountFailures: RateLimiterRedis;
 }
 
-export const DEFAULT_PER_IP: RateLimitBucket = { points: 60, durationSeconds: 60 };
-export const DEFAULT_ACCOUNT_FAILURES: RateLimitBucket = { points: 10, durationSeconds: 900 };
+/** The core's defaults (`DEFAULTS.perIp`, `DEFAULTS.accountFailures`), so the two never drift. */
+export const DEFAULT_PER_IP: RateLimitBucket = DEFAULTS.perIp;
+export const DEFAULT_ACCOUNT_FAILURES: RateLimitBucket = DEFAULTS.accountFailures;
 
 /**
  * The core's two rate-limit buckets on Redis, so every instance of the application shares the
