@@ -2,6 +2,8 @@
  * An existing-app-shaped Express 5 app with passkeys added: a home page, a protected account page,
  * a small JSON API, the passkey router at /passkeys and the shared browser page.
  */
+
+import { pooledRandomBytes } from '@passgate/core';
 import {
   loadPage,
   passgateBrowserDir,
@@ -44,6 +46,8 @@ export function demoMiddleware(config: ResolvedDemoConfig, backend: DemoBackend)
       store: backend.sessionStore,
       resave: false,
       saveUninitialized: false,
+      // Session ids (24 random bytes, as express-session's own) from Passgate's bulk random pool.
+      genid: () => pooledRandomBytes(24).toString('base64url'),
       // A sign-in lasts 8 hours from when it happened (absolute, not sliding): the cookie is set at
       // sign-in, not re-signed and re-sent on every request.
       rolling: false,

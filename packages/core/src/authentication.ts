@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   type AuthenticationResponseJSON,
   generateAuthenticationOptions,
@@ -20,6 +19,7 @@ import {
 import type { RequestContext } from './config.js';
 import { decoyCredentials, decoyUserHandle } from './decoys.js';
 import { isPassgateError, PassgateError, verificationFailed } from './errors.js';
+import { pooledRandomBytes } from './random-pool.js';
 import type { CeremonyStart } from './registration.js';
 import type { Runtime } from './runtime.js';
 import type { AuthenticationResponseBody } from './schemas.js';
@@ -92,7 +92,7 @@ export async function startAuthentication(
   const options = await generateAuthenticationOptions({
     rpID: rpId,
     allowCredentials: allow ?? [],
-    challenge: randomBytes(32),
+    challenge: pooledRandomBytes(32),
     timeout: policy.timeoutMs,
     userVerification: policy.userVerification,
   });

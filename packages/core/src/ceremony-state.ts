@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { PassgateError } from './errors.js';
 import type { StoredTrust } from './metadata/policy.js';
+import { pooledRandomBytes } from './random-pool.js';
 import type { Runtime } from './runtime.js';
 import type { UserVerificationRequirement } from './types.js';
 
@@ -55,7 +55,7 @@ export type CeremonyState = RegistrationCeremony | AuthenticationCeremony;
 
 /** 32 random bytes, base64url: the ceremony id (cookie value) and challenges. */
 export function randomId(): string {
-  return randomBytes(32).toString('base64url');
+  return pooledRandomBytes(32).toString('base64url');
 }
 
 /** A well-formed ceremony id: exactly what `randomId` makes. Anything else never reaches the store. */

@@ -48,6 +48,7 @@ export {
   relatedOriginLabel,
 } from './origins.js';
 export { createPassgate, Passgate } from './passgate.js';
+export { pooledRandomBytes } from './random-pool.js';
 export { isRateLimiterRes } from './rate-limits.js';
 export type {
   CeremonyStart,

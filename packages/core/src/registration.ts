@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   generateRegistrationOptions,
   type PublicKeyCredentialCreationOptionsJSON,
@@ -19,6 +18,7 @@ import { checkCredentialId, checkCrossOrigin, decodeClientData, libraryRejection
 import type { RequestContext } from './config.js';
 import { invalidRequest, isPassgateError, PassgateError, verificationFailed } from './errors.js';
 import { checkTrust, trustForCeremony } from './metadata/policy.js';
+import { pooledRandomBytes } from './random-pool.js';
 import type { Runtime } from './runtime.js';
 import type { RegistrationResponseBody } from './schemas.js';
 import type {
@@ -117,7 +117,12 @@ export async function startRegistration(
     if (existing) throw new PassgateError('username_taken');
     const displayName = input.displayName?.trim() || input.username.trim() || username;
     // A fresh random handle, never derived from the username or the application's id (§14.6.1).
-    ceremony = { mode: 'signup', userHandle: randomBytes(32).toString('base64url'), username, displayName };
+    ceremony = {
+      mode: 'signup',
+      userHandle: pooledRandomBytes(32).toString('base64url'),
+      username,
+      displayName,
+    };
     userName = username;
     userDisplayName = displayName;
   }
@@ -127,7 +132,7 @@ export async function startRegistration(
     userId: ceremony.userId ?? null,
     username: userName,
   });
-  const challenge = randomBytes(32);
+  const challenge = pooledRandomBytes(32);
   const options = await generateRegistrationOptions({
     rpName: runtime.rpName,
     rpID: rpId,
