@@ -26,3 +26,4 @@ export {
   serveDemo,
   startDemo,
 } from './server.js';
+export { type ConsoleTelemetry, installConsoleTelemetry } from './telemetry.js';

@@ -2,7 +2,9 @@
 import { loadConfigOrExit } from './config.js';
 import { closeOnSignals, startOrExit } from './run.js';
 import { type RunningDemo, startDemo } from './server.js';
+import { installConsoleTelemetry } from './telemetry.js';
 
+installConsoleTelemetry();
 const config = loadConfigOrExit();
 
 let demo: RunningDemo | undefined;

@@ -1,7 +1,13 @@
 /** `node dist/main.js`: the NestJS demo configured by the environment (the contract's "Demo apps' environment"). */
-import { closeOnSignals, loadConfigOrExit, startOrExit } from '@passgate/express-demo';
+import {
+  closeOnSignals,
+  installConsoleTelemetry,
+  loadConfigOrExit,
+  startOrExit,
+} from '@passgate/express-demo';
 import { startDemo } from './server.js';
 
+installConsoleTelemetry();
 const config = loadConfigOrExit();
 
 // Listening for signals only once started: one during the start ends the process the default way.
