@@ -1,15 +1,27 @@
 import { invalidRequest, PassgateError } from './errors.js';
 import type { Runtime } from './runtime.js';
 import { isPrintableText } from './schemas.js';
-import type { Account, PasskeySession } from './types.js';
+import { isApplicationSignIn, type SignIn } from './sign-in.js';
+import type { Account } from './types.js';
 
-/** The account behind a session, or `unauthenticated` when it no longer exists. */
-export async function signedInAccount(runtime: Runtime, session: PasskeySession | null): Promise<Account> {
-  if (!session) throw new PassgateError('unauthenticated');
+/**
+ * The account behind a sign-in: `unauthenticated` without one, or for a Passgate session whose account
+ * no longer exists. An application's user with no passkey yet has no account: `null`.
+ */
+export async function linkedAccount(runtime: Runtime, signIn: SignIn | null): Promise<Account | null> {
+  if (!signIn) throw new PassgateError('unauthenticated');
   const account = await runtime.store('accounts.findByUserId', () =>
-    runtime.stores.accounts.findByUserId(session.userId),
+    runtime.stores.accounts.findByUserId(signIn.userId),
   );
-  if (!account || account.userHandle !== session.userHandle) throw new PassgateError('unauthenticated');
+  if (isApplicationSignIn(signIn)) return account;
+  if (!account || account.userHandle !== signIn.userHandle) throw new PassgateError('unauthenticated');
+  return account;
+}
+
+/** The account behind a sign-in, or `unauthenticated` (no sign-in, or the account is gone). */
+export async function signedInAccount(runtime: Runtime, signIn: SignIn | null): Promise<Account> {
+  const account = await linkedAccount(runtime, signIn);
+  if (!account) throw new PassgateError('unauthenticated');
   return account;
 }
 

@@ -29,11 +29,20 @@ export interface RegistrationCeremony extends CeremonyBase {
   /** `policy.trust` as it was when the options were made (absent: none configured). */
   trust?: StoredTrust;
   userHandle: string;
-  /** `signup`: a new account with this username; `add`: a passkey for the signed-in account. */
-  mode: 'signup' | 'add';
-  /** The signed-in account's user id (mode `add`). */
+  /**
+   * `signup`: a new account with this username; `add`: a passkey for the signed-in account; `link`:
+   * the first passkey of an application's signed-in user, creating the account that links their user
+   * id to `userHandle`.
+   */
+  mode: 'signup' | 'add' | 'link';
+  /** The signed-in user's id (modes `add` and `link`). */
   userId?: string;
-  /** The canonical username and display name for the new account (mode `signup`). */
+  /**
+   * `conditional`: a conditional create; its verify accepts a response without user presence.
+   * Absent for a modal create (user presence required).
+   */
+  mediation?: 'conditional';
+  /** The canonical username and display name for the new account (modes `signup` and `link`). */
   username?: string;
   displayName?: string;
 }

@@ -144,7 +144,8 @@ export interface PassgateOptions {
   /**
    * Adding a passkey to a signed-in account needs a sign-in within the reauthentication window too
    * (`reauthentication_required` otherwise), so a stolen session cannot plant its own passkey for
-   * lasting access. Default false (contract v1 does not ask for it); recommended for production.
+   * lasting access. An application's own sign-in counts with the `authenticatedAt` its `identify`
+   * gives. Default true (contract 1.1); false turns the check off.
    */
   reauthenticateToAddPasskey?: boolean;
   /** Most passkeys one account may have. Default 25 (bounds excludeCredentials and stored ceremonies). */

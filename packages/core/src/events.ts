@@ -24,6 +24,31 @@ export interface PassgateEventMap {
   clone_suspected: { account: Account; credential: StoredCredential; receivedCounter: number };
   credential_renamed: { account: Account; credential: StoredCredential };
   credential_deleted: { account: Account; credentialId: string };
+  /**
+   * A passkey was added to an account: the event to build a "a passkey was added to your account"
+   * notification from. Emitted together with `registered`.
+   */
+  credential_added: CredentialChange<'sign_up' | 'signed_in' | 'conditional_create'>;
+  /**
+   * A passkey was removed: by its owner (`user`, `DELETE /credentials/:id`), by the application
+   * (`application`, `revokeCredential`/`revokeAllCredentials`), or with its account
+   * (`account_deleted`, `deletePasskeyAccount`). Sessions made with it end.
+   */
+  credential_removed: CredentialChange<'user' | 'application' | 'account_deleted'>;
+}
+
+/** What `credential_added` and `credential_removed` carry: enough for a notification, nothing secret. */
+export interface CredentialChange<How extends string> {
+  /** The application's user id. */
+  userId: string;
+  credentialId: string;
+  /** The authenticator's model name from its AAGUID (e.g. "iCloud Keychain"), or null when unknown. */
+  authenticatorName: string | null;
+  aaguid: string;
+  /** When it happened. */
+  at: Date;
+  how: How;
+  account: Account;
 }
 
 export type PassgateEventName = keyof PassgateEventMap;

@@ -32,7 +32,7 @@ export type {
 } from './config.js';
 export { consoleLogger, DEFAULTS, silentLogger } from './config.js';
 export * from './errors.js';
-export type { PassgateEventMap, PassgateEventName, PassgateListener } from './events.js';
+export type { CredentialChange, PassgateEventMap, PassgateEventName, PassgateListener } from './events.js';
 export {
   type AssertionVerifier,
   type AssertionVerifierOptions,
@@ -64,6 +64,13 @@ export {
   registrationResponseSchema,
   renameBodySchema,
 } from './schemas.js';
+export {
+  type ApplicationSignIn,
+  type IdentifiedUser,
+  isApplicationSignIn,
+  type ResolvedSignIn,
+  type SignIn,
+} from './sign-in.js';
 export type * from './stores.js';
 export {
   FAILURE_REASONS,

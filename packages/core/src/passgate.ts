@@ -28,7 +28,20 @@ import {
   startRegistration,
 } from './registration.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import {
+  type ApplicationSignIn,
+  checkIdentifiedUser,
+  type ResolvedSignIn,
+  resolveSignIn,
+  type SignIn,
+} from './sign-in.js';
 import type { Account, CredentialView, PasskeySession, SignalView } from './types.js';
+import {
+  deletePasskeyAccount,
+  listUserCredentials,
+  revokeAllCredentials,
+  revokeCredential,
+} from './user-operations.js';
 
 /**
  * Passkey ceremonies and passkey management over the configured stores. Framework-neutral: the
@@ -89,34 +102,79 @@ export class Passgate {
     );
   }
 
-  /** The signed-in account, or `unauthenticated` (no session, or the account is gone). */
-  getAccount(session: PasskeySession | null): Promise<Account> {
+  /** The signed-in account, or `unauthenticated` (no sign-in, no passkey yet, or the account is gone). */
+  getAccount(session: SignIn | null): Promise<Account> {
     return signedInAccount(this.runtime, session);
   }
 
-  describeSession(session: PasskeySession | null): Promise<SessionView> {
+  /**
+   * Checks what an integration's `identify` option returned (`null`/`undefined`: nobody). Anything
+   * else that is not a valid `IdentifiedUser` is logged naming `option` and rejects with
+   * `internal_error` (a 500): it is the application's bug, and guessing could put a passkey on the
+   * wrong user.
+   */
+  checkIdentifiedUser(value: unknown, option = 'identify'): ApplicationSignIn | null {
+    return checkIdentifiedUser(this.runtime, value, option);
+  }
+
+  /**
+   * Who is signed in for a request, from Passgate's own session and the application's signed-in user
+   * (see `resolveSignIn`). `ended: true` means a sign-in made with a passkey that has since been
+   * deleted: end that session.
+   */
+  resolveSignIn(
+    session: PasskeySession | null,
+    identified: ApplicationSignIn | null,
+  ): Promise<ResolvedSignIn> {
+    return resolveSignIn(this.runtime, session, identified);
+  }
+
+  /** The user's passkeys by the application's user id, oldest first (`[]` for none). No session needed. */
+  listUserCredentials(userId: string): Promise<CredentialView[]> {
+    return listUserCredentials(this.runtime, userId);
+  }
+
+  /**
+   * Removes one passkey of the user (even the last), emitting `credential_removed`; sessions made with
+   * it end. `not_found` when the user has no such passkey.
+   */
+  revokeCredential(userId: string, credentialId: string): Promise<void> {
+    return revokeCredential(this.runtime, userId, credentialId);
+  }
+
+  /** Removes every passkey of the user, emitting `credential_removed` for each; resolves their ids. */
+  revokeAllCredentials(userId: string): Promise<string[]> {
+    return revokeAllCredentials(this.runtime, userId);
+  }
+
+  /**
+   * Deletes the user's passkey account (all passkeys and the link to their user handle), e.g. when the
+   * application deletes the user. Resolves false when there was none.
+   */
+  deletePasskeyAccount(userId: string): Promise<boolean> {
+    return deletePasskeyAccount(this.runtime, userId);
+  }
+
+  describeSession(session: SignIn | null): Promise<SessionView> {
     return describeSession(this.runtime, session);
   }
 
+  /** `signal` is `null` for an application's user who has no passkey yet. */
   listCredentials(
-    session: PasskeySession | null,
+    session: SignIn | null,
     context?: RequestContext,
-  ): Promise<{ credentials: CredentialView[]; signal: SignalView }> {
+  ): Promise<{ credentials: CredentialView[]; signal: SignalView | null }> {
     return listCredentials(this.runtime, session, context);
   }
 
   /** `not_found` for a credential that is missing or another account's. */
-  renameCredential(
-    session: PasskeySession | null,
-    credentialId: string,
-    nickname: string,
-  ): Promise<CredentialView> {
+  renameCredential(session: SignIn | null, credentialId: string, nickname: string): Promise<CredentialView> {
     return renameCredential(this.runtime, session, credentialId, nickname);
   }
 
   /** `reauthentication_required` outside the sensitive-action window; `not_found`; `last_credential`. */
   deleteCredential(
-    session: PasskeySession | null,
+    session: SignIn | null,
     credentialId: string,
     context?: RequestContext,
   ): Promise<{ deleted: true; signal: SignalView }> {
@@ -130,7 +188,7 @@ export class Passgate {
 
   /** Whether a sign-in is recent enough (and user-verified, if asked) for a sensitive action. */
   isRecentAuthentication(
-    session: PasskeySession | null,
+    session: SignIn | null,
     options: { maxAgeSeconds?: number; userVerified?: boolean } = {},
   ): boolean {
     if (!session) return false;

@@ -10,7 +10,7 @@ import {
   decodeCredentialPublicKey,
   validateCertificatePath,
 } from '@simplewebauthn/server/helpers';
-import { canonicalUsername, signedInAccount } from './accounts.js';
+import { canonicalUsername, linkedAccount, signedInAccount } from './accounts.js';
 import { decodeBase64Url } from './base64url.js';
 import { guardAttestationObject, guardAuthenticatorData } from './cbor-guard.js';
 import { consumeCeremony, type RegistrationCeremony, storeNewCeremony } from './ceremony-state.js';
@@ -19,8 +19,10 @@ import type { RequestContext } from './config.js';
 import { invalidRequest, isPassgateError, PassgateError, verificationFailed } from './errors.js';
 import { checkTrust, trustForCeremony } from './metadata/policy.js';
 import { pooledRandomBytes } from './random-pool.js';
+import { emitCredentialAdded } from './passkey-events.js';
 import type { Runtime } from './runtime.js';
 import type { RegistrationResponseBody } from './schemas.js';
+import { type ApplicationSignIn, isApplicationSignIn, type SignIn } from './sign-in.js';
 import type {
   Account,
   AuthenticatorTransport,
@@ -33,8 +35,18 @@ import type {
 import { toCredentialView, toUserView } from './views.js';
 
 export interface StartRegistrationInput {
-  /** The current sign-in, if any: then the passkey is added to that account. */
-  session: PasskeySession | null;
+  /**
+   * The current sign-in, if any: then the passkey is added to that account. An application's own
+   * signed-in user without a passkey yet gets their first one, which links their user id to a new
+   * random user handle.
+   */
+  session: SignIn | null;
+  /**
+   * `conditional`: a conditional create (the browser saves a passkey without asking, right after a
+   * password sign-in); signed in only (`unauthenticated` otherwise). Recorded with the ceremony: only
+   * its verify accepts a response without user presence. Default `required`.
+   */
+  mediation?: 'conditional' | 'required' | undefined;
   /** Required for sign-up (no session); ignored when signed in. */
   username?: string | undefined;
   displayName?: string | undefined;
@@ -54,7 +66,7 @@ export interface FinishRegistrationInput {
   /** A `RegistrationResponseJSON`, already schema-checked by `parseBody(registrationResponseSchema, …)`. */
   response: RegistrationResponseBody;
   nickname?: string | undefined;
-  session: PasskeySession | null;
+  session: SignIn | null;
   context?: RequestContext;
 }
 
@@ -85,30 +97,57 @@ export async function startRegistration(
   const context = input.context ?? {};
   const rpId = runtime.rpId(context);
   const origins = runtime.origins(context);
-  let ceremony: Pick<RegistrationCeremony, 'mode' | 'userHandle' | 'userId' | 'username' | 'displayName'>;
+  let ceremony: Pick<
+    RegistrationCeremony,
+    'mode' | 'userHandle' | 'userId' | 'username' | 'displayName' | 'mediation'
+  >;
   let userName: string;
   let userDisplayName: string;
   let exclude: { id: string; transports: AuthenticatorTransport[] }[] = [];
 
   if (input.session) {
-    const account = await signedInAccount(runtime, input.session);
+    const signIn = input.session;
+    const account = await linkedAccount(runtime, signIn);
+    // The sign-in time counts whoever made it (a passkey, or the application's password check).
     if (
       runtime.reauthenticateToAddPasskey &&
-      runtime.now() - input.session.authenticatedAt > runtime.reauthenticationWindowMs
+      runtime.now() - signIn.authenticatedAt > runtime.reauthenticationWindowMs
     ) {
       throw new PassgateError('reauthentication_required');
     }
-    const credentials = await runtime.store('credentials.listByUserHandle', () =>
-      runtime.stores.credentials.listByUserHandle(account.userHandle),
-    );
-    if (credentials.length >= runtime.maxCredentialsPerAccount)
-      throw new PassgateError('too_many_credentials');
-    exclude = credentials.map((c) => ({ id: c.id, transports: c.transports }));
-    ceremony = { mode: 'add', userHandle: account.userHandle, userId: account.userId };
-    userName = account.username;
-    userDisplayName = account.displayName;
+    const mediation = input.mediation === 'conditional' ? { mediation: 'conditional' as const } : {};
+    if (account) {
+      const credentials = await runtime.store('credentials.listByUserHandle', () =>
+        runtime.stores.credentials.listByUserHandle(account.userHandle),
+      );
+      if (credentials.length >= runtime.maxCredentialsPerAccount)
+        throw new PassgateError('too_many_credentials');
+      exclude = credentials.map((c) => ({ id: c.id, transports: c.transports }));
+      ceremony = { mode: 'add', userHandle: account.userHandle, userId: account.userId, ...mediation };
+      userName = account.username;
+      userDisplayName = account.displayName;
+    } else {
+      // Only an application's user has no account here (a Passgate session's account is checked).
+      const app = signIn as ApplicationSignIn;
+      const username = canonicalUsername(runtime, app.name);
+      const taken = await runtime.store('accounts.findByUsername', () =>
+        runtime.stores.accounts.findByUsername(username),
+      );
+      if (taken) throw new PassgateError('username_taken');
+      // A fresh random handle, never derived from the application's user id or name (§14.6.1).
+      ceremony = {
+        mode: 'link',
+        userHandle: randomBytes(32).toString('base64url'),
+        userId: app.userId,
+        username,
+        displayName: app.displayName,
+        ...mediation,
+      };
+      userName = username;
+      userDisplayName = app.displayName;
+    }
   } else {
-    if (!runtime.signUp) throw new PassgateError('unauthenticated');
+    if (!runtime.signUp || input.mediation === 'conditional') throw new PassgateError('unauthenticated');
     if (input.username === undefined) throw invalidRequest('username', 'username is required to sign up');
     const username = canonicalUsername(runtime, input.username);
     const existing = await runtime.store('accounts.findByUsername', () =>
@@ -202,10 +241,11 @@ async function completeRegistration(
 ): Promise<RegistrationResult> {
   const { response } = input;
   let account: Account | null = null;
-  if (state.mode === 'add') {
-    // The passkey goes to the account that asked for the options, and only while it is still signed in.
+  if (state.mode !== 'signup') {
+    // The passkey goes to the user who asked for the options, and only while they are still signed in.
     if (!input.session || input.session.userId !== state.userId) throw new PassgateError('unauthenticated');
-    account = await signedInAccount(runtime, input.session);
+    if (state.mode === 'add') account = await signedInAccount(runtime, input.session);
+    else if (!isApplicationSignIn(input.session)) throw new PassgateError('unauthenticated');
   }
 
   checkCredentialId(response.id, response.rawId);
@@ -223,7 +263,8 @@ async function completeRegistration(
       expectedChallenge: state.challenge,
       expectedOrigin: state.origins,
       expectedRPID: state.rpId,
-      requireUserPresence: true,
+      // Only a conditional create, as recorded when its options were made, may come without UP.
+      requireUserPresence: state.mediation !== 'conditional',
       requireUserVerification: state.userVerification === 'required',
       supportedAlgorithmIDs: state.algorithms,
     });
@@ -288,6 +329,30 @@ async function completeRegistration(
       authenticatedAt: runtime.now(),
       userVerified: info.userVerified,
     };
+  } else if (state.mode === 'link') {
+    account = {
+      userId: state.userId as string,
+      userHandle: state.userHandle,
+      username: state.username as string,
+      displayName: state.displayName as string,
+      createdAt: credential.createdAt,
+    };
+    const link = account;
+    await runtime.store('accounts.create', async () => {
+      try {
+        await runtime.stores.accounts.create(link, credential);
+      } catch (error) {
+        // Another first passkey of this user won the race (the create fails on the username or the
+        // user id): this one was made for a user handle that will never be theirs, so it is refused
+        // and the client starts again, adding one to the account that now exists.
+        if (isPassgateError(error, 'credential_exists')) throw error;
+        const linked = await runtime.stores.accounts.findByUserId(link.userId);
+        if (linked && linked.userHandle !== link.userHandle) {
+          throw new PassgateError('ceremony_expired', undefined, { reason: 'linked_meanwhile' });
+        }
+        throw error;
+      }
+    });
   } else {
     // The store checks the cap in the same atomic step as the insert, so parallel adds cannot pass it.
     const maxPerAccount = runtime.maxCredentialsPerAccount;
@@ -298,6 +363,16 @@ async function completeRegistration(
 
   const owner = account as Account;
   runtime.events.emit('registered', { account: owner, credential, signUp: state.mode === 'signup' });
+  emitCredentialAdded(
+    runtime,
+    owner,
+    credential,
+    state.mode === 'signup'
+      ? 'sign_up'
+      : state.mediation === 'conditional'
+        ? 'conditional_create'
+        : 'signed_in',
+  );
   return {
     user: toUserView(owner),
     credential: toCredentialView(runtime, credential),

@@ -119,7 +119,7 @@ export function createRuntime(options: PassgateOptions): Runtime {
     createUserId: options.createUserId ?? randomUUID,
     reauthenticationWindowMs: reauthSeconds * 1000,
     allowDeletingLastCredential: options.allowDeletingLastCredential ?? false,
-    reauthenticateToAddPasskey: options.reauthenticateToAddPasskey ?? false,
+    reauthenticateToAddPasskey: options.reauthenticateToAddPasskey ?? true,
     maxCredentialsPerAccount: maxCredentials,
     cborLimits: DEFAULT_CBOR_LIMITS,
     assertions: createAssertionVerifier(

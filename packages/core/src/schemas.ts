@@ -52,14 +52,18 @@ const b64url = (maxChars: number) =>
 export const hintSchema = z.enum(['security-key', 'client-device', 'hybrid']);
 const hints = z.array(hintSchema).max(3).optional();
 
+/** `conditional`: a conditional create (signed in only); `required` (the default): a modal one. */
+const mediation = z.enum(['conditional', 'required']).optional();
+
 export const registerOptionsBodySchema = z.object({
   username: text(1, 64).optional(),
   displayName: text(0, 64).optional(),
   hints,
+  mediation,
 });
 
-/** When signed in, `username` and `displayName` are ignored: only hints are read. */
-export const registerOptionsSignedInBodySchema = z.object({ hints });
+/** When signed in, `username` and `displayName` are ignored: only hints and mediation are read. */
+export const registerOptionsSignedInBodySchema = z.object({ hints, mediation });
 
 export const loginOptionsBodySchema = z.object({
   username: text(1, 64).optional(),

@@ -263,8 +263,17 @@ describe('reauthenticateToAddPasskey', () => {
     });
   });
 
-  it('is off by default: an old sign-in may still add a passkey', async () => {
-    const h = makePassgate({ reauthenticationWindowSeconds: 60 });
+  it('is on by default (contract 1.1): an old sign-in may not add a passkey', async () => {
+    const h = makePassgate();
+    const alice = await signUp(h, new SoftwareAuthenticator(), 'alice');
+    h.clock.now = alice.session.authenticatedAt + 300_001;
+    expect(await failure(h.passgate.startRegistration({ session: alice.session }))).toMatchObject({
+      code: 'reauthentication_required',
+    });
+  });
+
+  it('can be turned off: an old sign-in may then add a passkey', async () => {
+    const h = makePassgate({ reauthenticateToAddPasskey: false, reauthenticationWindowSeconds: 60 });
     const alice = await signUp(h, new SoftwareAuthenticator(), 'alice');
     h.clock.now = alice.session.authenticatedAt + 3_600_000;
     await expect(h.passgate.startRegistration({ session: alice.session })).resolves.toMatchObject({

@@ -1,14 +1,16 @@
-import type { PasskeySession } from '@passgate/core';
+import type { SignIn } from '@passgate/core';
 
 declare global {
   namespace Express {
     interface Request {
       /**
-       * The current passkey sign-in, set by the middleware of `createPasskeyRouter` on every request
-       * that passes through it: `null` when nobody is signed in, `undefined` on requests that never
-       * went through the router (e.g. routes mounted before it).
+       * The current sign-in, set by the middleware of `createPasskeyRouter` on every request that
+       * passes through it: a Passgate session (`PasskeySession`), the application's own signed-in
+       * user when `identify` is configured (`ApplicationSignIn`, `source: 'application'`), `null`
+       * when nobody is signed in, `undefined` on requests that never went through the router.
+       * A sign-in made with a passkey that has since been deleted reads as `null`.
        */
-      passkey?: PasskeySession | null;
+      passkey?: SignIn | null;
     }
   }
 }

@@ -20,3 +20,4 @@ export {
   SESSION_KEY,
   type SessionAdapter,
 } from './session.js';
+export { type ApplicationSignInOptions, type SignInAdapter, signInAdapter } from './sign-in.js';

@@ -1,5 +1,6 @@
 import type { Passgate, PasskeySession } from '@passgate/core';
 import type { Request, Response } from 'express';
+import type { ApplicationSignInOptions } from './sign-in.js';
 
 /**
  * Session hooks for apps that keep sign-ins themselves (their own session store, a JWT cookie, ...).
@@ -7,10 +8,11 @@ import type { Request, Response } from 'express';
  */
 export interface PasskeySessionHooks {
   /**
-   * The current sign-in, or `null`. Called on every request that passes through the router (it sets
-   * `req.passkey`), so keep it cheap.
+   * The current passkey sign-in, or `null`. Called on every request that passes through the router
+   * (it sets `req.passkey`), so keep it cheap. Optional with `identify` (a JWT app returns the
+   * passkey in its `identify` answer instead); default: nobody.
    */
-  getSignedInUser(req: Request): PasskeySession | null | Promise<PasskeySession | null>;
+  getSignedInUser?(req: Request): PasskeySession | null | Promise<PasskeySession | null>;
   /**
    * A passkey sign-in (or sign-up) succeeded: persist `session`. Runs before the response is written,
    * so it may set cookies or headers on `res`; it must not send a body. Rotate any session identifier
@@ -21,7 +23,7 @@ export interface PasskeySessionHooks {
   onSignOut(req: Request, res: Response): void | Promise<void>;
 }
 
-export interface PasskeyRouterOptions {
+export interface PasskeyRouterOptions extends ApplicationSignInOptions {
   /** The configured Passgate instance (`createPassgate(...)`); its rate limits and policy apply. Required. */
   passgate: Passgate;
   /**
@@ -43,8 +45,9 @@ export interface PasskeyRouterOptions {
   /**
    * How sign-ins are kept. Default `'express-session'`: `req.session` (mount express-session before
    * the router); the sign-in is stored under `req.session.passgate` after `regenerate()`, and
-   * `POST /logout` calls `destroy()` and clears the session cookie. Or hooks for apps with their own
-   * sessions or JWTs.
+   * `POST /logout` calls `destroy()` and clears the session cookie (ending a passport sign-in kept in
+   * the same session too). Or hooks for apps with their own sessions or JWTs. Either works with
+   * `identify` (the application's own sign-in).
    */
   session?: 'express-session' | PasskeySessionHooks;
   /**

@@ -1,4 +1,4 @@
-import type { PasskeySession } from '@passgate/core';
+import type { SignIn } from '@passgate/core';
 import type { ContractBody, ContractRequest } from '@passgate/core/http';
 import { readLimitedStream } from '@passgate/core/http';
 import type { Request } from 'express';
@@ -22,11 +22,7 @@ function contractBody(req: Request): ContractBody {
  * client's, for the per-IP rate limit), `req.protocol` (https makes the ceremony cookie Secure),
  * Node's already lower-cased headers, and the path below the prefix.
  */
-export function toContractRequest(
-  req: Request,
-  path: string,
-  session: PasskeySession | null,
-): ContractRequest {
+export function toContractRequest(req: Request, path: string, session: SignIn | null): ContractRequest {
   return {
     method: req.method,
     path,

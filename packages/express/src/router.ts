@@ -6,6 +6,7 @@ import type { PasskeyRouterOptions } from './options.js';
 import { fullPath, pathBelow, toContractRequest } from './request.js';
 import { writeContractResponse } from './response.js';
 import { expressSessionAdapter, hooksAdapter } from './session.js';
+import { signInAdapter } from './sign-in.js';
 
 /** express-session's default cookie name. */
 export const DEFAULT_SESSION_COOKIE_NAME = 'connect.sid';
@@ -27,10 +28,13 @@ export function createPasskeyRouter(options: PasskeyRouterOptions): Router {
   if (options.maxBodyBytes !== undefined) handlerOptions.maxBodyBytes = options.maxBodyBytes;
   if (options.secureCookies !== undefined) handlerOptions.secureCookies = options.secureCookies;
   const handler = createContractHandler(passgate, handlerOptions);
-  const sessions =
+  const sessions = signInAdapter(
+    passgate,
     options.session === undefined || options.session === 'express-session'
       ? expressSessionAdapter(options.sessionCookieName ?? DEFAULT_SESSION_COOKIE_NAME)
-      : hooksAdapter(options.session);
+      : hooksAdapter(options.session),
+    options,
+  );
 
   const router = Router();
   const ours = (req: Request) => pathBelow(handler.prefix, fullPath(req));
@@ -40,7 +44,9 @@ export function createPasskeyRouter(options: PasskeyRouterOptions): Router {
     const path = fullPath(req);
     const below = ours(req);
     try {
-      req.passkey = await sessions.get(req);
+      // Resolved afresh for each router (a second router may belong to another Passgate instance).
+      req.passkey = undefined;
+      await sessions.resolve(req, res);
       // The related origins (rp.relatedOrigins), at the site root whatever the prefix.
       const wellKnown = wellKnownWebauthn(passgate, {
         method: req.method,
@@ -57,18 +63,16 @@ export function createPasskeyRouter(options: PasskeyRouterOptions): Router {
         return;
       }
       sessions.assertReady(req);
-      const response = await handler.handle(toContractRequest(req, below, req.passkey));
+      const response = await handler.handle(toContractRequest(req, below, req.passkey ?? null));
       if (!response) {
         next();
         return;
       }
       const action = response.sessionAction;
       if (action?.type === 'sign_in') {
-        await sessions.signIn(req, res, action.session);
-        req.passkey = action.session;
+        await sessions.signIn(req, res, action.session, action.user);
       } else if (action?.type === 'sign_out') {
         await sessions.signOut(req, res);
-        req.passkey = null;
       }
       writeContractResponse(res, response);
     } catch (error) {

@@ -141,7 +141,7 @@ export function hooksAdapter(hooks: PasskeySessionHooks): SessionAdapter {
   return {
     assertReady() {},
     async get(req) {
-      return (await hooks.getSignedInUser(req)) ?? null;
+      return (await hooks.getSignedInUser?.(req)) ?? null;
     },
     async signIn(req, res, session) {
       await hooks.onSignIn(req, res, session);

@@ -48,7 +48,7 @@ export class PasskeysContractMiddleware implements NestMiddleware {
     }
     try {
       this.sessions.assertReady(req);
-      const session = await resolveSession(this.sessions, req);
+      const session = await resolveSession(this.sessions, req, res);
       const response = await this.handlerFor(located.mount).handle(
         toContractRequest(req, located.below, session),
       );
@@ -58,11 +58,9 @@ export class PasskeysContractMiddleware implements NestMiddleware {
       }
       const action = response.sessionAction;
       if (action?.type === 'sign_in') {
-        await this.sessions.signIn(req, res, action.session);
-        req.passkey = action.session;
+        await this.sessions.signIn(req, res, action.session, action.user);
       } else if (action?.type === 'sign_out') {
         await this.sessions.signOut(req, res);
-        req.passkey = null;
       }
       writeContractResponse(res, response);
     } catch (error) {
@@ -96,14 +94,24 @@ export class PasskeysContractMiddleware implements NestMiddleware {
  */
 @Injectable()
 export class PasskeySessionMiddleware implements NestMiddleware {
-  constructor(@Inject(PASSKEY_SESSIONS) private readonly sessions: PasskeySessions) {}
+  private readonly prefix: string;
 
-  async use(req: Request, _res: Response, next: NextFunction): Promise<void> {
+  constructor(
+    @Inject(PASSKEY_SESSIONS) private readonly sessions: PasskeySessions,
+    @Inject(PASSKEYS_MODULE_OPTIONS) private readonly options: PasskeysModuleOptions,
+  ) {
+    this.prefix = normalizePrefix(options.prefix ?? '/passkeys');
+  }
+
+  async use(req: Request, res: Response, next: NextFunction): Promise<void> {
     try {
-      await resolveSession(this.sessions, req);
+      await resolveSession(this.sessions, req, res);
       next();
     } catch (error) {
-      next(error);
+      // On the contract's own routes the contract middleware resolves again and answers the error
+      // in the contract's format (503 store_unavailable, 500 internal_error), not Nest's.
+      if (this.options.controller !== false && locate(this.prefix, requestPath(req))) next();
+      else next(error);
     }
   }
 }

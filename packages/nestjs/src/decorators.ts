@@ -8,7 +8,13 @@ import {
   SetMetadata,
   UseGuards,
 } from '@nestjs/common';
-import { isPassgateError, Passgate, type PasskeySession as Session, type UserView } from '@passgate/core';
+import {
+  isApplicationSignIn,
+  isPassgateError,
+  Passgate,
+  type SignIn as Session,
+  type UserView,
+} from '@passgate/core';
 import type { Request } from 'express';
 import { IS_PUBLIC_KEY, PASSGATE, RECENT_AUTHENTICATION_KEY } from './constants.js';
 import { PassgateHttpException } from './errors.js';
@@ -38,7 +44,10 @@ const sessionOf = (_data: unknown, context: ExecutionContext): Session | null =>
 
 const passkeySession = createParamDecorator(sessionOf);
 
-/** The request's `PasskeySession` (who signed in, with which passkey, when, user-verified?), or `null`. */
+/**
+ * The request's sign-in, or `null`: a `PasskeySession` (who signed in, with which passkey, when,
+ * user-verified?) or, with `identify`, the application's own user (`source: 'application'`).
+ */
 export const PasskeySession = (): ParameterDecorator => passkeySession();
 
 /** Loads the `User` (`{ id, name, displayName }`) of a session; `null` when signed out or the account is gone. */
@@ -48,6 +57,10 @@ export class CurrentUserPipe implements PipeTransform<Session | null, Promise<Us
 
   async transform(session: Session | null): Promise<UserView | null> {
     if (!session) return null;
+    // The application's own user is named as the application names them, passkey or not.
+    if (isApplicationSignIn(session)) {
+      return { id: session.userId, name: session.name, displayName: session.displayName };
+    }
     try {
       const account = await this.passgate.getAccount(session);
       return { id: account.userId, name: account.username, displayName: account.displayName };

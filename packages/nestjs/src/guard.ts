@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Passgate } from '@passgate/core';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { IS_PUBLIC_KEY, PASSGATE, PASSKEY_SESSIONS, RECENT_AUTHENTICATION_KEY } from './constants.js';
 import { PassgateHttpException } from './errors.js';
 import { type PasskeySessions, resolveSession } from './session.js';
@@ -15,7 +15,8 @@ export interface RecentAuthenticationRequirement {
 }
 
 /**
- * Lets a request through when someone is signed in with a passkey, else `401 unauthenticated` with
+ * Lets a request through when someone is signed in (a passkey session, or the application's own
+ * signed-in user from `identify`), else `401 unauthenticated` with
  * the contract's error body. On routes marked `@RequireRecentAuthentication()`, a sign-in older than
  * the window (or without user verification, when asked) gets `401 reauthentication_required`: the
  * client runs a passkey sign-in again and retries.
@@ -41,7 +42,7 @@ export class PasskeyAuthGuard implements CanActivate {
       targets,
     );
     const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, targets) === true;
-    const session = await resolveSession(this.sessions, req);
+    const session = await resolveSession(this.sessions, req, context.switchToHttp().getResponse<Response>());
     if (!recent && isPublic) return true;
     if (!session) throw new PassgateHttpException('unauthenticated');
     if (recent && !this.passgate.isRecentAuthentication(session, recent)) {

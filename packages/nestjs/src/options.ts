@@ -1,5 +1,5 @@
 import type { Passgate, PassgateOptions, PassgateStores } from '@passgate/core';
-import type { PasskeySessionHooks } from '@passgate/express';
+import type { ApplicationSignInOptions, PasskeySessionHooks } from '@passgate/express';
 
 /**
  * Session hooks for apps that keep sign-ins themselves (their own session store, a JWT cookie, ...):
@@ -8,8 +8,12 @@ import type { PasskeySessionHooks } from '@passgate/express';
  */
 export type { PasskeySessionHooks };
 
-/** How the HTTP side of the module behaves, whichever way the Passgate instance is given. */
-export interface PasskeysHttpOptions {
+/**
+ * How the HTTP side of the module behaves, whichever way the Passgate instance is given. `identify`
+ * and `onPasskeySignIn` (from `@passgate/express`) connect the application's own sign-in: see
+ * "Add passkeys to an app that already has users" in the README.
+ */
+export interface PasskeysHttpOptions extends ApplicationSignInOptions {
   /**
    * Where the contract's routes live, e.g. `/passkeys/login/options`. Default `/passkeys`. Nest's
    * global prefix (`app.setGlobalPrefix('api')`) is added in front, and the ceremony cookie's `Path`

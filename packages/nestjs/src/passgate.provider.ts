@@ -8,6 +8,7 @@ import {
   expressSessionAdapter,
   hooksAdapter,
   type PasskeySessions,
+  signInAdapter,
 } from './session.js';
 
 /**
@@ -53,9 +54,13 @@ export const passgateProvider: Provider = {
 
 export const sessionsProvider: Provider = {
   provide: PASSKEY_SESSIONS,
-  useFactory: (options: PasskeysModuleOptions): PasskeySessions =>
-    options.session === undefined || options.session === 'express-session'
-      ? expressSessionAdapter(options.sessionCookieName ?? DEFAULT_SESSION_COOKIE_NAME)
-      : hooksAdapter(options.session),
-  inject: [PASSKEYS_MODULE_OPTIONS],
+  useFactory: (options: PasskeysModuleOptions, passgate: Passgate): PasskeySessions =>
+    signInAdapter(
+      passgate,
+      options.session === undefined || options.session === 'express-session'
+        ? expressSessionAdapter(options.sessionCookieName ?? DEFAULT_SESSION_COOKIE_NAME)
+        : hooksAdapter(options.session),
+      options,
+    ),
+  inject: [PASSKEYS_MODULE_OPTIONS, PASSGATE],
 };

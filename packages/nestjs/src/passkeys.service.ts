@@ -10,6 +10,7 @@ import {
   type PublicKeyCredentialCreationOptionsJSON,
   type PublicKeyCredentialRequestOptionsJSON,
   type RequestContext,
+  type SignIn,
   type StartAuthenticationInput,
   type StartRegistrationInput,
 } from '@passgate/core';
@@ -51,32 +52,52 @@ export class PasskeysService {
   }
 
   /** The signed-in account; `unauthenticated` without a session or when the account is gone. */
-  getAccount(session: PasskeySession | null) {
+  getAccount(session: SignIn | null) {
     return this.passgate.getAccount(session);
   }
 
-  describeSession(session: PasskeySession | null) {
+  describeSession(session: SignIn | null) {
     return this.passgate.describeSession(session);
   }
 
-  listCredentials(session: PasskeySession | null, context?: RequestContext) {
+  listCredentials(session: SignIn | null, context?: RequestContext) {
     return this.passgate.listCredentials(session, context);
   }
 
-  renameCredential(session: PasskeySession | null, credentialId: string, nickname: string) {
+  renameCredential(session: SignIn | null, credentialId: string, nickname: string) {
     return this.passgate.renameCredential(session, credentialId, nickname);
   }
 
-  deleteCredential(session: PasskeySession | null, credentialId: string, context?: RequestContext) {
+  deleteCredential(session: SignIn | null, credentialId: string, context?: RequestContext) {
     return this.passgate.deleteCredential(session, credentialId, context);
   }
 
   /** Whether a sign-in is recent enough (and user-verified, if asked) for a sensitive action. */
   isRecentAuthentication(
-    session: PasskeySession | null,
+    session: SignIn | null,
     options: { maxAgeSeconds?: number; userVerified?: boolean } = {},
   ): boolean {
     return this.passgate.isRecentAuthentication(session, options);
+  }
+
+  /** The user's passkeys by the application's user id (no session needed); `[]` for none. */
+  listUserCredentials(userId: string) {
+    return this.passgate.listUserCredentials(userId);
+  }
+
+  /** Removes one passkey of the user (emits `credential_removed`; sessions made with it end). */
+  revokeCredential(userId: string, credentialId: string) {
+    return this.passgate.revokeCredential(userId, credentialId);
+  }
+
+  /** Removes every passkey of the user; resolves the ids removed. */
+  revokeAllCredentials(userId: string) {
+    return this.passgate.revokeAllCredentials(userId);
+  }
+
+  /** Deletes the user's passkey account (passkeys and the link to their user handle). */
+  deletePasskeyAccount(userId: string) {
+    return this.passgate.deletePasskeyAccount(userId);
   }
 
   /** Subscribes to a Passgate event; returns an unsubscribe function. */
@@ -84,20 +105,26 @@ export class PasskeysService {
     return this.passgate.on(name, listener);
   }
 
-  /** The request's sign-in (`req.passkey`), or `null`. */
-  getSession(req: Request): Promise<PasskeySession | null> {
+  /** The request's sign-in (`req.passkey`: a passkey session or the application's own user), or `null`. */
+  getSession(req: Request): Promise<SignIn | null> {
     return resolveSession(this.sessions, req);
   }
 
-  /** Keeps a sign-in the way the module's `session` option says (regenerating the express-session id). */
+  /**
+   * Keeps a sign-in the way the module's `session` option says (regenerating the express-session id),
+   * then calls `onPasskeySignIn`.
+   */
   async signIn(req: Request, res: Response, session: PasskeySession): Promise<void> {
-    await this.sessions.signIn(req, res, session);
-    req.passkey = session;
+    const account = await this.passgate.getAccount(session);
+    await this.sessions.signIn(req, res, session, {
+      id: account.userId,
+      name: account.username,
+      displayName: account.displayName,
+    });
   }
 
   /** Ends the sign-in on the server, the way `POST /logout` does. */
   async signOut(req: Request, res: Response): Promise<void> {
     await this.sessions.signOut(req, res);
-    req.passkey = null;
   }
 }

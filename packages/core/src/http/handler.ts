@@ -158,8 +158,17 @@ function buildRoutes(passgate: Passgate): Route[] {
       auth: false,
       async run({ request, body, context, cookie }) {
         const signedIn = request.session !== null;
+        // A conditional create is for a signed-in user only, whatever else the body holds.
+        if (!signedIn && (body as { mediation?: unknown }).mediation === 'conditional') {
+          throw new PassgateError('unauthenticated');
+        }
         // Signed in: the account's own name is used; username and displayName are not even validated.
-        const input: { username?: string; displayName?: string; hints?: PublicKeyCredentialHint[] } = signedIn
+        const input: {
+          username?: string;
+          displayName?: string;
+          hints?: PublicKeyCredentialHint[];
+          mediation?: 'conditional' | 'required';
+        } = signedIn
           ? parseBody(registerOptionsSignedInBodySchema, body)
           : parseBody(registerOptionsBodySchema, body);
         const started = await passgate.startRegistration({
@@ -167,6 +176,7 @@ function buildRoutes(passgate: Passgate): Route[] {
           username: input.username,
           displayName: input.displayName,
           hints: input.hints,
+          mediation: input.mediation,
           context,
         });
         return ceremonyStarted(started, cookie, passgate.runtime.policy.challengeTtlMs);
@@ -189,7 +199,7 @@ function buildRoutes(passgate: Passgate): Route[] {
             context,
           });
           const sessionAction: SessionAction | undefined = result.session
-            ? { type: 'sign_in', session: result.session }
+            ? { type: 'sign_in', session: result.session, user: result.user }
             : undefined;
           return json(
             200,
@@ -229,6 +239,7 @@ function buildRoutes(passgate: Passgate): Route[] {
           return json(200, { verified: true, user: result.user, credential: result.credential }, [], {
             type: 'sign_in',
             session: result.session,
+            user: result.user,
           });
         });
       },

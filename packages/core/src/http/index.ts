@@ -10,5 +10,6 @@ export {
 } from './handler.js';
 export { normalizePrefix, pathBelow } from './paths.js';
 export { readLimitedStream } from './read-stream.js';
+export { identifyRequest, resolveRequestSignIn, type SignInSources } from './sign-in.js';
 export type { ContractBody, ContractRequest, ContractResponse, SessionAction } from './types.js';
 export { WELL_KNOWN_WEBAUTHN_PATH, wellKnownWebauthn } from './well-known.js';

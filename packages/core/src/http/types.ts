@@ -1,4 +1,5 @@
-import type { PasskeySession } from '../types.js';
+import type { SignIn } from '../sign-in.js';
+import type { PasskeySession, UserView } from '../types.js';
 
 /**
  * The framework-neutral request and response of the HTTP contract. A framework adapter turns its
@@ -17,8 +18,11 @@ export interface ContractRequest {
   ip?: string | undefined;
   /** The request body: read it (bounded), or take what a body parser before us already parsed. */
   body: ContractBody;
-  /** The current sign-in, from the framework's session (or the application's own hook). */
-  session: PasskeySession | null;
+  /**
+   * The current sign-in, resolved by the integration (`resolveRequestSignIn`): Passgate's session or
+   * the application's own signed-in user, already checked against the store.
+   */
+  session: SignIn | null;
 }
 
 export type ContractBody =
@@ -35,7 +39,14 @@ export type ContractBody =
   | { kind: 'none' };
 
 /** What to do with the session after the response: the adapter applies it before writing. */
-export type SessionAction = { type: 'sign_in'; session: PasskeySession } | { type: 'sign_out' };
+export type SessionAction =
+  | {
+      type: 'sign_in';
+      session: PasskeySession;
+      /** Who signed in (`id` is the application's user id), for the application's own sign-in hook. */
+      user: UserView;
+    }
+  | { type: 'sign_out' };
 
 export interface ContractResponse {
   status: number;

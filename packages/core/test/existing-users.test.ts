@@ -1,0 +1,427 @@
+import type { ApplicationSignIn, IdentifiedUser, PassgateLogger } from '@passgate/core';
+import { identifyRequest } from '@passgate/core/http';
+import { SoftwareAuthenticator } from '@passgate/testing';
+import { describe, expect, it } from 'vitest';
+import {
+  asRegistration,
+  eventsNamed,
+  failure,
+  type Harness,
+  makePassgate,
+  ORIGIN,
+  type PassgateOverrides,
+  signIn,
+  signUp,
+} from './helpers.js';
+
+/** A Passgate for an application with its own users: sign-up off, events recorded. */
+function appPassgate(overrides: PassgateOverrides = {}) {
+  const h = makePassgate({ signUp: false, ...overrides });
+  const added: unknown[] = [];
+  const removed: unknown[] = [];
+  h.passgate.on('credential_added', (e) => {
+    added.push(e);
+  });
+  h.passgate.on('credential_removed', (e) => {
+    removed.push(e);
+  });
+  return { ...h, added, removed };
+}
+
+/** What the application's `identify` would give for a user who signed in with a password `agoMs` ago. */
+function appUser(h: Harness, user: Partial<IdentifiedUser> = {}, agoMs = 0): ApplicationSignIn {
+  const signIn = h.passgate.checkIdentifiedUser({
+    userId: 'app-user-42',
+    name: 'ada@example.com',
+    displayName: 'Ada Lovelace',
+    authenticatedAt: new Date(h.clock.now - agoMs),
+    ...user,
+  });
+  if (!signIn) throw new Error('expected a user');
+  return signIn;
+}
+
+/** The first (or a further) passkey for an application's user; `flags` reach the authenticator data. */
+async function addPasskey(
+  h: Harness,
+  authenticator: SoftwareAuthenticator,
+  signedIn: ApplicationSignIn,
+  o: { mediation?: 'conditional' | 'required'; up?: boolean; finishAs?: ApplicationSignIn | null } = {},
+) {
+  const start = await h.passgate.startRegistration({ session: signedIn, mediation: o.mediation });
+  const raw = await authenticator.createCredential(start.options, {
+    origin: ORIGIN,
+    ...(o.up === false ? { flags: { up: false, uv: false } } : {}),
+  });
+  return {
+    start,
+    result: () =>
+      h.passgate.finishRegistration({
+        ceremonyId: start.ceremonyId,
+        response: asRegistration(raw),
+        session: o.finishAs === undefined ? signedIn : o.finishAs,
+      }),
+  };
+}
+
+describe("the application's own users", () => {
+  it('a first passkey links the app user id to a new random user handle, never derived from the id or name', async () => {
+    const h = appPassgate();
+    const ada = appUser(h);
+    const { start, result } = await addPasskey(h, new SoftwareAuthenticator(), ada);
+    const handle = start.options.user.id;
+    expect(Buffer.from(handle, 'base64url').length).toBe(32);
+    for (const value of [ada.userId, ada.name]) {
+      expect(Buffer.from(handle, 'base64url').toString('utf8')).not.toContain(value);
+      expect(handle).not.toBe(Buffer.from(value).toString('base64url'));
+    }
+    expect(start.options.user).toMatchObject({ name: 'ada@example.com', displayName: 'Ada Lovelace' });
+    const done = await result();
+    expect(done.user).toEqual({ id: 'app-user-42', name: 'ada@example.com', displayName: 'Ada Lovelace' });
+    expect(done.session).toBeNull(); // the application keeps its own sign-in
+    const account = await h.stores.accounts.findByUserId('app-user-42');
+    expect(account?.userHandle).toBe(handle);
+    // Another user's first passkey gets another handle.
+    const grace = appUser(h, { userId: 'app-user-43', name: 'grace@example.com' });
+    const second = await addPasskey(h, new SoftwareAuthenticator(), grace);
+    expect(second.start.options.user.id).not.toBe(handle);
+  });
+
+  it('sign-in with a linked passkey answers with the application user id', async () => {
+    const h = appPassgate();
+    const authenticator = new SoftwareAuthenticator();
+    await (await addPasskey(h, authenticator, appUser(h))).result();
+    const result = await signIn(h, authenticator);
+    expect(result.user.id).toBe('app-user-42');
+    expect(result.session.userId).toBe('app-user-42');
+  });
+
+  it("a second passkey goes to the same account, excluding the first; the link's username is the app's name", async () => {
+    const h = appPassgate();
+    const ada = appUser(h);
+    const first = await (await addPasskey(h, new SoftwareAuthenticator(), ada)).result();
+    const { start, result } = await addPasskey(h, new SoftwareAuthenticator(), ada);
+    expect(start.options.excludeCredentials?.map((c) => c.id)).toEqual([first.credential.id]);
+    await result();
+    expect(await h.passgate.listUserCredentials('app-user-42')).toHaveLength(2);
+  });
+
+  it('adding a passkey needs a recent sign-in: the app sign-in time counts (401 reauthentication_required)', async () => {
+    const h = appPassgate({ reauthenticationWindowSeconds: 300 });
+    expect(await failure(h.passgate.startRegistration({ session: appUser(h, {}, 300_001) }))).toMatchObject({
+      code: 'reauthentication_required',
+      status: 401,
+    });
+    await expect(h.passgate.startRegistration({ session: appUser(h, {}, 299_000) })).resolves.toBeDefined();
+  });
+
+  it('an app user name taken by another account: 409 username_taken, nothing linked', async () => {
+    const h = appPassgate({ signUp: true });
+    await signUp(h, new SoftwareAuthenticator(), 'ada@example.com');
+    expect(await failure(h.passgate.startRegistration({ session: appUser(h) }))).toMatchObject({
+      code: 'username_taken',
+    });
+    expect(await h.stores.accounts.findByUserId('app-user-42')).toBeNull();
+  });
+
+  it('the passkey goes only to the user who asked for the options: another user or a signed-out verify is 401', async () => {
+    const h = appPassgate();
+    const ada = appUser(h);
+    const grace = appUser(h, { userId: 'app-user-43', name: 'grace@example.com' });
+    for (const finishAs of [grace, null]) {
+      const attempt = await addPasskey(h, new SoftwareAuthenticator(), ada, { finishAs });
+      expect(await failure(attempt.result())).toMatchObject({ code: 'unauthenticated' });
+    }
+    expect(await h.stores.accounts.findByUserId('app-user-42')).toBeNull();
+    expect(await h.stores.accounts.findByUserId('app-user-43')).toBeNull();
+  });
+
+  it('of two racing first passkeys for one user, one links and the other is refused (400 ceremony_expired)', async () => {
+    const h = appPassgate();
+    const ada = appUser(h);
+    const one = await addPasskey(h, new SoftwareAuthenticator(), ada);
+    const two = await addPasskey(h, new SoftwareAuthenticator(), ada);
+    await one.result();
+    expect(await failure(two.result())).toMatchObject({ code: 'ceremony_expired' });
+    const account = await h.stores.accounts.findByUserId('app-user-42');
+    expect(account?.userHandle).toBe(one.start.options.user.id);
+    expect(await h.passgate.listUserCredentials('app-user-42')).toHaveLength(1);
+  });
+});
+
+describe('conditional create', () => {
+  it('only a conditional ceremony accepts a response without user presence', async () => {
+    const h = appPassgate();
+    const ada = appUser(h);
+    const modal = await addPasskey(h, new SoftwareAuthenticator(), ada, { up: false });
+    expect(await failure(modal.result())).toMatchObject({ code: 'verification_failed' });
+    const explicit = await addPasskey(h, new SoftwareAuthenticator(), ada, {
+      up: false,
+      mediation: 'required',
+    });
+    expect(await failure(explicit.result())).toMatchObject({ code: 'verification_failed' });
+    const conditional = await addPasskey(h, new SoftwareAuthenticator(), ada, {
+      up: false,
+      mediation: 'conditional',
+    });
+    const done = await conditional.result();
+    expect(done.user.id).toBe('app-user-42');
+    expect(h.added).toEqual([expect.objectContaining({ how: 'conditional_create', userId: 'app-user-42' })]);
+  });
+
+  it('a conditional create with user presence is fine too', async () => {
+    const h = appPassgate();
+    const attempt = await addPasskey(h, new SoftwareAuthenticator(), appUser(h), {
+      mediation: 'conditional',
+    });
+    await expect(attempt.result()).resolves.toMatchObject({ signedUp: false });
+  });
+
+  it('signed out, a conditional create is 401 unauthenticated even with sign-up on', async () => {
+    const h = appPassgate({ signUp: true });
+    expect(
+      await failure(
+        h.passgate.startRegistration({ session: null, username: 'bob', mediation: 'conditional' }),
+      ),
+    ).toMatchObject({ code: 'unauthenticated' });
+  });
+});
+
+describe('sessions end with their passkey', () => {
+  it('a Passgate session ends when its passkey is revoked, or the account deleted', async () => {
+    const h = appPassgate({ signUp: true });
+    const authenticator = new SoftwareAuthenticator();
+    const alice = await signUp(h, authenticator, 'alice');
+    const second = await signIn(h, authenticator);
+    expect(await h.passgate.resolveSignIn(second.session, null)).toEqual({
+      signIn: second.session,
+      ended: false,
+    });
+    await h.passgate.revokeCredential(alice.user.id, alice.credential.id);
+    expect(await h.passgate.resolveSignIn(second.session, null)).toEqual({ signIn: null, ended: true });
+  });
+
+  it('a session whose account was deleted ends, and so does an app sign-in that names the passkey', async () => {
+    const h = appPassgate();
+    const authenticator = new SoftwareAuthenticator();
+    await (await addPasskey(h, authenticator, appUser(h))).result();
+    const passkeySignIn = await signIn(h, authenticator);
+    const jwtUser = appUser(h, { credentialId: passkeySignIn.credential.id });
+    const passwordUser = appUser(h);
+    expect((await h.passgate.resolveSignIn(passkeySignIn.session, null)).ended).toBe(false);
+    expect((await h.passgate.resolveSignIn(null, jwtUser)).ended).toBe(false);
+    expect(await h.passgate.deletePasskeyAccount('app-user-42')).toBe(true);
+    expect(await h.passgate.resolveSignIn(passkeySignIn.session, null)).toEqual({
+      signIn: null,
+      ended: true,
+    });
+    expect(await h.passgate.resolveSignIn(null, jwtUser)).toEqual({ signIn: null, ended: true });
+    // A password sign-in was not made with a passkey: it stands.
+    expect(await h.passgate.resolveSignIn(null, passwordUser)).toEqual({
+      signIn: passwordUser,
+      ended: false,
+    });
+    // The same app session after a passkey sign-in (both sources, same user): ends with the passkey.
+    expect(await h.passgate.resolveSignIn(passkeySignIn.session, passwordUser)).toEqual({
+      signIn: null,
+      ended: true,
+    });
+  });
+
+  it("both sources for different users: the application's user counts, the older Passgate session does not", async () => {
+    const h = appPassgate();
+    const authenticator = new SoftwareAuthenticator();
+    await (await addPasskey(h, authenticator, appUser(h))).result();
+    const ada = await signIn(h, authenticator);
+    const grace = appUser(h, { userId: 'app-user-43', name: 'grace@example.com' });
+    const resolved = await h.passgate.resolveSignIn(ada.session, grace);
+    expect(resolved.signIn).toMatchObject({
+      source: 'application',
+      userId: 'app-user-43',
+      credentialId: null,
+    });
+  });
+
+  it('an app sign-in and the Passgate session of the same user merge: the passkey and the later time', async () => {
+    const h = appPassgate();
+    const authenticator = new SoftwareAuthenticator();
+    await (await addPasskey(h, authenticator, appUser(h))).result();
+    const ada = await signIn(h, authenticator);
+    const resolved = await h.passgate.resolveSignIn(ada.session, appUser(h, {}, 60_000));
+    expect(resolved.signIn).toMatchObject({
+      source: 'application',
+      userId: 'app-user-42',
+      credentialId: ada.credential.id,
+      authenticatedAt: ada.session.authenticatedAt,
+      userVerified: true,
+    });
+  });
+});
+
+describe('server-side operations on users', () => {
+  it('list, revoke one, revoke all and delete the passkey account, each with events', async () => {
+    const h = appPassgate({ authenticatorNames: { '70617373-6761-7465-2d74-657374000001': 'Test Key' } });
+    const added = async () => {
+      h.clock.now += 1000; // distinct creation times: the listing order is by time
+      return (await addPasskey(h, new SoftwareAuthenticator(), appUser(h))).result();
+    };
+    const first = await added();
+    const second = await added();
+    const third = await added();
+    expect(h.added).toEqual(
+      [first, second, third].map((r) =>
+        expect.objectContaining({
+          userId: 'app-user-42',
+          credentialId: r.credential.id,
+          authenticatorName: 'Test Key',
+          how: 'signed_in',
+          at: new Date(r.credential.createdAt),
+        }),
+      ),
+    );
+    expect((await h.passgate.listUserCredentials('app-user-42')).map((c) => c.id)).toEqual(
+      [first, second, third].map((r) => r.credential.id),
+    );
+    expect(await h.passgate.listUserCredentials('nobody')).toEqual([]);
+
+    await h.passgate.revokeCredential('app-user-42', first.credential.id);
+    expect(h.removed).toEqual([
+      expect.objectContaining({
+        userId: 'app-user-42',
+        credentialId: first.credential.id,
+        authenticatorName: 'Test Key',
+        how: 'application',
+      }),
+    ]);
+    // Someone else's passkey, or one already gone: not_found, nothing removed.
+    expect(await failure(h.passgate.revokeCredential('app-user-42', first.credential.id))).toMatchObject({
+      code: 'not_found',
+    });
+    expect(await failure(h.passgate.revokeCredential('nobody', second.credential.id))).toMatchObject({
+      code: 'not_found',
+    });
+    expect(await h.passgate.listUserCredentials('app-user-42')).toHaveLength(2);
+
+    expect(await h.passgate.revokeAllCredentials('app-user-42')).toEqual([
+      second.credential.id,
+      third.credential.id,
+    ]);
+    expect(h.removed).toHaveLength(3);
+    expect(await h.passgate.listUserCredentials('app-user-42')).toEqual([]);
+    // The link stays after revoking all: the next passkey keeps the same user handle.
+    const handle = (await h.stores.accounts.findByUserId('app-user-42'))?.userHandle;
+    const again = await addPasskey(h, new SoftwareAuthenticator(), appUser(h));
+    expect(again.start.options.user.id).toBe(handle);
+    const fourth = await again.result();
+
+    expect(await h.passgate.deletePasskeyAccount('app-user-42')).toBe(true);
+    expect(h.removed.at(-1)).toMatchObject({ credentialId: fourth.credential.id, how: 'account_deleted' });
+    expect(await h.stores.accounts.findByUserId('app-user-42')).toBeNull();
+    expect(await h.passgate.deletePasskeyAccount('app-user-42')).toBe(false);
+    // A later first passkey links the user to a new handle.
+    const relinked = await addPasskey(h, new SoftwareAuthenticator(), appUser(h));
+    expect(relinked.start.options.user.id).not.toBe(handle);
+  });
+
+  it('the user deleting a passkey over the contract emits credential_removed with how: user', async () => {
+    const h = appPassgate();
+    const ada = appUser(h);
+    const first = await (await addPasskey(h, new SoftwareAuthenticator(), ada)).result();
+    await (await addPasskey(h, new SoftwareAuthenticator(), ada)).result();
+    await h.passgate.deleteCredential(ada, first.credential.id);
+    expect(h.removed).toEqual([expect.objectContaining({ credentialId: first.credential.id, how: 'user' })]);
+    expect(eventsNamed(h, 'credential_deleted')).toHaveLength(1);
+  });
+
+  it('an app user may list (empty, no signal), and rename or delete nothing, before their first passkey', async () => {
+    const h = appPassgate();
+    const ada = appUser(h);
+    expect(await h.passgate.listCredentials(ada)).toEqual({ credentials: [], signal: null });
+    expect(await failure(h.passgate.renameCredential(ada, 'AAAA', 'x'))).toMatchObject({ code: 'not_found' });
+    expect(await failure(h.passgate.deleteCredential(ada, 'AAAA'))).toMatchObject({ code: 'not_found' });
+    expect(await h.passgate.describeSession(ada)).toEqual({
+      user: { id: 'app-user-42', name: 'ada@example.com', displayName: 'Ada Lovelace' },
+      credentialId: null,
+      authenticatedAt: new Date(h.clock.now).toISOString(),
+      userVerified: false,
+    });
+  });
+});
+
+describe('a bad identify', () => {
+  function recordingLogger() {
+    const lines: string[] = [];
+    const logger: PassgateLogger = {
+      debug() {},
+      info() {},
+      warn(message) {
+        lines.push(message);
+      },
+      error(message) {
+        lines.push(message);
+      },
+    };
+    return { lines, logger };
+  }
+
+  const garbage: [string, unknown][] = [
+    ['a string', 'ada'],
+    ['an array', [1]],
+    ['no userId', { name: 'ada', authenticatedAt: Date.now() }],
+    ['a numeric userId', { userId: 42, name: 'ada', authenticatedAt: Date.now() }],
+    ['an empty name', { userId: 'a', name: '', authenticatedAt: Date.now() }],
+    ['a control character in the name', { userId: 'a', name: 'a\u0000b', authenticatedAt: Date.now() }],
+    ['a name of 65 characters', { userId: 'a', name: 'x'.repeat(65), authenticatedAt: Date.now() }],
+    ['no authenticatedAt', { userId: 'a', name: 'ada' }],
+    ['an invalid Date', { userId: 'a', name: 'ada', authenticatedAt: new Date('nope') }],
+    ['a string time', { userId: 'a', name: 'ada', authenticatedAt: '2024-01-01' }],
+    ['a bad credentialId', { userId: 'a', name: 'ada', authenticatedAt: Date.now(), credentialId: '+/=' }],
+  ];
+
+  for (const [what, value] of garbage) {
+    it(`${what}: 500 internal_error with a log line naming the option`, async () => {
+      const { lines, logger } = recordingLogger();
+      const h = makePassgate({ logger });
+      expect(await failure(identifyRequest(h.passgate, () => value))).toMatchObject({
+        code: 'internal_error',
+        status: 500,
+      });
+      expect(lines).toEqual([expect.stringContaining('`identify`')]);
+    });
+  }
+
+  it('a throwing (or rejecting) identify: 500 internal_error, logged naming the option', async () => {
+    for (const identify of [
+      () => {
+        throw new Error('db down');
+      },
+      () => Promise.reject(new Error('db down')),
+    ]) {
+      const { lines, logger } = recordingLogger();
+      const h = makePassgate({ logger });
+      expect(await failure(identifyRequest(h.passgate, identify))).toMatchObject({ code: 'internal_error' });
+      expect(lines).toEqual([expect.stringContaining('`identify` option threw')]);
+    }
+  });
+
+  it('null and undefined mean nobody; a valid user is normalised', async () => {
+    const h = makePassgate();
+    expect(await identifyRequest(h.passgate, () => null)).toBeNull();
+    expect(await identifyRequest(h.passgate, async () => undefined)).toBeNull();
+    expect(
+      await identifyRequest(h.passgate, () => ({
+        userId: 'u1',
+        name: 'ada',
+        authenticatedAt: 1_700_000_000_000,
+      })),
+    ).toEqual({
+      source: 'application',
+      userId: 'u1',
+      name: 'ada',
+      displayName: 'ada',
+      authenticatedAt: 1_700_000_000_000,
+      credentialId: null,
+      userVerified: false,
+    });
+  });
+});
