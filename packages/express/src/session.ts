@@ -12,6 +12,12 @@ export interface SessionAdapter {
   get(req: Request): Promise<PasskeySession | null>;
   signIn(req: Request, res: Response, session: PasskeySession): Promise<void>;
   signOut(req: Request, res: Response): Promise<void>;
+  /**
+   * Ends a sign-in whose passkey was deleted, in the middle of a request that goes on (signed out).
+   * Default: `signOut`. express-session mode regenerates the session instead of destroying it, so the
+   * rest of the request still has a (new, empty) `req.session`.
+   */
+  expire?(req: Request, res: Response): Promise<void>;
 }
 
 /** The part of express-session's `req.session` used here (typed structurally: no dependency on it). */
@@ -121,6 +127,11 @@ export function expressSessionAdapter(sessionCookieName: string): SessionAdapter
           return fresh;
         },
       });
+    },
+    async expire(req) {
+      const current = expressSession(req);
+      // regenerate() removes the old session from the store: its cookie signs no one in any more.
+      if (current) await call((cb) => current.regenerate(cb));
     },
     async signOut(req, res) {
       const current = expressSession(req);

@@ -71,7 +71,9 @@ export function signInAdapter(
         identify: identify ? () => identify(req) : undefined,
       });
       const response = res ?? req.res;
-      if (resolved.ended && response && !response.headersSent) await sessions.signOut(req, response);
+      if (resolved.ended && response && !response.headersSent) {
+        await (sessions.expire ? sessions.expire(req, response) : sessions.signOut(req, response));
+      }
       req.passkey = resolved.signIn;
       return resolved.signIn;
     },

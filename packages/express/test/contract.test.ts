@@ -4,9 +4,9 @@ import session from 'express-session';
 import { createPasskeyRouter } from '../src/index.js';
 import { listen, SESSION_SECRET } from './helpers.js';
 
-describeHttpContract('express', async ({ passgate }) => {
+describeHttpContract('express', async ({ passgate, identify, onPasskeySignIn }) => {
   const app = express();
   app.use(session({ secret: SESSION_SECRET, resave: false, saveUninitialized: false }));
-  app.use(createPasskeyRouter({ passgate }));
+  app.use(createPasskeyRouter({ passgate, identify, onPasskeySignIn }));
   return listen(app);
 });

@@ -29,10 +29,24 @@ afterEach(async () => {
   for (const app of opened.splice(0)) await app.close();
 });
 
+/**
+ * The application's own sign-in, the same for both apps: the `app_user` cookie names the user
+ * (`broken` makes identify throw, `garbage` answers something that is not a user).
+ */
+const AUTHENTICATED_AT = Date.now();
+function identify(req: { headers: Record<string, string | string[] | undefined> }) {
+  const match = /(?:^|;\s*)app_user=([^;]+)/.exec(String(req.headers['cookie'] ?? ''));
+  if (!match) return null;
+  if (match[1] === 'broken') throw new Error('user directory down');
+  if (match[1] === 'garbage') return { id: 7 } as never;
+  return { userId: `app-${match[1]}`, name: `${match[1]}@example.test`, authenticatedAt: AUTHENTICATED_AT };
+}
+const appSignIn = { identify, onPasskeySignIn: () => {} };
+
 async function expressApp(passgate: Passgate): Promise<Booted> {
   const app = express();
   app.use(session({ secret: SECRET, resave: false, saveUninitialized: false }));
-  app.use(createPasskeyRouter({ passgate }));
+  app.use(createPasskeyRouter({ passgate, ...appSignIn }));
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return tracked(server);
@@ -67,7 +81,7 @@ async function fetchApp(passgate: Passgate): Promise<Booted> {
 }
 
 async function nestApp(passgate: Passgate): Promise<Booted> {
-  const booted = await boot({ imports: [PasskeysModule.forRoot({ passgate })] });
+  const booted = await boot({ imports: [PasskeysModule.forRoot({ passgate, ...appSignIn })] });
   opened.push(booted);
   return booted;
 }
@@ -252,6 +266,77 @@ describe('@passgate/nestjs and @passgate/core/fetch answer exactly like @passgat
     // Not configured: 404 from both (Express's own 404, the handler's contract body).
     expect((plain.exact['well-known'] as { status: number }).status).toBe(404);
     expect((plainByFetch.exact['well-known'] as { status: number }).status).toBe(404);
+  });
+
+  it("the same answers for the application's own users: link, conditional create, session end, bad identify", async () => {
+    const as = (c: Client, user: string) => {
+      c.jar.set('app_user', user);
+      return c;
+    };
+    const steps: [string, Step][] = [
+      ['app session', (c) => as(c, 'ada').get('/passkeys/session')],
+      ['app credentials (none yet)', (c) => c.get('/passkeys/credentials')],
+      ['bad mediation', (c) => c.post('/passkeys/register/options', { mediation: 'silent' })],
+      [
+        'conditional options',
+        async (c, s) => {
+          const reply = await c.post('/passkeys/register/options', { mediation: 'conditional' });
+          s.options = reply.body;
+          return reply;
+        },
+      ],
+      [
+        'conditional verify without UP',
+        async (c, s) => {
+          const response = await s.authenticator.createCredential(s.options, {
+            origin: ORIGIN,
+            flags: { up: false, uv: false },
+          });
+          s.credentialId = response.id;
+          return c.post('/passkeys/register/verify', response);
+        },
+      ],
+      ['app credentials', (c) => c.get('/passkeys/credentials')],
+      [
+        'passkey sign-in elsewhere',
+        async (_c, s) => {
+          s.other = new Client(_c.base);
+          const options = (await s.other.post('/passkeys/login/options', {})).body;
+          return s.other.post(
+            '/passkeys/login/verify',
+            await s.authenticator.getAssertion(options, { origin: ORIGIN }),
+          );
+        },
+      ],
+      ['session elsewhere', (_c, s) => s.other.get('/passkeys/session')],
+      [
+        'app deletes its only passkey',
+        (c, s) => c.request('DELETE', `/passkeys/credentials/${s.credentialId}`),
+      ],
+      ['session elsewhere after the delete', (_c, s) => s.other.get('/passkeys/session')],
+      [
+        'conditional signed out',
+        (_c, s) => s.other.post('/passkeys/register/options', { mediation: 'conditional' }),
+      ],
+      ['identify throws', (c) => as(c, 'broken').get('/passkeys/session')],
+      ['identify garbage', (c) => as(c, 'garbage').get('/passkeys/credentials')],
+    ];
+    const allowLast = () => testPassgate({ allowDeletingLastCredential: true });
+    const [fromExpress, fromNest] = await Promise.all([
+      expressApp(allowLast()).then((a) => run(a.url, steps)),
+      nestApp(allowLast()).then((a) => run(a.url, steps)),
+    ]);
+    for (const [name] of steps)
+      expect({ step: name, ...(fromNest[name] as object) }).toEqual({
+        step: name,
+        ...(fromExpress[name] as object),
+      });
+    expect((fromNest['conditional verify without UP'] as { status: number }).status).toBe(200);
+    expect((fromNest['session elsewhere'] as { status: number }).status).toBe(200);
+    expect((fromNest['app deletes its only passkey'] as { status: number }).status).toBe(200);
+    expect((fromNest['session elsewhere after the delete'] as { status: number }).status).toBe(401);
+    expect((fromNest['conditional signed out'] as { status: number }).status).toBe(401);
+    expect((fromNest['identify throws'] as { status: number }).status).toBe(500);
   });
 
   it('the same 429 with Retry-After from the per-IP limit', async () => {

@@ -1,13 +1,17 @@
 import {
   createMemoryStores,
   createPassgate,
+  type IdentifiedUser,
   type Passgate,
   type PassgateOptions,
   type PassgateStores,
+  type PasskeySession,
   silentLogger,
   storeUnavailable,
+  type UserView,
 } from '@passgate/core';
 import { afterAll, beforeAll } from 'vitest';
+import { type IdentifyRequest, SimulatedApplication } from './application.js';
 import { ContractClient, ORIGIN, RP_ID } from './client.js';
 
 /** What the suite hands to the app factory. */
@@ -19,6 +23,13 @@ export interface ContractAppOptions {
    * and keep sessions in express-session (MemoryStore).
    */
   passgate: Passgate;
+  /**
+   * The application's own sign-in, for contract 1.1's "signed in includes the application's user":
+   * pass both to the integration (`createPasskeyRouter({ passgate, identify, onPasskeySignIn })`,
+   * `PasskeysModule.forRoot({ passgate, identify, onPasskeySignIn })`).
+   */
+  identify: (req: IdentifyRequest) => IdentifiedUser | null;
+  onPasskeySignIn: (req: unknown, res: unknown, signIn: { user: UserView; session: PasskeySession }) => void;
 }
 
 /** A running app: a real HTTP server on 127.0.0.1 with an ephemeral port. */
@@ -55,6 +66,8 @@ export interface Harness {
   setStoreError(on: boolean): void;
   readonly passgate: Passgate;
   readonly clock: TestClock;
+  /** The application's own users and sign-ins (what `identify` reads). */
+  readonly application: SimulatedApplication;
   client(): ContractClient;
 }
 
@@ -127,9 +140,17 @@ export function useApp(start: StartContractApp, config: GroupConfig = {}): Harne
       offset += ms;
     },
   };
+  const application = new SimulatedApplication(() => clock.now());
   beforeAll(async () => {
     const passgate = buildPassgate(config, clock, outage);
-    current = { app: await start({ passgate }), passgate };
+    current = {
+      app: await start({
+        passgate,
+        identify: application.identify,
+        onPasskeySignIn: application.onPasskeySignIn,
+      }),
+      passgate,
+    };
   });
   afterAll(async () => {
     await current?.app.close();
@@ -146,6 +167,7 @@ export function useApp(start: StartContractApp, config: GroupConfig = {}): Harne
       return need().passgate;
     },
     clock,
+    application,
     setStoreOutage: (on) => {
       outage.on = on;
     },
