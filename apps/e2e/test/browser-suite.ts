@@ -391,6 +391,9 @@ export function describeDemoInBrowser(name: string, start: StartDemo): void {
       const keyCredentialId = toBase64Url(added.credential!.credentialId);
 
       await new Promise((resolve) => setTimeout(resolve, 1_500)); // past the 1 s window
+      // The step-up sign-in must use the other passkey: a session made with the passkey being deleted
+      // ends with it (contract 1.1), and Chrome would otherwise pick either authenticator.
+      await b.cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId: key, enabled: false });
       const assertedBefore = b.events.filter((e) => e.name === 'credentialAsserted').length;
       const refused = page.waitForResponse(
         (r) => r.url().includes('/passkeys/credentials/') && r.request().method() === 'DELETE',
