@@ -41,7 +41,12 @@ async function startHono(
   };
 }
 
-describeHttpContract('fetch handler (Hono on Node)', ({ passgate }) => startHono(passgate));
+describeHttpContract('fetch handler (Hono on Node)', ({ passgate, identify, onPasskeySignIn }) =>
+  startHono(passgate, {
+    identify: (request) => identify({ headers: { cookie: request.headers.get('cookie') ?? undefined } }),
+    onPasskeySignIn: (signIn, _headers, request) => onPasskeySignIn(request, undefined, signIn),
+  }),
+);
 
 function passgateFor(): Passgate {
   return createPassgate({

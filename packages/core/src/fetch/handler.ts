@@ -1,10 +1,11 @@
 import { PassgateError } from '../errors.js';
 import { type ContractHandler, createContractHandler, errorResponse } from '../http/handler.js';
 import { pathBelow } from '../http/paths.js';
+import { resolveRequestSignIn } from '../http/sign-in.js';
 import type { ContractBody, ContractRequest, ContractResponse } from '../http/types.js';
 import { wellKnownWebauthn } from '../http/well-known.js';
 import type { Passgate } from '../passgate.js';
-import type { FetchHandlerOptions, FetchRequestInfo, FetchSessionHooks } from './options.js';
+import type { FetchHandlerOptions, FetchRequestInfo } from './options.js';
 import { readLimitedBody } from './read-body.js';
 
 /** A Web-standard request handler serving the whole Passgate HTTP contract. */
@@ -51,7 +52,13 @@ export function createFetchHandler(passgate: Passgate, options: FetchHandlerOpti
       const answer =
         below === undefined
           ? null
-          : await serve(handler, hooks, request, { url, path: below, headers, ip, secure: options.secure });
+          : await serve(passgate, handler, options, request, {
+              url,
+              path: below,
+              headers,
+              ip,
+              secure: options.secure,
+            });
       return answer ?? toResponse(errorResponse(new PassgateError('not_found')), new Headers(), method);
     } catch (error) {
       // A throwing session hook (or another bug): the contract's 500, logged, never its message.
@@ -61,8 +68,9 @@ export function createFetchHandler(passgate: Passgate, options: FetchHandlerOpti
 }
 
 async function serve(
+  passgate: Passgate,
   handler: ContractHandler,
-  hooks: FetchSessionHooks,
+  options: FetchHandlerOptions,
   request: Request,
   at: {
     url: URL;
@@ -72,7 +80,15 @@ async function serve(
     secure?: boolean | undefined;
   },
 ): Promise<Response | null> {
-  const session = await hooks.getSignedInUser(request);
+  const hooks = options.session;
+  const { identify } = options;
+  const headers = new Headers();
+  const resolved = await resolveRequestSignIn(passgate, {
+    session: (await hooks.getSignedInUser(request)) ?? null,
+    identify: identify ? () => identify(request) : undefined,
+  });
+  // A sign-in made with a passkey that has since been deleted ends here (contract 1.1).
+  if (resolved.ended) await hooks.onSignOut(request, headers);
   const { ip } = at;
   const contract: ContractRequest = {
     method: request.method,
@@ -81,14 +97,15 @@ async function serve(
     protocol: at.secure || at.url.protocol === 'https:' ? 'https' : 'http',
     ...(ip !== undefined ? { ip } : {}),
     body: contractBody(request),
-    session: session ?? null,
+    session: resolved.signIn,
   };
   const response = await handler.handle(contract);
   if (!response) return null;
-  const headers = new Headers();
   const action = response.sessionAction;
-  if (action?.type === 'sign_in') await hooks.onSignIn(action.session, headers, request);
-  else if (action?.type === 'sign_out') await hooks.onSignOut(request, headers);
+  if (action?.type === 'sign_in') {
+    await hooks.onSignIn(action.session, headers, request);
+    await options.onPasskeySignIn?.({ user: action.user, session: action.session }, headers, request);
+  } else if (action?.type === 'sign_out') await hooks.onSignOut(request, headers);
   return toResponse(response, headers, request.method.toUpperCase());
 }
 

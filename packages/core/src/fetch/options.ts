@@ -1,4 +1,5 @@
-import type { PasskeySession } from '../types.js';
+import type { IdentifiedUser } from '../sign-in.js';
+import type { PasskeySession, UserView } from '../types.js';
 
 /**
  * How the application keeps sign-ins on a Web-standard platform (Hono, Next.js route handlers, Bun,
@@ -34,6 +35,24 @@ export interface FetchRequestInfo {
 export interface FetchHandlerOptions {
   /** Sign-ins: the application's own (see `FetchSessionHooks`). Required. */
   session: FetchSessionHooks;
+  /**
+   * The application's own signed-in user for this request (password, social sign-in), or null: as
+   * `identify` of `@passgate/express` (see `IdentifiedUser`). Such a user counts as signed in; their
+   * first passkey links their user id to a new random user handle. A throw or a malformed answer is
+   * a logged 500. Default: none.
+   */
+  identify?: (
+    request: Request,
+  ) => IdentifiedUser | null | undefined | Promise<IdentifiedUser | null | undefined>;
+  /**
+   * After a passkey sign-in (and after `session.onSignIn`): establish the application's own session
+   * for `user.id` (e.g. its JWT cookie on `responseHeaders`). Default: none.
+   */
+  onPasskeySignIn?: (
+    signIn: { user: UserView; session: PasskeySession },
+    responseHeaders: Headers,
+    request: Request,
+  ) => void | Promise<void>;
   /** Where the passkey routes live, as a full path from the site root; the ceremony cookie's `Path`. Default `/passkeys`. */
   prefix?: string;
   /** Name of the ceremony cookie. Default `passgate_ceremony`. */
