@@ -18,8 +18,8 @@ import { checkCredentialId, checkCrossOrigin, decodeClientData, libraryRejection
 import type { RequestContext } from './config.js';
 import { invalidRequest, isPassgateError, PassgateError, verificationFailed } from './errors.js';
 import { checkTrust, trustForCeremony } from './metadata/policy.js';
-import { pooledRandomBytes } from './random-pool.js';
 import { emitCredentialAdded } from './passkey-events.js';
+import { pooledRandomBytes } from './random-pool.js';
 import type { Runtime } from './runtime.js';
 import type { RegistrationResponseBody } from './schemas.js';
 import { type ApplicationSignIn, isApplicationSignIn, type SignIn } from './sign-in.js';
@@ -137,7 +137,7 @@ export async function startRegistration(
       // A fresh random handle, never derived from the application's user id or name (§14.6.1).
       ceremony = {
         mode: 'link',
-        userHandle: randomBytes(32).toString('base64url'),
+        userHandle: pooledRandomBytes(32).toString('base64url'),
         userId: app.userId,
         username,
         displayName: app.displayName,
