@@ -150,12 +150,12 @@ describe.skipIf(!redisServerBinary)(
         enableOfflineQueue: false,
         maxRetriesPerRequest: 1,
         // Bounds every command, the rate limiters' included (they have no deadline of their own).
-        commandTimeout: 400,
+        commandTimeout: 250,
         retryStrategy: () => 100,
       });
       client.on('error', () => {});
       await client.connect();
-      const stores = createRedisStores({ client, prefix: 'fault:', commandTimeoutMs: 400 });
+      const stores = createRedisStores({ client, prefix: 'fault:', commandTimeoutMs: 250 });
       const demo = await serveDemoApp((origin) =>
         createPassgate({
           rp: rp(origin),
