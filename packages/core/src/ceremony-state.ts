@@ -28,6 +28,12 @@ export interface RegistrationCeremony extends CeremonyBase {
   allowSelfAttestation: boolean;
   /** `policy.trust` as it was when the options were made (absent: none configured). */
   trust?: StoredTrust;
+  /**
+   * `policy.deviceBoundOnly`, `allowedAaguids` and `deniedAaguids` as they were when the options
+   * were made (AAGUIDs lower-case; `allowed: null` = any). Absent only in ceremonies stored by an
+   * older version, whose verify falls back to the running policy.
+   */
+  authenticators?: StoredAuthenticatorPolicy;
   userHandle: string;
   /**
    * `signup`: a new account with this username; `add`: a passkey for the signed-in account; `link`:
@@ -45,6 +51,13 @@ export interface RegistrationCeremony extends CeremonyBase {
   /** The canonical username and display name for the new account (modes `signup` and `link`). */
   username?: string;
   displayName?: string;
+}
+
+/** The authenticator allow/deny policy of a registration ceremony, kept with it. */
+export interface StoredAuthenticatorPolicy {
+  deviceBoundOnly: boolean;
+  allowed: string[] | null;
+  denied: string[];
 }
 
 export interface AuthenticationCeremony extends CeremonyBase {

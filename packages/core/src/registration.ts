@@ -13,7 +13,12 @@ import {
 import { canonicalUsername, linkedAccount, signedInAccount } from './accounts.js';
 import { decodeBase64Url } from './base64url.js';
 import { guardAttestationObject, guardAuthenticatorData } from './cbor-guard.js';
-import { consumeCeremony, type RegistrationCeremony, storeNewCeremony } from './ceremony-state.js';
+import {
+  consumeCeremony,
+  type RegistrationCeremony,
+  type StoredAuthenticatorPolicy,
+  storeNewCeremony,
+} from './ceremony-state.js';
 import { checkCredentialId, checkCrossOrigin, decodeClientData, libraryRejection } from './checks.js';
 import type { RequestContext } from './config.js';
 import { invalidRequest, isPassgateError, PassgateError, verificationFailed } from './errors.js';
@@ -195,6 +200,11 @@ export async function startRegistration(
     allowSelfAttestation:
       policy.attestation.conveyance === 'direct' && policy.attestation.allowSelfAttestation === true,
     ...(trust ? { trust } : {}),
+    authenticators: {
+      deviceBoundOnly: policy.deviceBoundOnly,
+      allowed: policy.allowedAaguids ? [...policy.allowedAaguids] : null,
+      denied: [...policy.deniedAaguids],
+    },
     ...ceremony,
   });
 }
@@ -277,7 +287,11 @@ async function completeRegistration(
   // The library does not compare the id the client reports with the one the authenticator signed.
   if (info.credential.id !== response.id) throw verificationFailed('credential_id_mismatch');
   await checkAttestationPolicy(runtime, state, info.fmt, attestation.attStmt);
-  checkAuthenticatorPolicy(runtime, info.aaguid, info.credentialDeviceType === 'multiDevice');
+  checkAuthenticatorPolicy(
+    storedAuthenticatorPolicy(runtime, state),
+    info.aaguid,
+    info.credentialDeviceType === 'multiDevice',
+  );
   if (state.trust) {
     checkTrust(state.trust, runtime.trust?.metadata, {
       aaguid: info.aaguid,
@@ -439,11 +453,27 @@ async function checkAttestationPolicy(
   if (!trusted) throw verificationFailed('attestation_not_trusted');
 }
 
-function checkAuthenticatorPolicy(runtime: Runtime, aaguid: string, backupEligible: boolean): void {
+/**
+ * The allow/deny policy stored with the ceremony when its options were made, so an instance started
+ * with another configuration (a rolling deploy) verifies by the rules the options were made under.
+ */
+function storedAuthenticatorPolicy(runtime: Runtime, state: RegistrationCeremony): StoredAuthenticatorPolicy {
+  if (state.authenticators) return state.authenticators;
   const { policy } = runtime;
+  return {
+    deviceBoundOnly: policy.deviceBoundOnly,
+    allowed: policy.allowedAaguids ? [...policy.allowedAaguids] : null,
+    denied: [...policy.deniedAaguids],
+  };
+}
+
+function checkAuthenticatorPolicy(
+  policy: StoredAuthenticatorPolicy,
+  aaguid: string,
+  backupEligible: boolean,
+): void {
   if (policy.deviceBoundOnly && backupEligible) throw verificationFailed('device_bound_required');
   const id = aaguid.toLowerCase();
-  if (policy.deniedAaguids.has(id)) throw verificationFailed('authenticator_not_allowed');
-  if (policy.allowedAaguids && !policy.allowedAaguids.has(id))
-    throw verificationFailed('authenticator_not_allowed');
+  if (policy.denied.includes(id)) throw verificationFailed('authenticator_not_allowed');
+  if (policy.allowed && !policy.allowed.includes(id)) throw verificationFailed('authenticator_not_allowed');
 }

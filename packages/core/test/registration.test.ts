@@ -673,6 +673,34 @@ describe('policy', () => {
       });
       await expect(good.finish()).resolves.toMatchObject({ signedUp: true });
     });
+
+    it('verifies by the allow/deny policy stored with the ceremony, not the finishing instance', async () => {
+      // Two instances sharing one store with different policies (a rolling deploy): the options'
+      // instance decides, whichever instance finishes.
+      const strict = makePassgate({ policy: { deniedAaguids: [TEST_AAGUID], deviceBoundOnly: true } });
+      const open = makePassgate({}, strict);
+      const startedStrict = await registrationAttempt(strict, new SoftwareAuthenticator(), {
+        finishOn: open,
+      });
+      expect(await failure(startedStrict.finish())).toMatchObject({
+        code: 'verification_failed',
+        reason: 'authenticator_not_allowed',
+      });
+      const synced = new SoftwareAuthenticator({ aaguid: ICLOUD, backupEligible: true, backedUp: true });
+      const startedStrictSynced = await registrationAttempt(strict, synced, {
+        username: 'carol',
+        finishOn: open,
+      });
+      expect(await failure(startedStrictSynced.finish())).toMatchObject({
+        code: 'verification_failed',
+        reason: 'device_bound_required',
+      });
+      const startedOpen = await registrationAttempt(open, new SoftwareAuthenticator(), {
+        username: 'bob',
+        finishOn: strict,
+      });
+      await expect(startedOpen.finish()).resolves.toMatchObject({ signedUp: true });
+    });
   });
 });
 
