@@ -1,6 +1,7 @@
 /**
  * Debian's Chromium, headless, driven by playwright-core, with CDP virtual authenticators
- * (see /work/shared/notes/toolchain.md, "A real browser with a virtual authenticator").
+ * (`WebAuthn.enable` without UI: `enableUI: true` hangs headless; authenticators are added before the
+ * page loads, since conditional-mediation and platform-authenticator checks read false until one is).
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -18,6 +18,7 @@ import {
   type RegistrationContext,
   SoftwareAuthenticator,
 } from '@passgate/testing';
+import { decodeAttestationObject, parseAuthenticatorData } from '@simplewebauthn/server/helpers';
 import { expect } from 'vitest';
 
 export const ORIGIN = 'https://app.example.com';
@@ -280,3 +281,37 @@ export const ceremonyOfVector = (vector: Vector) => (state: Record<string, unkno
   state['challenge'] = vector.registration.challenge;
   state['algorithms'] = [...(state['algorithms'] as number[]), vector.alg];
 };
+
+/**
+ * Puts a W3C vector's credential (and an account owning it under `userHandle`) into the stores
+ * directly, so its assertion reaches the signature check even where the library cannot verify the
+ * vector's registration.
+ */
+export async function seedVectorCredential(
+  stores: PassgateStores,
+  v: Vector,
+  userHandle: string,
+): Promise<void> {
+  const attestation = decodeAttestationObject(
+    bytesOf(v.registration.attestationObject) as Uint8Array<ArrayBuffer>,
+  );
+  const parsed = parseAuthenticatorData(attestation.get('authData'));
+  await stores.accounts.create(
+    { userId: `user-${v.label}`, userHandle, username: v.label, displayName: v.label, createdAt: new Date() },
+    {
+      id: v.registration.credentialId,
+      userHandle,
+      publicKey: parsed.credentialPublicKey ?? new Uint8Array(0),
+      algorithm: v.alg,
+      counter: 0,
+      transports: [],
+      backupEligible: v.registration.flags.BE,
+      backedUp: v.registration.flags.BS,
+      aaguid: v.registration.aaguid,
+      attestationFormat: v.fmt,
+      nickname: null,
+      createdAt: new Date(),
+      lastUsedAt: null,
+    },
+  );
+}

@@ -1,7 +1,14 @@
 import { createMemoryStores, type PassgateStores } from '@passgate/core';
-import { decodeAttestationObject, parseAuthenticatorData } from '@simplewebauthn/server/helpers';
 import { describe, expect, it } from 'vitest';
-import { b64, bytesOf, failure, loadVectors, makePassgate, type Vector } from './helpers.js';
+import {
+  b64,
+  bytesOf,
+  failure,
+  loadVectors,
+  makePassgate,
+  seedVectorCredential,
+  type Vector,
+} from './helpers.js';
 
 /**
  * The W3C WebAuthn Level 3 test vectors through the core's own ceremonies. The core makes its own
@@ -78,29 +85,7 @@ async function register(vh: VH, v: Vector, changes?: Parameters<typeof registrat
 
 /** Puts the vector's credential into the store directly (for registrations the library cannot verify). */
 async function seed(vh: VH, v: Vector) {
-  const attestation = decodeAttestationObject(
-    bytesOf(v.registration.attestationObject) as Uint8Array<ArrayBuffer>,
-  );
-  const parsed = parseAuthenticatorData(attestation.get('authData'));
-  const userHandle = b64(Buffer.alloc(32, 7));
-  await vh.base.accounts.create(
-    { userId: `user-${v.label}`, userHandle, username: v.label, displayName: v.label, createdAt: new Date() },
-    {
-      id: v.registration.credentialId,
-      userHandle,
-      publicKey: parsed.credentialPublicKey!,
-      algorithm: v.alg,
-      counter: 0,
-      transports: [],
-      backupEligible: v.registration.flags.BE,
-      backedUp: v.registration.flags.BS,
-      aaguid: v.registration.aaguid,
-      attestationFormat: v.fmt,
-      nickname: null,
-      createdAt: new Date(),
-      lastUsedAt: null,
-    },
-  );
+  await seedVectorCredential(vh.base, v, b64(Buffer.alloc(32, 7)));
 }
 
 async function authenticate(

@@ -1,8 +1,15 @@
 import { createMemoryStores, type Passgate, type PassgateStores, type PasskeySession } from '@passgate/core';
 import { type ContractHandler, type ContractResponse, createContractHandler } from '@passgate/core/http';
 import { SoftwareAuthenticator } from '@passgate/testing';
-import { decodeAttestationObject, parseAuthenticatorData } from '@simplewebauthn/server/helpers';
-import { b64, bytesOf, loadVectors, makePassgate, ORIGIN, TEST_ROOT_PEM, type Vector } from '../helpers.js';
+import {
+  b64,
+  loadVectors,
+  makePassgate,
+  ORIGIN,
+  seedVectorCredential,
+  TEST_ROOT_PEM,
+  type Vector,
+} from '../helpers.js';
 
 /**
  * What the fuzz cases run against: the contract handler of `@passgate/core/http` (every endpoint,
@@ -181,35 +188,7 @@ export async function vectorTarget(): Promise<VectorTarget> {
   });
   // Every vector's credential is stored, so assertions reach the signature check.
   for (const v of vectors) {
-    const attestation = decodeAttestationObject(
-      bytesOf(v.registration.attestationObject) as Uint8Array<ArrayBuffer>,
-    );
-    const parsed = parseAuthenticatorData(attestation.get('authData'));
-    const userHandle = b64(Buffer.alloc(32, vectors.indexOf(v) + 1));
-    await base.accounts.create(
-      {
-        userId: `user-${v.label}`,
-        userHandle,
-        username: v.label,
-        displayName: v.label,
-        createdAt: new Date(),
-      },
-      {
-        id: v.registration.credentialId,
-        userHandle,
-        publicKey: parsed.credentialPublicKey ?? new Uint8Array(0),
-        algorithm: v.alg,
-        counter: 0,
-        transports: [],
-        backupEligible: v.registration.flags.BE,
-        backedUp: v.registration.flags.BS,
-        aaguid: v.registration.aaguid,
-        attestationFormat: v.fmt,
-        nickname: null,
-        createdAt: new Date(),
-        lastUsedAt: null,
-      },
-    );
+    await seedVectorCredential(base, v, b64(Buffer.alloc(32, vectors.indexOf(v) + 1)));
   }
   return {
     handler: createContractHandler(h.passgate),
