@@ -1,18 +1,25 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { type RateLimiterAbstract, RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
-import { DEFAULTS, type RateLimitBucket, type RateLimitOptions } from './config.js';
-import { isPassgateError, PassgateError, storeUnavailable } from './errors.js';
+import { DEFAULTS, type PassgateLogger, type RateLimitBucket, type RateLimitOptions } from './config.js';
+import { PassgateError } from './errors.js';
+import { storeFailure } from './store-failures.js';
 
 /**
  * The contract's two buckets on rate-limiter-flexible (a well-kept limiter with memory, Redis and
  * PostgreSQL stores, so a cluster can share limits by passing a store-backed limiter).
- * A limiter whose store fails answers `store_unavailable`: limits fail closed, like the stores.
+ * Limits fail closed: a limiter whose store fails is classified like a store (`storeFailure`): an
+ * outage is `store_unavailable` (503), any other error (`WRONGTYPE` on its key, a missing table) is
+ * `internal_error` (500), logged. An adapter's limiter marks its outages with `storeUnavailable`
+ * (as `createRedisRateLimiters` does); a bare limiter's outage is recognised by its network code only.
  */
 export class RateLimits {
   private readonly perIp: RateLimiterAbstract | null;
   private readonly accountFailures: RateLimiterAbstract | null;
 
-  constructor(options: RateLimitOptions = {}) {
+  constructor(
+    options: RateLimitOptions,
+    private readonly logger: PassgateLogger,
+  ) {
     this.perIp = toLimiter(options.perIp, DEFAULTS.perIp, 'passgate_ip');
     this.accountFailures = toLimiter(options.accountFailures, DEFAULTS.accountFailures, 'passgate_acct');
   }
@@ -23,7 +30,7 @@ export class RateLimits {
     try {
       await this.perIp.consume(clientKey(ip));
     } catch (error) {
-      throw toPassgateError(error);
+      throw this.toPassgateError(error, 'rate_limit_ip');
     }
   }
 
@@ -31,8 +38,9 @@ export class RateLimits {
    * Counts one failed verification against `key` (an account's user handle, or an unknown
    * username's stand-in handle) with the limiter's atomic `consume`: concurrent failures never both
    * take the last point, whatever the limiter's store. Resolves the error to answer instead of the
-   * failure's own: `rate_limited` when the bucket was already empty, `store_unavailable` when the
-   * limiter's store failed (limits fail closed); `null` while the bucket still had points.
+   * failure's own: `rate_limited` when the bucket was already empty, the store error
+   * (`store_unavailable` or `internal_error`) when the limiter's store failed (limits fail closed);
+   * `null` while the bucket still had points.
    * Only failures are counted, so a validly signed assertion is never refused by this bucket.
    */
   async recordAccountFailure(key: string): Promise<PassgateError | null> {
@@ -41,8 +49,13 @@ export class RateLimits {
       await this.accountFailures.consume(key);
       return null;
     } catch (error) {
-      return toPassgateError(error);
+      return this.toPassgateError(error, 'rate_limit_account');
     }
+  }
+
+  private toPassgateError(error: unknown, operation: string): PassgateError {
+    if (isRateLimiterRes(error)) return rateLimited(error.msBeforeNext);
+    return storeFailure(error, operation, this.logger);
   }
 }
 
@@ -81,12 +94,6 @@ export function isRateLimiterRes(
     typeof res['consumedPoints'] === 'number' &&
     typeof res['remainingPoints'] === 'number'
   );
-}
-
-function toPassgateError(error: unknown): PassgateError {
-  if (isRateLimiterRes(error)) return rateLimited(error.msBeforeNext);
-  if (isPassgateError(error)) return error;
-  return storeUnavailable(error, 'The rate limiter store is unavailable.');
 }
 
 /**

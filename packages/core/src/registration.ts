@@ -228,9 +228,9 @@ export async function finishRegistration(
       });
       if (state?.mode === 'add' && error.code === 'verification_failed') {
         // Counted against the account, but answered with its own code: the 429 of this bucket is
-        // the sign-in's (contract 1.1); only a limiter outage is answered instead.
+        // the sign-in's (contract 1.1); only a limiter failure (outage or fault) is answered instead.
         const refusal = await runtime.limits.recordAccountFailure(state.userHandle);
-        if (refusal?.code === 'store_unavailable') throw refusal;
+        if (refusal && refusal.code !== 'rate_limited') throw refusal;
       }
     }
     throw error;

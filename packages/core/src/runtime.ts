@@ -9,12 +9,12 @@ import {
   type PassgateOptions,
   type RequestContext,
 } from './config.js';
-import { isPassgateError, NETWORK_ERROR_CODES, PassgateError, storeUnavailable } from './errors.js';
 import { PassgateEvents } from './events.js';
 import { type AssertionVerifier, createAssertionVerifier } from './fast-assertion.js';
 import { resolveTrustOptions, type TrustOptions } from './metadata/policy.js';
 import { assertWebOrigin, resolveOrigins } from './origins.js';
 import { RateLimits } from './rate-limits.js';
+import { storeFailure } from './store-failures.js';
 import type { PassgateStores } from './stores.js';
 import { createTelemetry, type Telemetry } from './telemetry.js';
 import type { UserVerificationRequirement } from './types.js';
@@ -110,7 +110,7 @@ export function createRuntime(options: PassgateOptions): Runtime {
     trust: resolveTrustOptions(options.policy?.trust),
     signUp: options.signUp ?? true,
     secret,
-    limits: new RateLimits(options.rateLimits),
+    limits: new RateLimits(options.rateLimits ?? {}, logger),
     events,
     logger,
     now: options.now ?? Date.now,
@@ -131,30 +131,11 @@ export function createRuntime(options: PassgateOptions): Runtime {
         try {
           return await call();
         } catch (error) {
-          if (isPassgateError(error)) throw error;
-          const outage = isNetworkError(error);
-          // Only an outage is `store_unavailable` (503, "try again"); anything else a store throws (a
-          // missing table, a wrong key type, a permission error) is a deployment fault that retrying
-          // cannot fix: `internal_error` (500), logged so whoever runs the service sees it.
-          logger.error(outage ? 'passgate store unreachable' : 'passgate store call failed', {
-            operation,
-            error: error instanceof Error ? error.message : String(error),
-            ...(!outage && error instanceof Error && error.stack ? { stack: error.stack } : {}),
-          });
-          throw outage
-            ? storeUnavailable(error)
-            : new PassgateError('internal_error', undefined, { cause: error, reason: 'store_error' });
+          throw storeFailure(error, operation, logger);
         }
       });
     },
   };
-}
-
-/** A socket or DNS failure (code in `NETWORK_ERROR_CODES`), on the error or its `cause`. */
-function isNetworkError(error: unknown, depth = 0): boolean {
-  if (depth > 3 || typeof error !== 'object' || error === null) return false;
-  const { code, cause } = error as { code?: unknown; cause?: unknown };
-  return (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) || isNetworkError(cause, depth + 1);
 }
 
 function resolvePolicy(options: PassgateOptions): ResolvedPolicy {

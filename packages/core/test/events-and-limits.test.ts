@@ -193,15 +193,24 @@ describe('per-IP bucket', () => {
     for (let i = 0; i < 100; i++) await off.passgate.consumeRequestLimit('192.0.2.1');
   });
 
-  it('fails closed when the limiter store fails', async () => {
+  it('fails closed when the limiter store fails: an outage 503, any other error 500', async () => {
     const broken = new RateLimiterMemory({ points: 5, duration: 60 });
     broken.consume = async () => {
-      throw new Error('ECONNREFUSED');
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
     };
     const h = makePassgate({ rateLimits: { perIp: broken } });
     expect(await failure(h.passgate.consumeRequestLimit('192.0.2.1'))).toMatchObject({
       code: 'store_unavailable',
       status: 503,
+    });
+    const faulty = new RateLimiterMemory({ points: 5, duration: 60 });
+    faulty.consume = async () => {
+      throw new Error('relation "rate_limits" does not exist');
+    };
+    const f = makePassgate({ rateLimits: { perIp: faulty } });
+    expect(await failure(f.passgate.consumeRequestLimit('192.0.2.1'))).toMatchObject({
+      code: 'internal_error',
+      status: 500,
     });
   });
 });

@@ -1,7 +1,8 @@
-import { DEFAULTS, type RateLimitBucket } from '@passgate/core';
-import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { DEFAULTS, type RateLimitBucket, storeUnavailable } from '@passgate/core';
+import { RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
 import type { RedisClient } from './client.js';
 import { DEFAULT_PREFIX } from './keys.js';
+import { isUnavailable } from './timeout.js';
 
 /** A fixed-window bucket: at most `points` per `durationSeconds` (the core's own type). */
 export type { RateLimitBucket };
@@ -31,8 +32,11 @@ export const DEFAULT_ACCOUNT_FAILURES: RateLimitBucket = DEFAULTS.accountFailure
  * counts. Each counter is one key with a TTL (the bucket's duration), updated by
  * rate-limiter-flexible's own atomic Lua script, so it is cluster-safe with no hot slot.
  *
- * `rejectIfRedisNotReady` is on: while the client is not connected, `consume` rejects at once with
- * an `Error` (not a `RateLimiterRes`) instead of queueing, and the core fails closed on it.
+ * `rejectIfRedisNotReady` is on: while the client is not connected, `consume` rejects at once
+ * instead of queueing. `consume` classifies its errors as the stores do (`isUnavailable`): an outage
+ * (not connected, a closed connection, a command timeout, a transient server state) rejects with
+ * `store_unavailable`, which the core answers 503; anything else (`WRONGTYPE` on a limiter key,
+ * `NOPERM`) rejects unchanged, which the core answers `500 internal_error` and logs.
  * Note that rate-limiter-flexible registers a script command (`rlflxIncr`) on the client.
  */
 export function createRedisRateLimiters(options: RedisRateLimitersOptions): RedisRateLimiters {
@@ -46,7 +50,7 @@ export function createRedisRateLimiters(options: RedisRateLimitersOptions): Redi
     if (!Number.isSafeInteger(bucket.durationSeconds) || bucket.durationSeconds <= 0) {
       throw new RangeError(`${name}.durationSeconds must be a positive integer`);
     }
-    return new RateLimiterRedis({
+    return new ClassifyingRateLimiterRedis({
       storeClient: options.client,
       keyPrefix: `${prefix}rl:${name === 'perIp' ? 'ip' : 'acct'}`,
       points: bucket.points,
@@ -55,4 +59,19 @@ export function createRedisRateLimiters(options: RedisRateLimitersOptions): Redi
     });
   };
   return { perIp: make('perIp', perIp), accountFailures: make('accountFailures', accountFailures) };
+}
+
+/** `RateLimiterRedis` whose `consume` marks Redis outages with `storeUnavailable` (see above). */
+class ClassifyingRateLimiterRedis extends RateLimiterRedis {
+  override async consume(
+    key: string | number,
+    pointsToConsume?: number,
+    options?: { [key: string]: unknown },
+  ): Promise<RateLimiterRes> {
+    try {
+      return await super.consume(key, pointsToConsume, options);
+    } catch (error) {
+      throw isUnavailable(error) ? storeUnavailable(error) : error;
+    }
+  }
 }

@@ -72,6 +72,8 @@ const CLIENT_UNAVAILABLE = [
   /^Too many Cluster redirections/,
   /^All sentinels are unreachable/,
   /^Reached the max retries per request limit/,
+  // rate-limiter-flexible's own, with `rejectIfRedisNotReady` while the client is not connected.
+  /^Redis connection is not ready/,
 ];
 
 const UNAVAILABLE_ERROR_NAMES = new Set([
