@@ -98,7 +98,7 @@ export async function startAuthentication(
   });
   options.hints = input.hints ? [...input.hints] : [];
 
-  return storeNewCeremony<AuthenticationCeremony, typeof options>(runtime, { rpId, origins }, options, {
+  return storeNewCeremony(runtime, { rpId, origins }, options, {
     kind: 'authentication',
     allowCredentialIds: allow ? allow.map((c) => c.id) : null,
     ...(failureKey !== undefined ? { failureKey } : {}),

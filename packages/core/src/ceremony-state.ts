@@ -20,7 +20,8 @@ export interface CeremonyBase {
   createdAt: number;
 }
 
-export interface RegistrationCeremony extends CeremonyBase {
+/** What every registration ceremony keeps, whatever its mode. */
+export interface RegistrationCeremonyBase extends CeremonyBase {
   kind: 'registration';
   algorithms: number[];
   attestation: 'none' | 'direct';
@@ -34,24 +35,34 @@ export interface RegistrationCeremony extends CeremonyBase {
    * older version, whose verify falls back to the running policy.
    */
   authenticators?: StoredAuthenticatorPolicy;
+  /** The new credential's user handle: the account's, or a fresh random one (`signup`, `link`). */
   userHandle: string;
-  /**
-   * `signup`: a new account with this username; `add`: a passkey for the signed-in account; `link`:
-   * the first passkey of an application's signed-in user, creating the account that links their user
-   * id to `userHandle`.
-   */
-  mode: 'signup' | 'add' | 'link';
-  /** The signed-in user's id (modes `add` and `link`). */
-  userId?: string;
-  /**
-   * `conditional`: a conditional create; its verify accepts a response without user presence.
-   * Absent for a modal create (user presence required).
-   */
-  mediation?: 'conditional';
-  /** The canonical username and display name for the new account (modes `signup` and `link`). */
-  username?: string;
-  displayName?: string;
 }
+
+/**
+ * Who a registration is for, by mode; each mode holds exactly the fields its verify needs.
+ * - `signup`: a new account with this username (no sign-in).
+ * - `add`: a passkey for the signed-in account `userId`.
+ * - `link`: the first passkey of an application's signed-in user `userId`, creating the account
+ *   that links their user id to `userHandle`.
+ *
+ * `mediation: 'conditional'` (signed-in modes only): a conditional create, whose verify accepts a
+ * response without user presence; absent for a modal create (user presence required).
+ */
+export type RegistrationSubject =
+  | { mode: 'signup'; userHandle: string; username: string; displayName: string; mediation?: never }
+  | { mode: 'add'; userHandle: string; userId: string; mediation?: 'conditional' }
+  | {
+      mode: 'link';
+      userHandle: string;
+      userId: string;
+      username: string;
+      displayName: string;
+      mediation?: 'conditional';
+    };
+
+/** A pending registration: the shared fields plus one mode's subject (a discriminated union on `mode`). */
+export type RegistrationCeremony = RegistrationCeremonyBase & RegistrationSubject;
 
 /** The authenticator allow/deny policy of a registration ceremony, kept with it. */
 export interface StoredAuthenticatorPolicy {
@@ -74,6 +85,13 @@ export interface AuthenticationCeremony extends CeremonyBase {
 }
 
 export type CeremonyState = RegistrationCeremony | AuthenticationCeremony;
+
+/** A ceremony's kind-specific fields (each member of the union without the shared ones). */
+export type CeremonyFields = CeremonyState extends infer S
+  ? S extends CeremonyState
+    ? Omit<S, keyof CeremonyBase>
+    : never
+  : never;
 
 /** 32 random bytes, base64url: the ceremony id (cookie value) and challenges. */
 export function randomId(): string {
@@ -132,14 +150,14 @@ export async function consumeCeremony<K extends CeremonyState['kind']>(
  * every ceremony shares (RP, origins, user verification policy, creation time) come from here, the
  * kind-specific ones from `fields`.
  */
-export async function storeNewCeremony<S extends CeremonyState, O extends { challenge: string }>(
+export async function storeNewCeremony<O extends { challenge: string }>(
   runtime: Runtime,
   where: { rpId: string; origins: string[] },
   options: O,
-  fields: Omit<S, keyof CeremonyBase>,
+  fields: CeremonyFields,
 ): Promise<{ ceremonyId: string; options: O; expiresAt: Date }> {
   const now = runtime.now();
-  const state = {
+  const state: CeremonyState = {
     v: 1,
     challenge: options.challenge,
     rpId: where.rpId,
@@ -148,7 +166,7 @@ export async function storeNewCeremony<S extends CeremonyState, O extends { chal
     userVerification: runtime.policy.userVerification,
     createdAt: now,
     ...fields,
-  } as S;
+  };
   const ceremonyId = await putCeremony(runtime, state);
   return { ceremonyId, options, expiresAt: new Date(now + runtime.policy.challengeTtlMs) };
 }

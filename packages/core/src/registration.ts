@@ -4,19 +4,21 @@ import {
   type RegistrationResponseJSON,
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
-import {
-  convertCertBufferToPEM,
-  decodeAttestationObject,
-  decodeCredentialPublicKey,
-  validateCertificatePath,
-} from '@simplewebauthn/server/helpers';
+import { decodeCredentialPublicKey } from '@simplewebauthn/server/helpers';
 import { canonicalUsername, linkedAccount, signedInAccount } from './accounts.js';
+import {
+  authenticatorPolicySnapshot,
+  checkAttestationPolicy,
+  checkAuthenticatorPolicy,
+  decodeAttestation,
+  storedAuthenticatorPolicy,
+} from './attestation-policy.js';
 import { decodeBase64Url } from './base64url.js';
 import { guardAttestationObject, guardAuthenticatorData } from './cbor-guard.js';
 import {
   consumeCeremony,
   type RegistrationCeremony,
-  type StoredAuthenticatorPolicy,
+  type RegistrationSubject,
   storeNewCeremony,
 } from './ceremony-state.js';
 import { checkCredentialId, checkCrossOrigin, decodeClientData, libraryRejection } from './checks.js';
@@ -27,7 +29,7 @@ import { emitCredentialAdded } from './passkey-events.js';
 import { pooledRandomBytes } from './random-pool.js';
 import type { Runtime } from './runtime.js';
 import type { RegistrationResponseBody } from './schemas.js';
-import { type ApplicationSignIn, isApplicationSignIn, type SignIn } from './sign-in.js';
+import { isApplicationSignIn, type SignIn } from './sign-in.js';
 import type {
   Account,
   AuthenticatorTransport,
@@ -102,10 +104,7 @@ export async function startRegistration(
   const context = input.context ?? {};
   const rpId = runtime.rpId(context);
   const origins = runtime.origins(context);
-  let ceremony: Pick<
-    RegistrationCeremony,
-    'mode' | 'userHandle' | 'userId' | 'username' | 'displayName' | 'mediation'
-  >;
+  let ceremony: RegistrationSubject;
   let userName: string;
   let userDisplayName: string;
   let exclude: { id: string; transports: AuthenticatorTransport[] }[] = [];
@@ -133,7 +132,8 @@ export async function startRegistration(
       userDisplayName = account.displayName;
     } else {
       // Only an application's user has no account here (a Passgate session's account is checked).
-      const app = signIn as ApplicationSignIn;
+      if (!isApplicationSignIn(signIn)) throw new PassgateError('unauthenticated');
+      const app = signIn;
       const username = canonicalUsername(runtime, app.name);
       const taken = await runtime.store('accounts.findByUsername', () =>
         runtime.stores.accounts.findByUsername(username),
@@ -173,7 +173,7 @@ export async function startRegistration(
 
   const { policy } = runtime;
   const trust = await trustForCeremony(runtime.trust, {
-    userId: ceremony.userId ?? null,
+    userId: ceremony.mode === 'signup' ? null : ceremony.userId,
     username: userName,
   });
   const challenge = pooledRandomBytes(32);
@@ -193,18 +193,14 @@ export async function startRegistration(
   });
   options.hints = input.hints ? [...input.hints] : [];
 
-  return storeNewCeremony<RegistrationCeremony, typeof options>(runtime, { rpId, origins }, options, {
+  return storeNewCeremony(runtime, { rpId, origins }, options, {
     kind: 'registration',
     algorithms: policy.algorithms,
     attestation: policy.attestation.conveyance,
     allowSelfAttestation:
       policy.attestation.conveyance === 'direct' && policy.attestation.allowSelfAttestation === true,
     ...(trust ? { trust } : {}),
-    authenticators: {
-      deviceBoundOnly: policy.deviceBoundOnly,
-      allowed: policy.allowedAaguids ? [...policy.allowedAaguids] : null,
-      denied: [...policy.deniedAaguids],
-    },
+    authenticators: authenticatorPolicySnapshot(policy),
     ...ceremony,
   });
 }
@@ -250,13 +246,7 @@ async function completeRegistration(
   input: FinishRegistrationInput,
 ): Promise<RegistrationResult> {
   const { response } = input;
-  let account: Account | null = null;
-  if (state.mode !== 'signup') {
-    // The passkey goes to the user who asked for the options, and only while they are still signed in.
-    if (!input.session || input.session.userId !== state.userId) throw new PassgateError('unauthenticated');
-    if (state.mode === 'add') account = await signedInAccount(runtime, input.session);
-    else if (!isApplicationSignIn(input.session)) throw new PassgateError('unauthenticated');
-  }
+  const owner = await registrant(runtime, state, input.session);
 
   checkCredentialId(response.id, response.rawId);
   checkCrossOrigin(decodeClientData(response.response.clientDataJSON), state);
@@ -325,61 +315,11 @@ async function completeRegistration(
     lastUsedAt: null,
   };
 
-  let session: PasskeySession | null = null;
-  if (state.mode === 'signup') {
-    account = {
-      userId: runtime.createUserId(),
-      userHandle: state.userHandle,
-      username: state.username as string,
-      displayName: state.displayName as string,
-      createdAt: credential.createdAt,
-    };
-    const newAccount = account;
-    await runtime.store('accounts.create', () => runtime.stores.accounts.create(newAccount, credential));
-    session = {
-      userId: account.userId,
-      userHandle: account.userHandle,
-      credentialId: credential.id,
-      authenticatedAt: runtime.now(),
-      userVerified: info.userVerified,
-    };
-  } else if (state.mode === 'link') {
-    account = {
-      userId: state.userId as string,
-      userHandle: state.userHandle,
-      username: state.username as string,
-      displayName: state.displayName as string,
-      createdAt: credential.createdAt,
-    };
-    const link = account;
-    await runtime.store('accounts.create', async () => {
-      try {
-        await runtime.stores.accounts.create(link, credential);
-      } catch (error) {
-        // Another first passkey of this user won the race (the create fails on the username or the
-        // user id): this one was made for a user handle that will never be theirs, so it is refused
-        // and the client starts again, adding one to the account that now exists.
-        if (isPassgateError(error, 'credential_exists')) throw error;
-        const linked = await runtime.stores.accounts.findByUserId(link.userId);
-        if (linked && linked.userHandle !== link.userHandle) {
-          throw new PassgateError('ceremony_expired', undefined, { reason: 'linked_meanwhile' });
-        }
-        throw error;
-      }
-    });
-  } else {
-    // The store checks the cap in the same atomic step as the insert, so parallel adds cannot pass it.
-    const maxPerAccount = runtime.maxCredentialsPerAccount;
-    await runtime.store('credentials.create', () =>
-      runtime.stores.credentials.create(credential, { maxPerAccount }),
-    );
-  }
-
-  const owner = account as Account;
-  runtime.events.emit('registered', { account: owner, credential, signUp: state.mode === 'signup' });
+  const { account, session } = await saveRegistration(runtime, owner, credential, info.userVerified);
+  runtime.events.emit('registered', { account, credential, signUp: state.mode === 'signup' });
   emitCredentialAdded(
     runtime,
-    owner,
+    account,
     credential,
     state.mode === 'signup'
       ? 'sign_up'
@@ -388,25 +328,103 @@ async function completeRegistration(
         : 'signed_in',
   );
   return {
-    user: toUserView(owner),
+    user: toUserView(account),
     credential: toCredentialView(runtime, credential),
-    account: owner,
+    account,
     signedUp: state.mode === 'signup',
     session,
   };
 }
 
-/** The attestation object's parts; anything that is not the expected CBOR map is `verification_failed`. */
-function decodeAttestation(bytes: Uint8Array<ArrayBuffer>): { authData: Uint8Array; attStmt: unknown } {
-  let decoded: ReturnType<typeof decodeAttestationObject>;
-  try {
-    decoded = decodeAttestationObject(bytes);
-  } catch (error) {
-    throw verificationFailed('malformed_attestation_object', undefined, error);
+type CeremonyOf<M extends RegistrationCeremony['mode']> = Extract<RegistrationCeremony, { mode: M }>;
+
+/** Who the new passkey is for, with what each mode needs to store it. */
+type Registrant =
+  | { mode: 'signup'; state: CeremonyOf<'signup'> }
+  | { mode: 'add'; state: CeremonyOf<'add'>; account: Account }
+  | { mode: 'link'; state: CeremonyOf<'link'> };
+
+/**
+ * Checked before anything is verified: a signed-in mode's passkey goes to the user who asked for the
+ * options, and only while they are still signed in (`unauthenticated` otherwise).
+ */
+async function registrant(
+  runtime: Runtime,
+  state: RegistrationCeremony,
+  session: SignIn | null,
+): Promise<Registrant> {
+  if (state.mode === 'signup') return { mode: 'signup', state };
+  if (!session || session.userId !== state.userId) throw new PassgateError('unauthenticated');
+  if (state.mode === 'add') return { mode: 'add', state, account: await signedInAccount(runtime, session) };
+  if (!isApplicationSignIn(session)) throw new PassgateError('unauthenticated');
+  return { mode: 'link', state };
+}
+
+/**
+ * Stores the verified credential: with a new account (`signup`, `link`, one atomic create), or under
+ * the cap of the existing one (`add`). Resolves the owner, and for a sign-up the session to keep.
+ */
+async function saveRegistration(
+  runtime: Runtime,
+  owner: Registrant,
+  credential: StoredCredential,
+  userVerified: boolean,
+): Promise<{ account: Account; session: PasskeySession | null }> {
+  switch (owner.mode) {
+    case 'signup': {
+      const { state } = owner;
+      const account: Account = {
+        userId: runtime.createUserId(),
+        userHandle: state.userHandle,
+        username: state.username,
+        displayName: state.displayName,
+        createdAt: credential.createdAt,
+      };
+      await runtime.store('accounts.create', () => runtime.stores.accounts.create(account, credential));
+      const session: PasskeySession = {
+        userId: account.userId,
+        userHandle: account.userHandle,
+        credentialId: credential.id,
+        authenticatedAt: runtime.now(),
+        userVerified,
+      };
+      return { account, session };
+    }
+    case 'link': {
+      const { state } = owner;
+      const account: Account = {
+        userId: state.userId,
+        userHandle: state.userHandle,
+        username: state.username,
+        displayName: state.displayName,
+        createdAt: credential.createdAt,
+      };
+      await runtime.store('accounts.create', async () => {
+        try {
+          await runtime.stores.accounts.create(account, credential);
+        } catch (error) {
+          // Another first passkey of this user won the race (the create fails on the username or the
+          // user id): this one was made for a user handle that will never be theirs, so it is refused
+          // and the client starts again, adding one to the account that now exists.
+          if (isPassgateError(error, 'credential_exists')) throw error;
+          const linked = await runtime.stores.accounts.findByUserId(account.userId);
+          if (linked && linked.userHandle !== account.userHandle) {
+            throw new PassgateError('ceremony_expired', undefined, { reason: 'linked_meanwhile' });
+          }
+          throw error;
+        }
+      });
+      return { account, session: null };
+    }
+    case 'add': {
+      // The store checks the cap in the same atomic step as the insert, so parallel adds cannot pass it.
+      const maxPerAccount = runtime.maxCredentialsPerAccount;
+      await runtime.store('credentials.create', () =>
+        runtime.stores.credentials.create(credential, { maxPerAccount }),
+      );
+      return { account: owner.account, session: null };
+    }
   }
-  const authData = decoded instanceof Map ? decoded.get('authData') : undefined;
-  if (!(authData instanceof Uint8Array)) throw verificationFailed('malformed_attestation_object');
-  return { authData, attStmt: decoded.get('attStmt') };
 }
 
 function publicKeyAlgorithm(publicKey: Uint8Array<ArrayBuffer>): number | null {
@@ -416,64 +434,4 @@ function publicKeyAlgorithm(publicKey: Uint8Array<ArrayBuffer>): number | null {
   } catch {
     return null;
   }
-}
-
-/**
- * The attestation rules of the ceremony's own policy (stored with it). Certificate chains are checked
- * here against the configured roots: @simplewebauthn/server skips the chain check for formats it has
- * no roots for (packed, tpm, ... by default), so a statement signed by any self-made CA would pass.
- * The roots themselves are deployment configuration (trust anchors), read from the running instance.
- */
-async function checkAttestationPolicy(
-  runtime: Runtime,
-  state: RegistrationCeremony,
-  fmt: string,
-  attStmt: unknown,
-): Promise<void> {
-  if (state.attestation !== 'direct') return;
-  if (fmt === 'none') throw verificationFailed('attestation_required');
-  const x5c = attStmt instanceof Map ? attStmt.get('x5c') : undefined;
-  const chain = Array.isArray(x5c) ? x5c.filter((c): c is Uint8Array => c instanceof Uint8Array) : [];
-  if (chain.length === 0) {
-    if (fmt === 'packed' && state.allowSelfAttestation) return;
-    throw verificationFailed('attestation_not_trusted');
-  }
-  const policy = runtime.policy.attestation;
-  const roots = policy.conveyance === 'direct' ? (policy.rootCertificates?.[fmt] ?? []) : [];
-  if (roots.length === 0) throw verificationFailed('attestation_not_trusted');
-  let trusted = false;
-  try {
-    trusted = await validateCertificatePath(
-      chain.map((cert) => convertCertBufferToPEM(cert as Uint8Array<ArrayBuffer>)),
-      roots,
-    );
-  } catch (error) {
-    throw verificationFailed('attestation_not_trusted', undefined, error);
-  }
-  if (!trusted) throw verificationFailed('attestation_not_trusted');
-}
-
-/**
- * The allow/deny policy stored with the ceremony when its options were made, so an instance started
- * with another configuration (a rolling deploy) verifies by the rules the options were made under.
- */
-function storedAuthenticatorPolicy(runtime: Runtime, state: RegistrationCeremony): StoredAuthenticatorPolicy {
-  if (state.authenticators) return state.authenticators;
-  const { policy } = runtime;
-  return {
-    deviceBoundOnly: policy.deviceBoundOnly,
-    allowed: policy.allowedAaguids ? [...policy.allowedAaguids] : null,
-    denied: [...policy.deniedAaguids],
-  };
-}
-
-function checkAuthenticatorPolicy(
-  policy: StoredAuthenticatorPolicy,
-  aaguid: string,
-  backupEligible: boolean,
-): void {
-  if (policy.deviceBoundOnly && backupEligible) throw verificationFailed('device_bound_required');
-  const id = aaguid.toLowerCase();
-  if (policy.denied.includes(id)) throw verificationFailed('authenticator_not_allowed');
-  if (policy.allowed && !policy.allowed.includes(id)) throw verificationFailed('authenticator_not_allowed');
 }

@@ -1,6 +1,7 @@
 import { PassgateError } from '../errors.js';
-import { type ContractHandler, createContractHandler, errorResponse } from '../http/handler.js';
+import { type ContractHandler, createContractHandler } from '../http/handler.js';
 import { pathBelow } from '../http/paths.js';
+import { errorResponse } from '../http/responses.js';
 import { resolveRequestSignIn } from '../http/sign-in.js';
 import type { ContractBody, ContractRequest, ContractResponse } from '../http/types.js';
 import { wellKnownWebauthn } from '../http/well-known.js';

@@ -6,10 +6,10 @@ export {
   DEFAULT_COOKIE_NAME,
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_PREFIX,
-  errorResponse,
 } from './handler.js';
 export { normalizePrefix, pathBelow } from './paths.js';
 export { readLimitedStream } from './read-stream.js';
+export { errorResponse } from './responses.js';
 export { identifyRequest, resolveRequestSignIn, type SignInSources } from './sign-in.js';
 export type { ContractBody, ContractRequest, ContractResponse, SessionAction } from './types.js';
 export { WELL_KNOWN_WEBAUTHN_PATH, wellKnownWebauthn } from './well-known.js';

@@ -1,6 +1,6 @@
 import type { RequestContext } from '../config.js';
 import type { Passgate } from '../passgate.js';
-import { errorResponse } from './handler.js';
+import { errorResponse } from './responses.js';
 import type { ContractRequest, ContractResponse } from './types.js';
 
 /** Where browsers look for related origins: at the site root of the RP ID, outside any prefix. */

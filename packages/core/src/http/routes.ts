@@ -1,0 +1,262 @@
+import { isBase64Url } from '../base64url.js';
+import { MAX_CREDENTIAL_ID_BYTES } from '../checks.js';
+import type { PassgateLogger, RequestContext } from '../config.js';
+import { PassgateError } from '../errors.js';
+import type { Passgate } from '../passgate.js';
+import {
+  authenticationResponseSchema,
+  loginOptionsBodySchema,
+  parseBody,
+  registerOptionsBodySchema,
+  registerOptionsSignedInBodySchema,
+  registrationResponseSchema,
+  renameBodySchema,
+} from '../schemas.js';
+import type { PublicKeyCredentialHint } from '../types.js';
+import type { BodyRule } from './body.js';
+import { type CeremonyCookieOptions, ceremonyCookie, clearCeremonyCookie, readCookie } from './cookies.js';
+import { baseHeaders, errorResponse, header, json } from './responses.js';
+import type { ContractRequest, ContractResponse, SessionAction } from './types.js';
+
+/** One endpoint of the contract, below the mount prefix. */
+export interface Route {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  pattern: RegExp;
+  /** Options and verify endpoints share the per-IP bucket. */
+  rateLimited: boolean;
+  body: BodyRule;
+  /** Answers `401 unauthenticated` without a session (after the body checks, as the contract orders). */
+  auth: boolean;
+  run(call: Call): Promise<ContractResponse>;
+}
+
+/** One request on its way through an endpoint. */
+export interface Call {
+  request: ContractRequest;
+  params: string[];
+  body: unknown;
+  context: RequestContext;
+  cookie: CeremonyCookieOptions;
+}
+
+/** The route for `method` and `path` with its decoded path parameters, or `null` when none matches. */
+export function matchRoute(
+  routes: readonly Route[],
+  method: string,
+  path: string,
+): { route: Route; params: string[] } | null {
+  for (const route of routes) {
+    const match = route.method === method ? route.pattern.exec(path) : null;
+    if (match) return { route, params: match.slice(1).map((p) => safeDecode(p)) };
+  }
+  return null;
+}
+
+/** The contract's endpoints (`http-api.md`), each calling one `Passgate` operation. */
+export function buildRoutes(passgate: Passgate): Route[] {
+  const credentialPath = /^\/credentials\/([^/]+)\/?$/;
+  return [
+    {
+      method: 'POST',
+      pattern: /^\/register\/options\/?$/,
+      rateLimited: true,
+      body: 'optional',
+      auth: false,
+      async run({ request, body, context, cookie }) {
+        const signedIn = request.session !== null;
+        // A conditional create is for a signed-in user only, whatever else the body holds.
+        if (!signedIn && (body as { mediation?: unknown }).mediation === 'conditional') {
+          throw new PassgateError('unauthenticated');
+        }
+        // Signed in: the account's own name is used; username and displayName are not even validated.
+        const input: {
+          username?: string;
+          displayName?: string;
+          hints?: PublicKeyCredentialHint[];
+          mediation?: 'conditional' | 'required';
+        } = signedIn
+          ? parseBody(registerOptionsSignedInBodySchema, body)
+          : parseBody(registerOptionsBodySchema, body);
+        const started = await passgate.startRegistration({
+          session: request.session,
+          username: input.username,
+          displayName: input.displayName,
+          hints: input.hints,
+          mediation: input.mediation,
+          context,
+        });
+        return ceremonyStarted(started, cookie, passgate.runtime.policy.challengeTtlMs);
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/register\/verify\/?$/,
+      rateLimited: true,
+      body: 'required',
+      auth: false,
+      async run({ request, body, context, cookie }) {
+        const response = parseBody(registrationResponseSchema, body);
+        return withCeremony(passgate.runtime.logger, cookie, request, async (ceremonyId) => {
+          const result = await passgate.finishRegistration({
+            ceremonyId,
+            response,
+            nickname: response.nickname,
+            session: request.session,
+            context,
+          });
+          const sessionAction: SessionAction | undefined = result.session
+            ? { type: 'sign_in', session: result.session, user: result.user }
+            : undefined;
+          return json(
+            200,
+            { verified: true, user: result.user, credential: result.credential },
+            [],
+            sessionAction,
+          );
+        });
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/login\/options\/?$/,
+      rateLimited: true,
+      body: 'optional',
+      auth: false,
+      async run({ body, context, cookie }) {
+        const input = parseBody(loginOptionsBodySchema, body);
+        const started = await passgate.startAuthentication({
+          username: input.username,
+          hints: input.hints,
+          context,
+        });
+        return ceremonyStarted(started, cookie, passgate.runtime.policy.challengeTtlMs);
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/login\/verify\/?$/,
+      rateLimited: true,
+      body: 'required',
+      auth: false,
+      async run({ request, body, context, cookie }) {
+        const response = parseBody(authenticationResponseSchema, body);
+        return withCeremony(passgate.runtime.logger, cookie, request, async (ceremonyId) => {
+          const result = await passgate.finishAuthentication({ ceremonyId, response, context });
+          return json(200, { verified: true, user: result.user, credential: result.credential }, [], {
+            type: 'sign_in',
+            session: result.session,
+            user: result.user,
+          });
+        });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/session\/?$/,
+      rateLimited: false,
+      body: 'ignored',
+      auth: true,
+      async run({ request }) {
+        return json(200, await passgate.describeSession(request.session));
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/logout\/?$/,
+      rateLimited: false,
+      body: 'ignored',
+      auth: false,
+      async run() {
+        return {
+          status: 204,
+          headers: baseHeaders(false),
+          cookies: [],
+          body: undefined,
+          sessionAction: { type: 'sign_out' },
+        };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/credentials\/?$/,
+      rateLimited: false,
+      body: 'ignored',
+      auth: true,
+      async run({ request, context }) {
+        return json(200, await passgate.listCredentials(request.session, context));
+      },
+    },
+    {
+      method: 'PATCH',
+      pattern: credentialPath,
+      rateLimited: false,
+      body: 'required',
+      // The contract checks the body (400) before the session (401): parse first, then require one.
+      auth: false,
+      async run({ request, params, body }) {
+        const { nickname } = parseBody(renameBodySchema, body);
+        if (!request.session) throw new PassgateError('unauthenticated');
+        const id = credentialIdParam(params[0]);
+        return json(200, await passgate.renameCredential(request.session, id, nickname));
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: credentialPath,
+      rateLimited: false,
+      body: 'ignored',
+      auth: true,
+      async run({ request, params, context }) {
+        const id = credentialIdParam(params[0]);
+        return json(200, await passgate.deleteCredential(request.session, id, context));
+      },
+    },
+  ];
+}
+
+/**
+ * A verify consumes the ceremony named by the cookie whatever happens next, so the cookie is cleared
+ * on every answer from here on, success or failure.
+ */
+async function withCeremony(
+  logger: PassgateLogger,
+  cookie: CeremonyCookieOptions,
+  request: ContractRequest,
+  run: (ceremonyId: string | undefined) => Promise<ContractResponse>,
+): Promise<ContractResponse> {
+  const ceremonyId = readCookie(header(request, 'cookie'), cookie.name);
+  const clear = clearCeremonyCookie(cookie);
+  try {
+    const response = await run(ceremonyId);
+    response.cookies.push(clear);
+    return response;
+  } catch (error) {
+    const response = errorResponse(error, logger);
+    response.cookies.push(clear);
+    return response;
+  }
+}
+
+function ceremonyStarted(
+  started: { ceremonyId: string; options: unknown },
+  cookie: CeremonyCookieOptions,
+  ttlMs: number,
+): ContractResponse {
+  return json(200, started.options, [ceremonyCookie(cookie, started.ceremonyId, ttlMs / 1000)]);
+}
+
+/** Ids in paths that are not canonical base64url, or too long, are simply not found. */
+function credentialIdParam(value: string | undefined): string {
+  if (!value || !isBase64Url(value) || value.length > Math.ceil((MAX_CREDENTIAL_ID_BYTES * 4) / 3)) {
+    throw new PassgateError('not_found');
+  }
+  return value;
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
