@@ -20,9 +20,14 @@ function contractBody(req: Request): ContractBody {
 /**
  * The framework-neutral request: `req.ip` (so Express's `trust proxy` decides which address is the
  * client's, for the per-IP rate limit), `req.protocol` (https makes the ceremony cookie Secure),
- * Node's already lower-cased headers, and the path below the prefix.
+ * Node's already lower-cased headers, and the path below the prefix. `session` may be a function the
+ * handler calls after the request-shape checks (see `ContractRequest.session`).
  */
-export function toContractRequest(req: Request, path: string, session: SignIn | null): ContractRequest {
+export function toContractRequest(
+  req: Request,
+  path: string,
+  session: SignIn | null | (() => Promise<SignIn | null>),
+): ContractRequest {
   return {
     method: req.method,
     path,

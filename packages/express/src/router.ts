@@ -46,7 +46,6 @@ export function createPasskeyRouter(options: PasskeyRouterOptions): Router {
     try {
       // Resolved afresh for each router (a second router may belong to another Passgate instance).
       req.passkey = undefined;
-      await sessions.resolve(req, res);
       // The related origins (rp.relatedOrigins), at the site root whatever the prefix.
       const wellKnown = wellKnownWebauthn(passgate, {
         method: req.method,
@@ -59,12 +58,16 @@ export function createPasskeyRouter(options: PasskeyRouterOptions): Router {
         return;
       }
       if (below === undefined) {
+        await sessions.resolve(req, res);
         next();
         return;
       }
       sessions.assertReady(req);
-      const response = await handler.handle(toContractRequest(req, below, req.passkey ?? null));
+      // The handler looks the sign-in up only after the request-shape checks (contract order: a
+      // store outage behind the session must not answer before 403/415/413/429/400).
+      const response = await handler.handle(toContractRequest(req, below, () => sessions.resolve(req, res)));
       if (!response) {
+        await sessions.resolve(req, res);
         next();
         return;
       }

@@ -48,11 +48,12 @@ export class PasskeysContractMiddleware implements NestMiddleware {
     }
     try {
       this.sessions.assertReady(req);
-      const session = await resolveSession(this.sessions, req, res);
+      // Looked up by the handler after the request-shape checks (contract order), not here.
       const response = await this.handlerFor(located.mount).handle(
-        toContractRequest(req, located.below, session),
+        toContractRequest(req, located.below, () => resolveSession(this.sessions, req, res)),
       );
       if (!response) {
+        await resolveSession(this.sessions, req, res);
         next();
         return;
       }
@@ -104,14 +105,17 @@ export class PasskeySessionMiddleware implements NestMiddleware {
   }
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
+    // The contract's own routes: the contract middleware resolves the sign-in itself, after the
+    // request-shape checks, and answers its errors in the contract's format (503, 500), not Nest's.
+    if (this.options.controller !== false && locate(this.prefix, requestPath(req))) {
+      next();
+      return;
+    }
     try {
       await resolveSession(this.sessions, req, res);
       next();
     } catch (error) {
-      // On the contract's own routes the contract middleware resolves again and answers the error
-      // in the contract's format (503 store_unavailable, 500 internal_error), not Nest's.
-      if (this.options.controller !== false && locate(this.prefix, requestPath(req))) next();
-      else next(error);
+      next(error);
     }
   }
 }

@@ -84,12 +84,16 @@ async function serve(
   const hooks = options.session;
   const { identify } = options;
   const headers = new Headers();
-  const resolved = await resolveRequestSignIn(passgate, {
-    session: (await hooks.getSignedInUser(request)) ?? null,
-    identify: identify ? () => identify(request) : undefined,
-  });
-  // A sign-in made with a passkey that has since been deleted ends here (contract 1.1).
-  if (resolved.ended) await hooks.onSignOut(request, headers);
+  // Called by the contract handler after the request-shape checks (contract order).
+  const session = async () => {
+    const resolved = await resolveRequestSignIn(passgate, {
+      session: (await hooks.getSignedInUser(request)) ?? null,
+      identify: identify ? () => identify(request) : undefined,
+    });
+    // A sign-in made with a passkey that has since been deleted ends here (contract 1.1).
+    if (resolved.ended) await hooks.onSignOut(request, headers);
+    return resolved.signIn;
+  };
   const { ip } = at;
   const contract: ContractRequest = {
     method: request.method,
@@ -98,7 +102,7 @@ async function serve(
     protocol: at.secure || at.url.protocol === 'https:' ? 'https' : 'http',
     ...(ip !== undefined ? { ip } : {}),
     body: contractBody(request),
-    session: resolved.signIn,
+    session,
   };
   const response = await handler.handle(contract);
   if (!response) return null;

@@ -96,8 +96,10 @@ export function createContractHandler(
       const raw = route.body === 'ignored' ? undefined : await readBody(request, maxBodyBytes);
       if (route.rateLimited) await passgate.consumeRequestLimit(request.ip);
       const body = route.body === 'ignored' ? undefined : decodeJson(raw, route.body);
-      if (route.auth && !request.session) throw new PassgateError('unauthenticated');
-      return await route.run({ request, params, body, context, cookie });
+      // Only now the sign-in, which costs a store lookup (its outage is a 503 after the checks above).
+      const session = typeof request.session === 'function' ? await request.session() : request.session;
+      if (route.auth && !session) throw new PassgateError('unauthenticated');
+      return await route.run({ request: { ...request, session }, params, body, context, cookie });
     } catch (error) {
       return errorResponse(error, runtime.logger);
     }

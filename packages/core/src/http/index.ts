@@ -11,5 +11,11 @@ export { normalizePrefix, pathBelow } from './paths.js';
 export { readLimitedStream } from './read-stream.js';
 export { errorResponse } from './responses.js';
 export { identifyRequest, resolveRequestSignIn, type SignInSources } from './sign-in.js';
-export type { ContractBody, ContractRequest, ContractResponse, SessionAction } from './types.js';
+export type {
+  ContractBody,
+  ContractRequest,
+  ContractResponse,
+  ResolvedContractRequest,
+  SessionAction,
+} from './types.js';
 export { WELL_KNOWN_WEBAUTHN_PATH, wellKnownWebauthn } from './well-known.js';

@@ -16,7 +16,7 @@ import type { PublicKeyCredentialHint } from '../types.js';
 import type { BodyRule } from './body.js';
 import { type CeremonyCookieOptions, ceremonyCookie, clearCeremonyCookie, readCookie } from './cookies.js';
 import { baseHeaders, errorResponse, header, json } from './responses.js';
-import type { ContractRequest, ContractResponse, SessionAction } from './types.js';
+import type { ContractRequest, ContractResponse, ResolvedContractRequest, SessionAction } from './types.js';
 
 /** One endpoint of the contract, below the mount prefix. */
 export interface Route {
@@ -32,7 +32,7 @@ export interface Route {
 
 /** One request on its way through an endpoint. */
 export interface Call {
-  request: ContractRequest;
+  request: ResolvedContractRequest;
   params: string[];
   body: unknown;
   context: RequestContext;

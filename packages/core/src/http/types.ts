@@ -19,11 +19,16 @@ export interface ContractRequest {
   /** The request body: read it (bounded), or take what a body parser before us already parsed. */
   body: ContractBody;
   /**
-   * The current sign-in, resolved by the integration (`resolveRequestSignIn`): Passgate's session or
-   * the application's own signed-in user, already checked against the store.
+   * The current sign-in (Passgate's session or the application's own signed-in user, checked against
+   * the store by `resolveRequestSignIn`), or a function resolving it. The handler calls the function
+   * once, only after the request-shape checks (403, 415, 413, 429, 400): looking the sign-in up
+   * touches the store, and during an outage its 503 must not answer before them (contract order).
    */
-  session: SignIn | null;
+  session: SignIn | null | (() => Promise<SignIn | null>);
 }
+
+/** A `ContractRequest` whose sign-in has been resolved, as the endpoints see it. */
+export type ResolvedContractRequest = Omit<ContractRequest, 'session'> & { session: SignIn | null };
 
 export type ContractBody =
   | {

@@ -167,6 +167,43 @@ export function outageTests(h: Harness): void {
     expect((await signIn(h.client(), authenticator)).status).toBe(200);
   });
 
+  it('a signed-in request during an outage: 403, 415, 413 and 400 answer before the sign-in is looked up (then 503)', async () => {
+    const { client, credentialId } = await signUp(h.client());
+    const path = `/credentials/${credentialId}`;
+    h.setStoreOutage(true);
+    try {
+      // The contract's order: the request's shape is judged before anything touches a store, so a
+      // signed-in browser sees the same 4xx an anonymous one would while the store is down.
+      const foreign = { origin: 'https://evil.example.test' };
+      expectErrorBody(await client.delete(path, foreign), 403, 'forbidden_origin');
+      expectErrorBody(await client.post('/logout', undefined, foreign), 403, 'forbidden_origin');
+      expectErrorBody(
+        await client.patch(path, undefined, {
+          body: 'nickname=x',
+          contentType: 'application/x-www-form-urlencoded',
+        }),
+        415,
+        'unsupported_media_type',
+      );
+      const big = JSON.stringify({ nickname: 'x'.repeat(128 * 1024) });
+      expectErrorBody(
+        await client.patch(path, undefined, { body: big, contentType: 'application/json' }),
+        413,
+        'payload_too_large',
+      );
+      expectErrorBody(
+        await client.patch(path, undefined, { body: '{"nickname":', contentType: 'application/json' }),
+        400,
+        'invalid_request',
+        ['field'],
+      );
+      expectErrorBody(await client.patch(path, { nickname: 'ok' }), 503, 'store_unavailable');
+    } finally {
+      h.setStoreOutage(false);
+    }
+    expect((await client.get('/credentials')).body.credentials[0].nickname).toBeNull();
+  });
+
   it('a store error that is not an outage (a missing table): 500 internal_error, never 503; nothing leaks', async () => {
     const { client, authenticator } = await signUp(h.client());
     h.setStoreError(true);
