@@ -7,7 +7,13 @@ import {
 import { canonicalUsername } from './accounts.js';
 import { base64UrlByteLength, decodeBase64Url } from './base64url.js';
 import { guardAuthenticatorData } from './cbor-guard.js';
-import { type AuthenticationCeremony, consumeCeremony, storeNewCeremony } from './ceremony-state.js';
+import {
+  type AuthenticationCeremony,
+  ceremonyOfKind,
+  consumeCeremony,
+  isCeremonyId,
+  storeNewCeremony,
+} from './ceremony-state.js';
 import {
   checkCredentialId,
   checkCrossOrigin,
@@ -122,17 +128,7 @@ export async function finishAuthentication(
   // The owner, once known, for the event; the failure bucket's key, once known, to count a failure.
   const known: { userHandle?: string; failureKey?: string } = {};
   try {
-    const stored = await findCredential(runtime, input.response.id);
-    // Consuming the ceremony and reading the owner's account do not depend on each other: run them
-    // together, so a network store costs one round trip of latency for both.
-    const [state, owner] = await Promise.all([
-      consumeCeremony(runtime, input.ceremonyId, 'authentication'),
-      stored
-        ? runtime.store('accounts.findByUserHandle', () =>
-            runtime.stores.accounts.findByUserHandle(stored.userHandle),
-          )
-        : null,
-    ]);
+    const { state, stored, owner } = await readForSignIn(runtime, input.ceremonyId, input.response.id);
     // Username-first: the username's bucket (known or not, alike); discoverable: the owner's.
     const failureKey = state.failureKey ?? owner?.userHandle;
     if (failureKey !== undefined) known.failureKey = failureKey;
@@ -242,10 +238,44 @@ function unknownCredential(state: AuthenticationCeremony, credentialId: string):
   return new PassgateError('unknown_credential', undefined, { credentialId });
 }
 
-/** The credential an assertion names, or null (also for ids too long to be one: checked after consuming). */
-async function findCredential(runtime: Runtime, id: string): Promise<StoredCredential | null> {
-  if (id.length === 0 || base64UrlByteLength(id) > MAX_CREDENTIAL_ID_BYTES) return null;
-  return runtime.store('credentials.findById', () => runtime.stores.credentials.findById(id));
+/** Whether `id` can name a stored credential at all (ids too long to be one are checked after consuming). */
+function isCredentialIdLength(id: string): boolean {
+  return id.length > 0 && base64UrlByteLength(id) <= MAX_CREDENTIAL_ID_BYTES;
+}
+
+/**
+ * The verify's first reads: consume the ceremony, and read the credential the assertion names with
+ * its owner's account. One round trip when the stores offer `signIn` (`stores.ts`); otherwise the
+ * credential first, then the consume and the account together (two round trips of latency).
+ * Throws `ceremony_expired` when the ceremony is not there (or not a sign-in's), after consuming it.
+ */
+async function readForSignIn(
+  runtime: Runtime,
+  ceremonyId: string | undefined,
+  credentialId: string,
+): Promise<{ state: AuthenticationCeremony; stored: StoredCredential | null; owner: Account | null }> {
+  const signIn = runtime.signInStore;
+  if (signIn !== null && isCeremonyId(ceremonyId) && isCredentialIdLength(credentialId)) {
+    const read = await runtime.store('signIn.consumeForSignIn', () =>
+      signIn.consumeForSignIn(ceremonyId, credentialId),
+    );
+    const state = ceremonyOfKind(read.ceremony, 'authentication');
+    return { state, stored: read.credential, owner: read.credential ? read.account : null };
+  }
+  const stored = isCredentialIdLength(credentialId)
+    ? await runtime.store('credentials.findById', () => runtime.stores.credentials.findById(credentialId))
+    : null;
+  // Consuming the ceremony and reading the owner's account do not depend on each other: run them
+  // together, so a network store costs one round trip of latency for both.
+  const [state, owner] = await Promise.all([
+    consumeCeremony(runtime, ceremonyId, 'authentication'),
+    stored
+      ? runtime.store('accounts.findByUserHandle', () =>
+          runtime.stores.accounts.findByUserHandle(stored.userHandle),
+        )
+      : null,
+  ]);
+  return { state, stored, owner };
 }
 
 /**

@@ -140,6 +140,14 @@ export async function consumeCeremony<K extends CeremonyState['kind']>(
   const value = await runtime.store('challenges.consume', () =>
     runtime.stores.challenges.consume(ceremonyId),
   );
+  return ceremonyOfKind(value, kind);
+}
+
+/** A consumed ceremony's stored value as a ceremony of `kind`; `ceremony_expired` when it is none. */
+export function ceremonyOfKind<K extends CeremonyState['kind']>(
+  value: string | null,
+  kind: K,
+): Extract<CeremonyState, { kind: K }> {
   const state = value === null ? null : parseCeremony(value);
   if (!state || state.kind !== kind) throw new PassgateError('ceremony_expired');
   return state as Extract<CeremonyState, { kind: K }>;

@@ -6,6 +6,7 @@ import type {
   CredentialSignInUpdate,
   DeleteCredentialResult,
   PassgateStores,
+  SignInStore,
 } from './stores.js';
 import type { Account, StoredCredential } from './types.js';
 
@@ -40,11 +41,24 @@ export function createMemoryStores(options: MemoryStoresOptions = {}): PassgateS
   }
   const now = options.now ?? Date.now;
   const credentials = createCredentialState();
-  return {
-    challenges: createChallengeStore(maxPending, now),
+  const challenges = createChallengeStore(maxPending, now);
+  const accounts = createAccountRepository(credentials);
+  const stores = {
+    challenges: challenges.store,
     credentials: createCredentialRepository(credentials),
-    accounts: createAccountRepository(credentials),
+    accounts: accounts.repository,
   };
+  const signIn: SignInStore = {
+    readsFrom: stores,
+    // Synchronous inside like every method here, so it is one atomic step.
+    async consumeForSignIn(ceremonyId, credentialId) {
+      const ceremony = challenges.consume(ceremonyId);
+      const stored = credentials.byId.get(credentialId);
+      const account = stored === undefined ? null : accounts.lookUp(stored.userHandle);
+      return { ceremony, credential: stored === undefined ? null : copyCredential(stored), account };
+    },
+  };
+  return { ...stores, signIn };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -55,7 +69,10 @@ interface PendingChallenge {
   expiresAt: number;
 }
 
-function createChallengeStore(maxPending: number, now: () => number): ChallengeStore {
+function createChallengeStore(
+  maxPending: number,
+  now: () => number,
+): { store: ChallengeStore; consume(id: string): string | null } {
   // A Map iterates in insertion order, and an id is only ever (re)inserted by `put`, so the first
   // entry is always the oldest pending challenge. No timers: expired entries are dropped when touched
   // and by `sweep`, so the store never keeps the process alive.
@@ -82,7 +99,14 @@ function createChallengeStore(maxPending: number, now: () => number): ChallengeS
     }
   };
 
-  return {
+  const consume = (id: string): string | null => {
+    const entry = live(id, now());
+    if (entry === undefined) return null;
+    pending.delete(id);
+    return entry.value;
+  };
+
+  const store: ChallengeStore = {
     async put(id, value, ttlMs) {
       if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new RangeError('ttlMs must be a positive integer');
       const at = now();
@@ -99,12 +123,10 @@ function createChallengeStore(maxPending: number, now: () => number): ChallengeS
     },
 
     async consume(id) {
-      const entry = live(id, now());
-      if (entry === undefined) return null;
-      pending.delete(id);
-      return entry.value;
+      return consume(id);
     },
   };
+  return { store, consume };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -185,7 +207,10 @@ function createCredentialRepository(state: CredentialState): CredentialRepositor
   };
 }
 
-function createAccountRepository(credentials: CredentialState): AccountRepository {
+function createAccountRepository(credentials: CredentialState): {
+  repository: AccountRepository;
+  lookUp(userHandle: string): Account | null;
+} {
   const byUserHandle = new Map<string, Account>();
   // Secondary indexes point at the primary key, so there is one stored copy of each account.
   const userHandleByUserId = new Map<string, string>();
@@ -196,7 +221,7 @@ function createAccountRepository(credentials: CredentialState): AccountRepositor
     return account === undefined ? null : copyAccount(account);
   };
 
-  return {
+  const repository: AccountRepository = {
     async findByUserHandle(userHandle) {
       return lookUp(userHandle);
     },
@@ -237,6 +262,7 @@ function createAccountRepository(credentials: CredentialState): AccountRepositor
       return ids;
     },
   };
+  return { repository, lookUp };
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import { resolveTrustOptions, type TrustOptions } from './metadata/policy.js';
 import { assertWebOrigin, resolveOrigins } from './origins.js';
 import { RateLimits } from './rate-limits.js';
 import { storeFailure } from './store-failures.js';
-import type { PassgateStores } from './stores.js';
+import { type PassgateStores, type SignInStore, usableSignInStore } from './stores.js';
 import { createTelemetry, type Telemetry } from './telemetry.js';
 import type { UserVerificationRequirement } from './types.js';
 
@@ -63,6 +63,8 @@ export interface Runtime {
   assertions: AssertionVerifier;
   /** Spans and metrics (OpenTelemetry), or a pass-through when off or not installed. */
   telemetry: Telemetry;
+  /** `stores.signIn` when it reads through exactly `stores` (`usableSignInStore`); `null`: separate calls. */
+  signInStore: SignInStore | null;
   /**
    * Runs a store call. A PassgateError passes through (adapters mark outages with `storeUnavailable`);
    * a plain error with a Node.js network code is `store_unavailable` too; anything else is logged and
@@ -126,6 +128,7 @@ export function createRuntime(options: PassgateOptions): Runtime {
       options.publicKeyCacheSize === undefined ? {} : { maxCachedKeys: options.publicKeyCacheSize },
     ),
     telemetry,
+    signInStore: usableSignInStore(options.stores),
     store(operation, call) {
       return telemetry.store(operation, async () => {
         try {

@@ -188,9 +188,76 @@ export interface AccountRepository {
   delete(userHandle: string): Promise<string[] | null>;
 }
 
+/** What `SignInStore.consumeForSignIn` read. */
+export interface SignInReads {
+  /** The ceremony's value, consumed; `null` when there is none (as `ChallengeStore.consume`). */
+  ceremony: string | null;
+  /** The credential with the given id (as `CredentialRepository.findById`), or `null`. */
+  credential: StoredCredential | null;
+  /**
+   * The account owning `credential` (as `AccountRepository.findByUserHandle(credential.userHandle)`);
+   * `null` when there is no credential or no such account.
+   */
+  account: Account | null;
+}
+
+/**
+ * Optional: the reads a sign-in verify starts with, made in one round trip instead of three. An
+ * adapter whose three stores live on one server may offer it (a Lua script, one SQL statement);
+ * without it the core makes the separate calls (`consume`, `findById`, `findByUserHandle`), so an
+ * adapter that leaves it out loses nothing but round trips.
+ */
+export interface SignInStore {
+  /**
+   * The stores `consumeForSignIn` reads through: the very objects the adapter's factory put in its
+   * `PassgateStores`. The core calls `consumeForSignIn` only when all three are identical (`===`)
+   * to the stores it was given, so an application that replaces one of an adapter's stores
+   * (`{ ...createRedisStores(options), credentials: other }`) gets the separate calls, never a read
+   * of the wrong store.
+   */
+  readonly readsFrom: {
+    readonly challenges: ChallengeStore;
+    readonly credentials: CredentialRepository;
+    readonly accounts: AccountRepository;
+  };
+
+  /**
+   * Consumes the ceremony `ceremonyId` and reads credential `credentialId` with its account, in one
+   * operation of the store. Resolves what `challenges.consume(ceremonyId)`,
+   * `credentials.findById(credentialId)` and then `accounts.findByUserHandle(credential.userHandle)`
+   * would resolve, with their rules (single-use, expiry by the store's clock, full-length exact ids,
+   * fresh copies):
+   * - The ceremony is consumed whatever the credential lookup finds (also when it finds nothing),
+   *   and the credential and account are read whether or not the ceremony was there.
+   * - Atomic and single-use as `consume`: of any number of concurrent calls for one ceremony (and
+   *   concurrent `challenges.consume` calls for it), across every process sharing the store, at
+   *   most one resolves its value.
+   * - The credential and the account are read in the same operation as the consume (one snapshot
+   *   where the store has them), so the account is the owner of the credential as it was read.
+   * Rejects as the separate calls would (`store_unavailable` for an outage, the store's own error for
+   * a deployment fault); a rejected call may or may not have consumed the ceremony, as with `consume`.
+   */
+  consumeForSignIn(ceremonyId: string, credentialId: string): Promise<SignInReads>;
+}
+
 /** What `createPassgate` takes as `stores`; adapters' factories return this shape. */
 export interface PassgateStores {
   challenges: ChallengeStore;
   credentials: CredentialRepository;
   accounts: AccountRepository;
+  /** Optional (see `SignInStore`): the verify's first reads in one round trip. */
+  signIn?: SignInStore;
+}
+
+/** `stores.signIn` when the core may use it: it reads through exactly these stores. */
+export function usableSignInStore(stores: PassgateStores): SignInStore | null {
+  const signIn = stores.signIn;
+  if (signIn === undefined || signIn === null) return null;
+  const from = signIn.readsFrom;
+  return from !== undefined &&
+    from.challenges === stores.challenges &&
+    from.credentials === stores.credentials &&
+    from.accounts === stores.accounts
+    ? signIn
+    : null;
 }

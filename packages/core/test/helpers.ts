@@ -39,13 +39,33 @@ export type PassgateOverrides = Partial<Omit<PassgateOptions, 'rp'>> & {
   rp?: Partial<PassgateOptions['rp']>;
 };
 
+let separateSignInReads = false;
+
+/**
+ * From now on (in this test file), `makePassgate`'s memory stores come without `signIn`, as a
+ * third-party adapter's would: sign-in verifies then make the separate store calls. A test file
+ * calls it before importing another test file to run that file's tests on the fallback path.
+ */
+export function useSeparateSignInReads(): void {
+  separateSignInReads = true;
+}
+
+/** The three stores without the optional `signIn` (an adapter that does not offer it). */
+export function withoutSignInStore(stores: PassgateStores): PassgateStores {
+  return { challenges: stores.challenges, credentials: stores.credentials, accounts: stores.accounts };
+}
+
 /** A Passgate on memory stores and a hand-moved clock; `overrides` replace any option (rp is merged). */
 export function makePassgate(
   overrides: PassgateOverrides = {},
   shared?: { stores: PassgateStores; clock: { now: number } },
 ): Harness {
   const clock = shared?.clock ?? { now: START };
-  const stores = overrides.stores ?? shared?.stores ?? createMemoryStores({ now: () => clock.now });
+  const memory = () => {
+    const made = createMemoryStores({ now: () => clock.now });
+    return separateSignInReads ? withoutSignInStore(made) : made;
+  };
+  const stores = overrides.stores ?? shared?.stores ?? memory();
   const { rp, ...rest } = overrides;
   const passgate = new Passgate({
     secret: SECRET,

@@ -9,6 +9,7 @@ export {
   migrations,
 } from './migrations.js';
 export type { PostgresClient, PostgresPool } from './pool.js';
+export { PostgresSignInStore } from './sign-in-store.js';
 export { DEFAULT_SCHEMA, DEFAULT_TABLE_PREFIX, type PostgresLocationOptions } from './sql.js';
 export {
   type ChallengeSweeperOptions,

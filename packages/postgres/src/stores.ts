@@ -4,6 +4,7 @@ import { PostgresChallengeStore } from './challenge-store.js';
 import { PostgresCredentialRepository } from './credential-repository.js';
 import { IdentifierCollisionError } from './errors.js';
 import { Db, type PostgresPool } from './pool.js';
+import { PostgresSignInStore } from './sign-in-store.js';
 import { type PostgresLocationOptions, resolveNames } from './sql.js';
 
 export interface PostgresStoresOptions extends PostgresLocationOptions {
@@ -24,6 +25,8 @@ export interface ChallengeSweeperOptions {
 }
 
 export interface PostgresStores extends PassgateStores {
+  /** A sign-in verify's ceremony, credential and account in one statement (see `SignInStore`). */
+  signIn: PostgresSignInStore;
   /** Deletes every expired challenge; resolves how many rows went. */
   deleteExpiredChallenges(): Promise<number>;
   /**
@@ -81,5 +84,6 @@ export function createPostgresStores(options: PostgresStoresOptions): PostgresSt
     return () => clearInterval(timer);
   }
 
-  return { challenges, credentials, accounts, deleteExpiredChallenges, startChallengeSweeper };
+  const signIn = new PostgresSignInStore(db, n, { challenges, credentials, accounts });
+  return { challenges, credentials, accounts, signIn, deleteExpiredChallenges, startChallengeSweeper };
 }

@@ -1,9 +1,11 @@
 import type { PassgateStores } from '@passgate/core';
+import type { Redis } from 'ioredis';
 import { RedisAccountRepository } from './account-repository.js';
 import { type ConsumeStrategy, RedisChallengeStore } from './challenge-store.js';
 import { assertNoAutoResend, type RedisClient } from './client.js';
 import { RedisCredentialRepository } from './credential-repository.js';
 import { createKeySpace, DEFAULT_PREFIX } from './keys.js';
+import { RedisSignInStore } from './sign-in-store.js';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from './timeout.js';
 
 export { RedisAccountRepository } from './account-repository.js';
@@ -21,6 +23,7 @@ export {
   type RedisRateLimiters,
   type RedisRateLimitersOptions,
 } from './rate-limiters.js';
+export { RedisSignInStore } from './sign-in-store.js';
 export { DEFAULT_COMMAND_TIMEOUT_MS, RedisCommandTimeoutError } from './timeout.js';
 
 export interface RedisStoresOptions {
@@ -56,6 +59,8 @@ export interface RedisStores extends PassgateStores {
   challenges: RedisChallengeStore;
   credentials: RedisCredentialRepository;
   accounts: RedisAccountRepository;
+  /** One Lua script for a sign-in verify's first reads; absent on a Cluster (its keys span slots). */
+  signIn?: RedisSignInStore;
 }
 
 /**
@@ -64,6 +69,8 @@ export interface RedisStores extends PassgateStores {
  * The challenge store is cluster-safe with no hot slot. The credential and account repositories
  * keep all their keys under one hash tag, i.e. in one cluster slot (see the README's cluster
  * notes); for a large deployment, keep challenges here and credentials/accounts in PostgreSQL.
+ * On a standalone or Sentinel client the stores also carry `signIn` (`RedisSignInStore`): a
+ * sign-in verify's ceremony, credential and account in one Lua script, one round trip.
  *
  * Throws a `TypeError` when the client would re-send unanswered commands after a reconnect
  * (`autoResendUnfulfilledCommands` not `false`; see `RedisStoresOptions.client`). Constructing the
@@ -77,9 +84,16 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
   assertNoAutoResend(options.client);
   const keys = createKeySpace(options.prefix ?? DEFAULT_PREFIX, options.hashTag);
   const common = { client: options.client, keys, commandTimeoutMs };
-  return {
+  const stores = {
     challenges: new RedisChallengeStore({ ...common, consumeStrategy: options.consumeStrategy ?? 'auto' }),
     credentials: new RedisCredentialRepository(common),
     accounts: new RedisAccountRepository(common),
+  };
+  const client = options.client;
+  // The challenge and the credential are in different slots on a Cluster: no single script there.
+  if (client.isCluster) return stores;
+  return {
+    ...stores,
+    signIn: new RedisSignInStore({ ...common, client: client as Redis, readsFrom: stores }),
   };
 }

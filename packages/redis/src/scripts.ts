@@ -213,8 +213,37 @@ return 'deleted'`,
   -1,
 );
 
+/**
+ * A sign-in verify's first reads in one step: consume the challenge, read the credential and its
+ * owner's account.
+ * KEYS[1] challenge, KEYS[2] credential hash. ARGV[1] the account key without the user handle (the
+ * client's `keyPrefix` included: ioredis adds it to KEYS only).
+ * Returns { challenge value or false, credential HGETALL pairs, account HGETALL pairs }.
+ *
+ * The one script that builds a key: the account's key depends on the credential's user handle,
+ * which only the script itself reads. It shares the credential's hash tag, but the challenge key
+ * does not, so this script is for standalone Redis only (`createRedisStores` offers it only there;
+ * a Cluster gets the separate calls).
+ * Not safe to run twice (a second run answers no challenge), like `GETDEL`: `createRedisStores`
+ * refuses a client that would send it again (`autoResendUnfulfilledCommands`).
+ */
+export const CONSUME_FOR_SIGN_IN = new LuaScript(
+  'consumeForSignIn',
+  `local v = redis.call('GET', KEYS[1])
+if v then redis.call('DEL', KEYS[1]) end
+local credential = redis.call('HGETALL', KEYS[2])
+local account = {}
+if #credential > 0 then
+  local owner = redis.call('HGET', KEYS[2], 'userHandle')
+  if owner then account = redis.call('HGETALL', ARGV[1] .. owner) end
+end
+return { v, credential, account }`,
+  2,
+);
+
 export const ALL_SCRIPTS: readonly LuaScript[] = [
   CONSUME,
+  CONSUME_FOR_SIGN_IN,
   CREATE_CREDENTIAL,
   CREATE_ACCOUNT,
   UPDATE_AFTER_SIGN_IN,

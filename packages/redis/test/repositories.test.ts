@@ -195,9 +195,19 @@ describe('repositories on Redis', () => {
   it('honours an ioredis keyPrefix on the application client (all keys passed as KEYS)', async () => {
     const prefixed = connect({ keyPrefix: `${prefix}app:` });
     try {
-      const { accounts, credentials, challenges } = createRedisStores({ client: prefixed, prefix: 'pg:' });
+      const { accounts, credentials, challenges, signIn } = createRedisStores({
+        client: prefixed,
+        prefix: 'pg:',
+      });
       const { account, credential } = makeSignUp();
       await accounts.create(account, credential);
+      // The sign-in script builds the account's key itself: with the client's prefix too.
+      await challenges.put('s', 'sign-in', 5000);
+      expect(await signIn?.consumeForSignIn('s', credential.id)).toEqual({
+        ceremony: 'sign-in',
+        credential,
+        account,
+      });
       expect(await accounts.findByUsername(account.username)).toEqual(account);
       expect(await credentials.listByUserHandle(account.userHandle)).toEqual([credential]);
       expect(await credentials.delete(account.userHandle, credential.id, { allowLast: false })).toBe(

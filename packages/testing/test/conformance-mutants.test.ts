@@ -103,6 +103,18 @@ const CAUGHT_BY: Record<Flaw, string> = {
   'account delete leaves its credentials': 'deletes the account and every credential it owns',
   'account delete keeps the username taken': 'frees the username, the user id and the credential ids',
   'account delete resolves ids twice': 'of concurrent deletes of one account, exactly one resolves the ids',
+  // SignInStore
+  'sign-in read reads through other stores': 'reads through the very stores it is given with',
+  'sign-in read does not consume': 'is single-use',
+  'sign-in read consumes in two steps': 'of concurrent calls (and consumes) for one ceremony',
+  'sign-in read skips the consume for an unknown credential':
+    'consumes the ceremony also when the credential is unknown',
+  'sign-in read ignores expiry': 'an expired ceremony resolves null',
+  'sign-in read returns the stored objects': 'returns fresh copies: mutating them changes nothing stored',
+  'sign-in read matches credential ids case-insensitively':
+    'compares credential ids over their full length and case-sensitively',
+  'sign-in read returns no account':
+    'consumes the ceremony and resolves it with the credential and its account',
   // Failures
   'outage resolves a default': 'every method rejects with store_unavailable',
   'outage waits forever': 'every method rejects with store_unavailable',

@@ -31,6 +31,15 @@ export function everyStoreMethod(stores: PassgateStores): Record<string, () => P
     'accounts.findByUsername': () => stores.accounts.findByUsername(account.username),
     'accounts.create': () => stores.accounts.create(account, credential),
     'accounts.delete': () => stores.accounts.delete(account.userHandle),
+    ...(stores.signIn
+      ? {
+          'signIn.consumeForSignIn': () =>
+            (stores.signIn as NonNullable<PassgateStores['signIn']>).consumeForSignIn(
+              randomCeremonyId(),
+              credential.id,
+            ),
+        }
+      : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import { describeCredentialLimitsContract } from './credential-limits.js';
 import { describeCredentialRepositoryContract } from './credential-repository.js';
 import { describeCredentialRepositoryRules } from './credential-repository-rules.js';
 import type { TestRunner } from './runner.js';
+import { describeSignInStoreContract } from './sign-in-store.js';
 import { describeStoreFailures } from './store-failures.js';
 
 /** What `describeStorageAdapter` takes as `setup`. */
@@ -15,7 +16,7 @@ export type StorageAdapterSetup = () => Promise<StorageAdapterUnderTest> | Stora
 
 /**
  * The storage adapter conformance suite on any test runner: one call registers every contract test
- * of `ChallengeStore`, `CredentialRepository` and `AccountRepository` (as documented in
+ * of `ChallengeStore`, `CredentialRepository` and `AccountRepository` (and the optional `SignInStore`) (as documented in
  * `@passgate/core`'s `stores.ts`) in one group of `runner`.
  *
  * `setup` runs once, before the tests; `teardown` once, after them. The tests share the stores and
@@ -63,6 +64,7 @@ export function describeStorageAdapterWith(
     describeAccountRepositoryContract(ctx);
     describeAccountRepositoryRules(ctx);
     describeAccountDeletionContract(ctx);
+    describeSignInStoreContract(ctx);
     describeStoreFailures(ctx);
   });
 }

@@ -7,6 +7,7 @@ import {
   type DeleteCredentialResult,
   NETWORK_ERROR_CODES,
   type PassgateStores,
+  type SignInStore,
   type StoredCredential,
   storeUnavailable,
   tooManyCredentials,
@@ -95,6 +96,15 @@ export type Flaw =
   | 'account delete leaves its credentials'
   | 'account delete keeps the username taken'
   | 'account delete resolves ids twice'
+  // SignInStore
+  | 'sign-in read reads through other stores'
+  | 'sign-in read does not consume'
+  | 'sign-in read consumes in two steps'
+  | 'sign-in read skips the consume for an unknown credential'
+  | 'sign-in read ignores expiry'
+  | 'sign-in read returns the stored objects'
+  | 'sign-in read matches credential ids case-insensitively'
+  | 'sign-in read returns no account'
   // Failures
   | 'outage resolves a default'
   | 'outage waits forever'
@@ -155,11 +165,13 @@ export function createFlawedStores(options: FlawedStoresOptions = {}): PassgateS
   }
 
   const state = createState();
-  return {
-    challenges: challengeStore(has, call),
+  const challenges = challengeStore(has, call);
+  const stores = {
+    challenges: challenges.store,
     credentials: credentialRepository(has, call, state),
     accounts: accountRepository(has, call, state),
   };
+  return { ...stores, signIn: signInStore(has, call, state, stores, challenges.pending) };
 }
 
 type Has = (flaw: Flaw) => boolean;
@@ -167,8 +179,10 @@ type Call = <T>(op: () => T | Promise<T>, fallback: T) => Promise<T>;
 
 // ---------------------------------------------------------------------------------------------------
 
-function challengeStore(has: Has, call: Call): ChallengeStore {
-  const pending = new Map<string, { value: string; expiresAt: number }>();
+type Pending = Map<string, { value: string; expiresAt: number }>;
+
+function challengeStore(has: Has, call: Call): { store: ChallengeStore; pending: Pending } {
+  const pending: Pending = new Map();
   const now = () => (has('expiry by the calling process clock') ? Date.now() : storeClock());
   const live = (id: string) => {
     const entry = pending.get(id);
@@ -192,7 +206,7 @@ function challengeStore(has: Has, call: Call): ChallengeStore {
     if (has('challenge values cut at 32 KiB')) return value.slice(0, 32 * 1024);
     return value;
   };
-  return {
+  const store: ChallengeStore = {
     put: (id, value, ttlMs) =>
       call(async () => {
         if (!Number.isSafeInteger(ttlMs) || ttlMs < 1)
@@ -214,6 +228,66 @@ function challengeStore(has: Has, call: Call): ChallengeStore {
         if (!has('consume does not remove')) pending.delete(id);
         return entry.value;
       }, null),
+  };
+  return { store, pending };
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+function signInStore(
+  has: Has,
+  call: Call,
+  state: State,
+  stores: Omit<PassgateStores, 'signIn'>,
+  pending: Pending,
+): SignInStore {
+  const take = async (id: string, found: boolean): Promise<string | null> => {
+    const entry = pending.get(id);
+    if (entry === undefined) return null;
+    if (entry.expiresAt <= storeClock() && !has('sign-in read ignores expiry')) {
+      pending.delete(id);
+      return null;
+    }
+    if (has('sign-in read consumes in two steps')) await roundTrip();
+    const keep =
+      has('sign-in read does not consume') ||
+      (!found && has('sign-in read skips the consume for an unknown credential'));
+    if (!keep) pending.delete(id);
+    return entry.value;
+  };
+  const find = (credentialId: string) => {
+    if (has('sign-in read matches credential ids case-insensitively')) {
+      for (const c of state.byId.values()) if (c.id.toLowerCase() === credentialId.toLowerCase()) return c;
+      return undefined;
+    }
+    return state.byId.get(credentialId);
+  };
+  const copies = !has('sign-in read returns the stored objects');
+  return {
+    // The flaw: a challenge store of its own, not the one in `stores` (as a factory that built its
+    // stores twice would have).
+    readsFrom: has('sign-in read reads through other stores')
+      ? { ...stores, challenges: challengeStore(has, call).store }
+      : stores,
+    consumeForSignIn: (ceremonyId, credentialId) =>
+      call(
+        async () => {
+          const stored = find(credentialId);
+          const ceremony = await take(ceremonyId, stored !== undefined);
+          const owner = stored === undefined ? undefined : state.accounts.get(stored.userHandle);
+          return {
+            ceremony,
+            credential: stored === undefined ? null : copies ? copyCredential(stored) : stored,
+            account:
+              owner === undefined || has('sign-in read returns no account')
+                ? null
+                : copies
+                  ? copyAccount(owner)
+                  : owner,
+          };
+        },
+        { ceremony: null, credential: null, account: null },
+      ),
   };
 }
 

@@ -1,0 +1,71 @@
+import type {
+  AccountRepository,
+  ChallengeStore,
+  CredentialRepository,
+  SignInReads,
+  SignInStore,
+} from '@passgate/core';
+import type { Db } from './pool.js';
+import { accountFromRow, type CredentialRow, credentialFromRow } from './rows.js';
+import { decodeId, type SqlNames } from './sql.js';
+
+/** The joined row: the consumed value, the credential's columns, the account's under `a_` names. */
+interface SignInRow extends CredentialRow {
+  ceremony: string | null;
+  a_user_id: string | null;
+  a_user_handle: Buffer | null;
+  a_username: string;
+  a_display_name: string;
+  a_created_at: Date;
+}
+
+/**
+ * A sign-in verify's first reads in one statement: the challenge's `DELETE … RETURNING` in a CTE,
+ * and the credential joined to its account. One round trip instead of three; one snapshot, so the
+ * account is the owner of the credential as read. The CTE runs exactly once whether or not a
+ * credential matches, so the ceremony is consumed either way.
+ */
+export class PostgresSignInStore implements SignInStore {
+  constructor(
+    private readonly db: Db,
+    private readonly n: SqlNames,
+    readonly readsFrom: {
+      challenges: ChallengeStore;
+      credentials: CredentialRepository;
+      accounts: AccountRepository;
+    },
+  ) {}
+
+  async consumeForSignIn(ceremonyId: string, credentialId: string): Promise<SignInReads> {
+    // A non-canonical id names no credential (as `findById`); the ceremony is consumed all the same.
+    const key = decodeId(credentialId);
+    const res = await this.db.query<SignInRow>(
+      `WITH consumed AS (
+         DELETE FROM ${this.n.challenges} WHERE id = $1 AND expires_at > now() RETURNING value
+       )
+       SELECT (SELECT value FROM consumed) AS ceremony,
+              c.id, c.user_handle, c.public_key, c.algorithm, c.counter, c.transports, c.backup_eligible,
+              c.backed_up, c.aaguid, c.attestation_format, c.nickname, c.created_at, c.last_used_at,
+              a.user_id AS a_user_id, a.user_handle AS a_user_handle, a.username AS a_username,
+              a.display_name AS a_display_name, a.created_at AS a_created_at
+         FROM (SELECT 1) AS one
+         LEFT JOIN ${this.n.credentials} c ON c.id = $2
+         LEFT JOIN ${this.n.accounts} a ON a.user_handle = c.user_handle`,
+      [ceremonyId, key],
+    );
+    const row = res.rows[0];
+    if (row === undefined) throw new Error('the sign-in statement returned no row');
+    const credential = row.id === null ? null : credentialFromRow(row);
+    const account =
+      credential === null || row.a_user_id === null || row.a_user_handle === null
+        ? null
+        : accountFromRow({
+            user_id: row.a_user_id,
+            user_handle: row.a_user_handle,
+            username: row.a_username,
+            display_name: row.a_display_name,
+            created_at: row.a_created_at,
+          });
+    return { ceremony: row.ceremony, credential, account };
+  }
+}

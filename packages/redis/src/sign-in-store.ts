@@ -1,0 +1,57 @@
+import type {
+  AccountRepository,
+  ChallengeStore,
+  CredentialRepository,
+  SignInReads,
+  SignInStore,
+} from '@passgate/core';
+import type { Redis } from 'ioredis';
+import { accountFromHash, credentialFromHash, pairsToHash } from './codec.js';
+import type { KeySpace } from './keys.js';
+import { CONSUME_FOR_SIGN_IN } from './scripts.js';
+import { guard } from './timeout.js';
+
+export interface RedisSignInStoreOptions {
+  /** A standalone (or Sentinel) client: the script's keys are in different cluster slots. */
+  client: Redis;
+  keys: KeySpace;
+  commandTimeoutMs: number;
+  /** The stores this reads through (`SignInStore.readsFrom`). */
+  readsFrom: { challenges: ChallengeStore; credentials: CredentialRepository; accounts: AccountRepository };
+}
+
+/**
+ * A sign-in verify's first reads (consume the challenge, read the credential and its account) as
+ * one Lua script: one round trip instead of three, atomic, so the account is the credential's owner
+ * as the script read it.
+ */
+export class RedisSignInStore implements SignInStore {
+  readonly readsFrom: RedisSignInStoreOptions['readsFrom'];
+  readonly #client: Redis;
+  readonly #keys: KeySpace;
+  readonly #timeoutMs: number;
+  readonly #accountKeyPrefix: string;
+
+  constructor(options: RedisSignInStoreOptions) {
+    this.readsFrom = options.readsFrom;
+    this.#client = options.client;
+    this.#keys = options.keys;
+    this.#timeoutMs = options.commandTimeoutMs;
+    // ioredis prefixes KEYS with its `keyPrefix`; a key built inside the script needs it spelled out.
+    this.#accountKeyPrefix = `${options.client.options.keyPrefix ?? ''}${options.keys.account('')}`;
+  }
+
+  async consumeForSignIn(ceremonyId: string, credentialId: string): Promise<SignInReads> {
+    const reply = await guard(this.#timeoutMs, () =>
+      CONSUME_FOR_SIGN_IN.run(
+        this.#client,
+        [this.#keys.challenge(ceremonyId), this.#keys.credential(credentialId)],
+        [this.#accountKeyPrefix],
+      ),
+    );
+    const [ceremony, credentialPairs, accountPairs] = reply as [string | null, unknown, unknown];
+    const credential = credentialFromHash(pairsToHash(credentialPairs));
+    const account = credential === null ? null : accountFromHash(pairsToHash(accountPairs));
+    return { ceremony: typeof ceremony === 'string' ? ceremony : null, credential, account };
+  }
+}
