@@ -37,6 +37,13 @@ export interface DemoBackendOptions {
   /** Table prefix in PostgreSQL (default `passgate_`); sessions go to `<prefix>demo_sessions`. */
   postgresTablePrefix?: string;
   logger?: PassgateLogger;
+  /**
+   * Wraps the Redis client the backend opened, before the stores, rate limiters and session store
+   * get it (the round-trip tests count commands through it). The backend still closes the client.
+   */
+  wrapRedisClient?: (client: Redis) => Redis;
+  /** Likewise for the PostgreSQL pool (after migrating): the stores and the session store get the wrapper. */
+  wrapPostgresPool?: (pool: pg.Pool) => pg.Pool;
 }
 
 export async function createDemoBackend(
@@ -91,16 +98,17 @@ export async function createDemoBackend(
         client.disconnect();
         throw new Error(`Could not connect to Redis (REDIS_URL): ${(error as Error).message}`);
       }
+      const used = options.wrapRedisClient?.(client) ?? client;
       const rateLimits = createRedisRateLimiters({
-        client,
+        client: used,
         prefix,
         ...(config.perIp ? { perIp: config.perIp } : {}),
         ...(config.accountFailures ? { accountFailures: config.accountFailures } : {}),
       });
       return {
-        passgate: createPassgate(base(createRedisStores({ client, prefix }), rateLimits)),
+        passgate: createPassgate(base(createRedisStores({ client: used, prefix }), rateLimits)),
         // connect-redis 8 accepts an ioredis client (it normalises node-redis and ioredis calls).
-        sessionStore: new RedisStore({ client, prefix: `${prefix}sess:` }),
+        sessionStore: new RedisStore({ client: used, prefix: `${prefix}sess:` }),
         description: `in Redis (${redactUrl(config.redisUrl)}, keys ${prefix}*)`,
         close: async () => {
           await client.quit().catch(() => client.disconnect());
@@ -127,7 +135,8 @@ export async function createDemoBackend(
         await pool.end().catch(() => {});
         throw new Error(`Could not prepare PostgreSQL (DATABASE_URL): ${(error as Error).message}`);
       }
-      const stores = createPostgresStores({ pool, tablePrefix });
+      const used = options.wrapPostgresPool?.(pool) ?? pool;
+      const stores = createPostgresStores({ pool: used, tablePrefix });
       const stopSweeper = stores.startChallengeSweeper({ intervalMs: 60_000 });
       const sessionTable = `${tablePrefix}demo_sessions`;
       try {
@@ -138,7 +147,7 @@ export async function createDemoBackend(
       }
       const PgStore = connectPgSimple(session);
       const sessionStore = new PgStore({
-        pool,
+        pool: used,
         tableName: sessionTable,
         createTableIfMissing: false,
         pruneSessionInterval: 15 * 60,

@@ -3,10 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SoftwareAuthenticator } from '@passgate/testing';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DemoConfigError, loadDemoConfig, type RunningDemo, startDemo } from '../src/index.js';
+import { CookieJar, call, cleanUpSharedStores, ORIGIN } from './demo-http.js';
 
 const quiet = { warn: () => {} };
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -156,47 +155,6 @@ describe('environment parsing', () => {
 // ---------------------------------------------------------------------------------------------------
 // Two in-process demos sharing Redis or PostgreSQL behave as one app behind a load balancer.
 
-/** A tiny cookie jar: name → value, whatever the path (every request here is same-site). */
-class CookieJar {
-  readonly cookies = new Map<string, string>();
-  store(res: Response): void {
-    for (const header of res.headers.getSetCookie()) {
-      const [pair = '', ...attributes] = header.split(';');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      const expired = attributes.some(
-        (a) => /^\s*expires=Thu, 01 Jan 1970/i.test(a) || /^\s*max-age=0\b/i.test(a),
-      );
-      if (expired || value === '') this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
-  }
-  header(): string {
-    return [...this.cookies].map(([n, v]) => `${n}=${v}`).join('; ');
-  }
-}
-
-const ORIGIN = 'http://localhost:3000'; // both instances serve one public origin, as behind a proxy
-
-async function call(demo: RunningDemo, jar: CookieJar, method: string, path: string, body?: unknown) {
-  const headers: Record<string, string> = {
-    origin: ORIGIN,
-    cookie: jar.header(),
-    accept: 'application/json',
-  };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`http://127.0.0.1:${demo.port}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    redirect: 'manual',
-  });
-  jar.store(res);
-  const text = await res.text();
-  return { status: res.status, body: text ? (JSON.parse(text) as any) : null };
-}
-
 function describeSharedStore(store: 'redis' | 'postgres', isolation: () => Record<string, string>) {
   describe(`PASSGATE_STORE=${store}: two instances sharing it`, () => {
     const demos: RunningDemo[] = [];
@@ -276,24 +234,5 @@ describeSharedStore('postgres', () => ({ postgresTablePrefix: tablePrefix }));
 
 afterAll(async () => {
   // Leave nothing behind in the shared services.
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-  const pool = new pg.Pool({ connectionString: DATABASE_URL });
-  try {
-    for (const table of ['demo_sessions', 'credentials', 'challenges', 'accounts', 'migrations']) {
-      await pool.query(`DROP TABLE IF EXISTS "${tablePrefix}${table}" CASCADE`);
-    }
-  } finally {
-    await pool.end();
-  }
+  await cleanUpSharedStores({ redis: REDIS_URL, postgres: DATABASE_URL }, redisPrefix, tablePrefix);
 });

@@ -1,0 +1,75 @@
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import type { RunningDemo } from '../src/index.js';
+
+/** Talking to an in-process demo over HTTP, as a browser on `ORIGIN` would. */
+
+/** A tiny cookie jar: name → value, whatever the path (every request here is same-site). */
+export class CookieJar {
+  readonly cookies = new Map<string, string>();
+  store(res: Response): void {
+    for (const header of res.headers.getSetCookie()) {
+      const [pair = '', ...attributes] = header.split(';');
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      const expired = attributes.some(
+        (a) => /^\s*expires=Thu, 01 Jan 1970/i.test(a) || /^\s*max-age=0\b/i.test(a),
+      );
+      if (expired || value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+  header(): string {
+    return [...this.cookies].map(([n, v]) => `${n}=${v}`).join('; ');
+  }
+}
+
+/** The public origin the demos serve (both instances behind one origin, as behind a proxy). */
+export const ORIGIN = 'http://localhost:3000';
+
+export async function call(demo: RunningDemo, jar: CookieJar, method: string, path: string, body?: unknown) {
+  const headers: Record<string, string> = {
+    origin: ORIGIN,
+    cookie: jar.header(),
+    accept: 'application/json',
+  };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`http://127.0.0.1:${demo.port}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    redirect: 'manual',
+  });
+  jar.store(res);
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as any) : null };
+}
+
+/** Deletes what a demo left in the shared services: Redis keys under `redisPrefix`, tables under `tablePrefix`. */
+export async function cleanUpSharedStores(
+  urls: { redis: string; postgres: string },
+  redisPrefix: string,
+  tablePrefix: string,
+): Promise<void> {
+  const redis = new Redis(urls.redis, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  const pool = new pg.Pool({ connectionString: urls.postgres });
+  try {
+    for (const table of ['demo_sessions', 'credentials', 'challenges', 'accounts', 'migrations']) {
+      await pool.query(`DROP TABLE IF EXISTS "${tablePrefix}${table}" CASCADE`);
+    }
+  } finally {
+    await pool.end();
+  }
+}

@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto';
+import { SoftwareAuthenticator } from '@passgate/testing';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadDemoConfig, type RunningDemo, startDemo } from '../src/index.js';
+import { CookieJar, call, cleanUpSharedStores, ORIGIN } from './demo-http.js';
+
+/**
+ * Round trips to the store server per full sign-in ceremony (`login/options` then `login/verify`
+ * from a browser with no cookies yet, as `pnpm bench` runs it), as the Express demo is wired for
+ * Redis and for PostgreSQL: Passgate's stores, its rate limiters (Redis only; PostgreSQL mode keeps
+ * them in memory) and the express-session store on the same server, all counted. Issue 14's goal:
+ * at most 5 for the stores and the session. Counted by wrapping the connection the demo opened: every command sent on its own,
+ * every pipeline or MULTI, every SQL statement (on the pool or a checked-out client) is one.
+ */
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const MAX_ROUND_TRIPS = 5;
+
+const tablePrefix = `trips_${randomBytes(4).toString('hex')}_`;
+const redisPrefix = `passgate-trips-${randomBytes(4).toString('hex')}:`;
+
+/** What was sent, one entry per round trip (the command or statement's first word). */
+let sent: string[] = [];
+
+function countingRedis(client: Redis): Redis {
+  const commands = new Set(client.getBuiltinCommands());
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || typeof property !== 'string') return value;
+      if (property === 'pipeline' || property === 'multi') {
+        return (...args: unknown[]) => {
+          const batch = value.apply(target, args);
+          const exec = batch.exec.bind(batch);
+          batch.exec = (...execArgs: unknown[]) => {
+            sent.push(property);
+            return exec(...execArgs);
+          };
+          return batch;
+        };
+      }
+      // Builtin commands, and the script command rate-limiter-flexible defines on the client.
+      if (!commands.has(property) && property !== 'rlflxIncr') return value.bind(target);
+      return (...args: unknown[]) => {
+        sent.push(property);
+        return value.apply(target, args);
+      };
+    },
+  });
+}
+
+function countingPool(pool: pg.Pool): pg.Pool {
+  const countQuery = <T extends { query: (...args: never[]) => unknown }>(target: T) =>
+    new Proxy(target, {
+      get(obj, property, receiver) {
+        const value = Reflect.get(obj, property, receiver);
+        if (property !== 'query' || typeof value !== 'function') {
+          return typeof value === 'function' ? value.bind(obj) : value;
+        }
+        return (...args: unknown[]) => {
+          const text = typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: string })?.text);
+          sent.push(text.trim().split(/\s+/)[0]!.toUpperCase());
+          return value.apply(obj, args);
+        };
+      },
+    });
+  const counted = countQuery(pool);
+  return new Proxy(counted, {
+    get(obj, property, receiver) {
+      if (property !== 'connect') return Reflect.get(obj, property, receiver);
+      return async (...args: unknown[]) => {
+        if (args.length > 0) throw new Error('callback-style connect is not counted here');
+        return countQuery(await pool.connect());
+      };
+    },
+  });
+}
+
+async function fullSignIn(demo: RunningDemo, authenticator: SoftwareAuthenticator) {
+  const jar = new CookieJar();
+  sent = [];
+  const options = await call(demo, jar, 'POST', '/passkeys/login/options', {});
+  expect(options.status).toBe(200);
+  const optionsTrips = [...sent];
+  const assertion = await authenticator.getAssertion(options.body, { origin: ORIGIN });
+  sent = [];
+  const verified = await call(demo, jar, 'POST', '/passkeys/login/verify', assertion);
+  expect(verified.status, JSON.stringify(verified.body)).toBe(200);
+  return { options: optionsTrips, verify: [...sent] };
+}
+
+function describeStore(store: 'redis' | 'postgres') {
+  describe(`PASSGATE_STORE=${store}`, () => {
+    let demo: RunningDemo | undefined;
+    afterAll(async () => {
+      await demo?.close();
+    });
+
+    it(`a full sign-in ceremony costs at most ${MAX_ROUND_TRIPS} round trips, session included`, async () => {
+      const env = {
+        PORT: '0',
+        ORIGIN,
+        SESSION_SECRET: 'round-trip-session-secret-0123456789',
+        PASSGATE_STORE: store,
+        REDIS_URL,
+        DATABASE_URL,
+      };
+      demo = await startDemo(loadDemoConfig(env, { warn() {} }), {
+        log: () => {},
+        host: '127.0.0.1',
+        redisPrefix,
+        postgresTablePrefix: tablePrefix,
+        wrapRedisClient: countingRedis,
+        wrapPostgresPool: countingPool,
+      });
+      const authenticator = new SoftwareAuthenticator();
+      const signUpJar = new CookieJar();
+      const username = `trips-${randomBytes(4).toString('hex')}`;
+      const options = await call(demo, signUpJar, 'POST', '/passkeys/register/options', { username });
+      const registration = await authenticator.createCredential(options.body, { origin: ORIGIN });
+      expect((await call(demo, signUpJar, 'POST', '/passkeys/register/verify', registration)).status).toBe(
+        200,
+      );
+
+      // The first sign-in loads the scripts (EVALSHA's NOSCRIPT fallback) and warms the pool.
+      await fullSignIn(demo, authenticator);
+      const trips = await fullSignIn(demo, authenticator);
+      const all = [...trips.options, ...trips.verify];
+      const limiter = all.filter((command) => command === 'rlflxIncr');
+      console.log(
+        `${store}: ${all.length} round trips per sign-in ceremony, ${limiter.length} of them the per-IP limiter ` +
+          `(options: ${trips.options.join(', ')}; verify: ${trips.verify.join(', ')})`,
+      );
+      // Passgate's stores and the session store.
+      expect(all.length - limiter.length).toBeLessThanOrEqual(MAX_ROUND_TRIPS);
+      // The per-IP bucket (on Redis here): one atomic consume per request, never more.
+      expect(limiter.length).toBe(store === 'redis' ? 2 : 0);
+
+      // Username-first options: the same round trips for a known and an unknown username (#12).
+      const usernameOptions = async (name: string) => {
+        sent = [];
+        expect(
+          (await call(demo!, new CookieJar(), 'POST', '/passkeys/login/options', { username: name })).status,
+        ).toBe(200);
+        return [...sent];
+      };
+      const known = await usernameOptions(username);
+      const unknown = await usernameOptions(`nobody-${randomBytes(4).toString('hex')}`);
+      console.log(
+        `${store}: login/options with a username: ${known.length} round trips (${known.join(', ')})`,
+      );
+      expect(unknown).toEqual(known);
+    });
+  });
+}
+
+describeStore('redis');
+describeStore('postgres');
+
+afterAll(async () => {
+  // Leave nothing behind in the shared services.
+  await cleanUpSharedStores({ redis: REDIS_URL, postgres: DATABASE_URL }, redisPrefix, tablePrefix);
+});
