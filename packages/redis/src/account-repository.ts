@@ -5,10 +5,10 @@ import {
   type StoredCredential,
   usernameTaken,
 } from '@passgate/core';
-import type { RedisClient } from './client.js';
-import { accountFromHash, accountToFields, credentialToFields, ms } from './codec.js';
+import { clientKeyPrefix, type RedisClient } from './client.js';
+import { accountFromHash, accountToFields, credentialToFields, ms, pairsToHash } from './codec.js';
 import type { KeySpace } from './keys.js';
-import { CREATE_ACCOUNT, DELETE_ACCOUNT } from './scripts.js';
+import { CREATE_ACCOUNT, DELETE_ACCOUNT, FIND_ACCOUNT_BY_INDEX } from './scripts.js';
 import { guard } from './timeout.js';
 
 /** Reads-then-deletes tried before giving up on an account whose credentials keep changing. */
@@ -30,11 +30,14 @@ export class RedisAccountRepository implements AccountRepository {
   readonly #client: RedisClient;
   readonly #keys: KeySpace;
   readonly #timeoutMs: number;
+  /** The key of an account without its user handle, for scripts that build it. */
+  readonly #accountKeyPrefix: string;
 
   constructor(options: RedisAccountRepositoryOptions) {
     this.#client = options.client;
     this.#keys = options.keys;
     this.#timeoutMs = options.commandTimeoutMs;
+    this.#accountKeyPrefix = `${clientKeyPrefix(options.client)}${options.keys.account('')}`;
   }
 
   async findByUserHandle(userHandle: string): Promise<Account | null> {
@@ -123,13 +126,11 @@ export class RedisAccountRepository implements AccountRepository {
   }
 
   async #findByIndex(indexKey: string, matches: (account: Account) => boolean): Promise<Account | null> {
-    const hash = await guard(this.#timeoutMs, async () => {
-      const userHandle = await this.#client.get(indexKey);
-      // A miss reads a key that never exists (user handles are never empty): the same two round
-      // trips as a hit, so how long `login/options` takes does not say whether a username exists.
-      return await this.#client.hgetall(this.#keys.account(userHandle ?? ''));
-    });
-    const account = accountFromHash(hash);
+    // One round trip; a miss does the same work as a hit (see the script).
+    const reply = await guard(this.#timeoutMs, () =>
+      FIND_ACCOUNT_BY_INDEX.run(this.#client, [indexKey], [this.#accountKeyPrefix]),
+    );
+    const account = accountFromHash(pairsToHash(reply));
     return account !== null && matches(account) ? account : null;
   }
 }

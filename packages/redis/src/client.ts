@@ -32,3 +32,15 @@ export function assertNoAutoResend(client: RedisClient): void {
       'consumed challenge answers not found, a successful sign-in is reported as a cloned passkey).',
   );
 }
+
+/**
+ * The client's ioredis `keyPrefix` (`''` for none): ioredis adds it to a script's `KEYS` only, so a
+ * script that builds a key itself needs it spelled out.
+ */
+export function clientKeyPrefix(client: RedisClient): string {
+  if (client.isCluster) {
+    const options = (client as Cluster).options;
+    return options.keyPrefix ?? options.redisOptions?.keyPrefix ?? '';
+  }
+  return (client as Redis).options.keyPrefix ?? '';
+}

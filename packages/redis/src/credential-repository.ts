@@ -8,10 +8,16 @@ import {
   type StoredCredential,
   tooManyCredentials,
 } from '@passgate/core';
-import type { RedisClient } from './client.js';
+import { clientKeyPrefix, type RedisClient } from './client.js';
 import { bool, credentialFromHash, credentialToFields, ms, pairsToHash } from './codec.js';
 import type { KeySpace } from './keys.js';
-import { CREATE_CREDENTIAL, DELETE_CREDENTIAL, RENAME, UPDATE_AFTER_SIGN_IN } from './scripts.js';
+import {
+  CREATE_CREDENTIAL,
+  DELETE_CREDENTIAL,
+  LIST_CREDENTIALS,
+  RENAME,
+  UPDATE_AFTER_SIGN_IN,
+} from './scripts.js';
 import { guard } from './timeout.js';
 
 export interface RedisCredentialRepositoryOptions {
@@ -30,11 +36,14 @@ export class RedisCredentialRepository implements CredentialRepository {
   readonly #client: RedisClient;
   readonly #keys: KeySpace;
   readonly #timeoutMs: number;
+  /** The key of a credential without its id, for scripts that build it. */
+  readonly #credentialKeyPrefix: string;
 
   constructor(options: RedisCredentialRepositoryOptions) {
     this.#client = options.client;
     this.#keys = options.keys;
     this.#timeoutMs = options.commandTimeoutMs;
+    this.#credentialKeyPrefix = `${clientKeyPrefix(options.client)}${options.keys.credential('')}`;
   }
 
   async create(credential: StoredCredential, options: CreateCredentialOptions = {}): Promise<void> {
@@ -63,28 +72,24 @@ export class RedisCredentialRepository implements CredentialRepository {
   }
 
   async listByUserHandle(userHandle: string): Promise<StoredCredential[]> {
-    const hashes = await guard(this.#timeoutMs, async () => {
-      const ids = await this.#client.zrange(this.#keys.accountCredentials(userHandle), 0, '-1');
-      // Same hash tag as the set, so this pipeline goes to one node even on a cluster. An empty
-      // list still makes the round trip (reading a key that never exists: ids are never empty), so
-      // an account without passkeys, or a username without an account, costs what one with passkeys
-      // does.
-      const pipeline = this.#client.pipeline();
-      for (const id of ids.length > 0 ? ids : ['']) pipeline.hgetall(this.#keys.credential(id));
-      const replies = (await pipeline.exec()) ?? [];
-      return replies.map(([error, hash]) => {
-        if (error) throw error;
-        return hash as Record<string, string>;
-      });
-    });
+    // One round trip (the set, then each hash, in one script); an empty set does the same work as
+    // a set of one, so an account without passkeys, or a username without an account, costs what
+    // one with passkeys does.
+    const reply = await guard(this.#timeoutMs, () =>
+      LIST_CREDENTIALS.run(
+        this.#client,
+        [this.#keys.accountCredentials(userHandle)],
+        [this.#credentialKeyPrefix],
+      ),
+    );
+    const hashes = (Array.isArray(reply) ? reply : []).map(pairsToHash);
     const credentials: StoredCredential[] = [];
     for (const hash of hashes) {
       const credential = credentialFromHash(hash);
-      // A credential deleted between the two round trips is simply left out.
       if (credential !== null && credential.userHandle === userHandle) credentials.push(credential);
     }
     // ZRANGE already orders by score (createdAt) then id; sorting again keeps the contract
-    // independent of that detail and of the round-trip gap.
+    // independent of that detail.
     return credentials.sort(
       (a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
     );

@@ -8,8 +8,10 @@ import type { RedisClient } from './client.js';
  * add methods to the application's client; `EVAL` (rather than `SCRIPT LOAD`) is the fallback
  * because on a cluster it is routed by key to the node that runs the script.
  *
- * Every key a script touches is passed in `KEYS` (never built inside the script), as Redis Cluster
- * requires and so that an ioredis `keyPrefix` on the application's client applies to them.
+ * Every key a script touches is passed in `KEYS`, as Redis Cluster requires and so that an ioredis
+ * `keyPrefix` on the application's client applies to them, except where a key depends on what the
+ * script reads (an account's key on the user handle it holds): such a script builds it from a
+ * prefix passed in `ARGV` (`clientKeyPrefix` included), and says so.
  */
 export class LuaScript {
   readonly sha: string;
@@ -241,7 +243,42 @@ return { v, credential, account }`,
   2,
 );
 
+/**
+ * An account by a uniqueness index (username or user id) in one step: the index, then the account.
+ * KEYS[1] index key. ARGV[1] the account key without the user handle (the client's `keyPrefix`
+ * included: ioredis adds it to KEYS only). Returns the account's HGETALL pairs ({} when none).
+ * It builds the account's key, which shares the index's hash tag (one slot, also on a Cluster).
+ * A miss reads a key that never exists (user handles are never empty), so a hit and a miss do the
+ * same work: how long `login/options` takes does not say whether a username exists.
+ */
+export const FIND_ACCOUNT_BY_INDEX = new LuaScript(
+  'findAccountByIndex',
+  `local handle = redis.call('GET', KEYS[1])
+return redis.call('HGETALL', ARGV[1] .. (handle or ''))`,
+  1,
+);
+
+/**
+ * An account's credentials in one step: the ids in its sorted set (by createdAt, then id), then
+ * each hash. KEYS[1] the account's credential set. ARGV[1] the credential key without the id (the
+ * client's `keyPrefix` included). Returns one HGETALL pairs array per id, in set order.
+ * It builds the credentials' keys, which share the set's hash tag (one slot, also on a Cluster).
+ * An empty set reads one key that never exists (ids are never empty), so an account without
+ * passkeys, or a username without an account, costs what one with a passkey does.
+ */
+export const LIST_CREDENTIALS = new LuaScript(
+  'listCredentials',
+  `local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+if #ids == 0 then ids = { '' } end
+local hashes = {}
+for i, id in ipairs(ids) do hashes[i] = redis.call('HGETALL', ARGV[1] .. id) end
+return hashes`,
+  1,
+);
+
 export const ALL_SCRIPTS: readonly LuaScript[] = [
+  FIND_ACCOUNT_BY_INDEX,
+  LIST_CREDENTIALS,
   CONSUME,
   CONSUME_FOR_SIGN_IN,
   CREATE_CREDENTIAL,

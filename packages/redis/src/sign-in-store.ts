@@ -6,6 +6,7 @@ import type {
   SignInStore,
 } from '@passgate/core';
 import type { Redis } from 'ioredis';
+import { clientKeyPrefix } from './client.js';
 import { accountFromHash, credentialFromHash, pairsToHash } from './codec.js';
 import type { KeySpace } from './keys.js';
 import { CONSUME_FOR_SIGN_IN } from './scripts.js';
@@ -37,8 +38,7 @@ export class RedisSignInStore implements SignInStore {
     this.#client = options.client;
     this.#keys = options.keys;
     this.#timeoutMs = options.commandTimeoutMs;
-    // ioredis prefixes KEYS with its `keyPrefix`; a key built inside the script needs it spelled out.
-    this.#accountKeyPrefix = `${options.client.options.keyPrefix ?? ''}${options.keys.account('')}`;
+    this.#accountKeyPrefix = `${clientKeyPrefix(options.client)}${options.keys.account('')}`;
   }
 
   async consumeForSignIn(ceremonyId: string, credentialId: string): Promise<SignInReads> {
