@@ -122,10 +122,21 @@ function withOutage(stores: PassgateStores, outage: StoreFaults): PassgateStores
         };
       },
     });
-  return {
+  const wrapped = {
     challenges: wrap(stores.challenges),
     credentials: wrap(stores.credentials),
     accounts: wrap(stores.accounts),
+  };
+  // The one-round-trip sign-in read too (memory stores have it), reading through the wrapped stores,
+  // so the contract runs on the path the demos take.
+  if (!stores.signIn) return wrapped;
+  const signIn = wrap(stores.signIn);
+  return {
+    ...wrapped,
+    signIn: {
+      readsFrom: wrapped,
+      consumeForSignIn: (ceremonyId, credentialId) => signIn.consumeForSignIn(ceremonyId, credentialId),
+    },
   };
 }
 
