@@ -373,6 +373,19 @@ describe('upgradeToPasskey (conditional create)', () => {
     expect((await client.listPasskeys()).map((c) => c.id)).toContain(result.credential.id);
   });
 
+  test('signed out, where conditional create is supported: rejects with PasskeyError unauthenticated, creates nothing', async () => {
+    browser.capabilities['conditionalCreate'] = true;
+    const error = await failure(client.upgradeToPasskey());
+    expect(error).toBeInstanceOf(PasskeyError);
+    expect(error.code).toBe('unauthenticated');
+    expect(error.status).toBe(401);
+    expect(sent.at(-1)).toMatchObject({
+      path: '/passkeys/register/options',
+      body: { mediation: 'conditional' },
+    });
+    expect(browser.calls.filter((c) => c.method === 'create')).toEqual([]);
+  });
+
   test('a declined conditional create resolves quietly and saves nothing', async () => {
     await client.signUp({ username: 'grace-h' });
     browser.uninstall();

@@ -47,7 +47,7 @@ export async function listCredentials(
   );
   return {
     credentials: credentials.map((c) => toCredentialView(runtime, c)),
-    signal: toSignal(runtime.rpId(context), account, credentials),
+    signal: toSignal(runtime.rpId(context), account, credentials, signIn),
   };
 }
 
@@ -97,5 +97,5 @@ export async function deleteCredential(
   const remaining = await runtime.store('credentials.listByUserHandle', () =>
     runtime.stores.credentials.listByUserHandle(account.userHandle),
   );
-  return { deleted: true, signal: toSignal(runtime.rpId(context), account, remaining) };
+  return { deleted: true, signal: toSignal(runtime.rpId(context), account, remaining, signIn) };
 }

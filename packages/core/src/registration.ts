@@ -39,7 +39,7 @@ import type {
   StoredCredential,
   UserView,
 } from './types.js';
-import { toCredentialView, toUserView } from './views.js';
+import { currentNames, toCredentialView, toUserView } from './views.js';
 
 export interface StartRegistrationInput {
   /**
@@ -128,8 +128,10 @@ export async function startRegistration(
         throw new PassgateError('too_many_credentials');
       exclude = credentials.map((c) => ({ id: c.id, transports: c.transports }));
       ceremony = { mode: 'add', userHandle: account.userHandle, userId: account.userId, ...mediation };
-      userName = account.username;
-      userDisplayName = account.displayName;
+      // The application's current names for its user (they may have changed since the first passkey).
+      const names = currentNames(signIn, account);
+      userName = isApplicationSignIn(signIn) ? canonicalUsername(runtime, names.name) : names.name;
+      userDisplayName = names.displayName;
     } else {
       // Only an application's user has no account here (a Passgate session's account is checked).
       if (!isApplicationSignIn(signIn)) throw new PassgateError('unauthenticated');
@@ -328,7 +330,7 @@ async function completeRegistration(
         : 'signed_in',
   );
   return {
-    user: toUserView(account),
+    user: toUserView(account, input.session ?? null),
     credential: toCredentialView(runtime, credential),
     account,
     signedUp: state.mode === 'signup',

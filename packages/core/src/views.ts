@@ -1,8 +1,22 @@
 import type { Runtime } from './runtime.js';
+import { isApplicationSignIn, type SignIn } from './sign-in.js';
 import type { Account, CredentialView, SignalView, StoredCredential, UserView } from './types.js';
 
-export function toUserView(account: Account): UserView {
-  return { id: account.userId, name: account.username, displayName: account.displayName };
+/**
+ * The names to show for the account behind a sign-in. The application owns its users' names: for its
+ * own sign-in (`identify`) they are the ones it reports now, even when they changed since the first
+ * passkey. The account's stored copy is not rewritten (it stays the key username-first sign-in looks
+ * up); it names a Passgate session's account, and a passkey sign-in's answer.
+ */
+export function currentNames(signIn: SignIn | null, account: Account): { name: string; displayName: string } {
+  if (isApplicationSignIn(signIn) && signIn.userId === account.userId) {
+    return { name: signIn.name, displayName: signIn.displayName };
+  }
+  return { name: account.username, displayName: account.displayName };
+}
+
+export function toUserView(account: Account, signIn: SignIn | null = null): UserView {
+  return { id: account.userId, ...currentNames(signIn, account) };
 }
 
 export function toCredentialView(runtime: Runtime, credential: StoredCredential): CredentialView {
@@ -19,13 +33,20 @@ export function toCredentialView(runtime: Runtime, credential: StoredCredential)
   };
 }
 
-/** What the browser's Signal API takes, so it can drop deleted passkeys and show current names. */
-export function toSignal(rpId: string, account: Account, credentials: StoredCredential[]): SignalView {
+/**
+ * What the browser's Signal API takes, so it can drop deleted passkeys and show current names (the
+ * application's current ones for its own sign-in: `currentNames`).
+ */
+export function toSignal(
+  rpId: string,
+  account: Account,
+  credentials: StoredCredential[],
+  signIn: SignIn | null = null,
+): SignalView {
   return {
     rpId,
     userId: account.userHandle,
     allAcceptedCredentialIds: credentials.map((c) => c.id),
-    name: account.username,
-    displayName: account.displayName,
+    ...currentNames(signIn, account),
   };
 }
