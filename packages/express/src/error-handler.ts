@@ -1,31 +1,12 @@
-import { PassgateError } from '@passgate/core';
-import { errorResponse } from '@passgate/core/http';
+import { contractErrorResponse, writeContractResponse } from '@passgate/core/node';
 import type { ErrorRequestHandler } from 'express';
 import { passgateOf } from './instance.js';
-import { writeContractResponse } from './response.js';
 
 /**
- * Errors of Express's own body parsers (body-parser's `type`), when the host app parses bodies before
- * the router, mapped to the contract's codes, so a global `express.json()` cannot leak its own format.
- * `undefined` for anything else.
+ * Errors of Express's own body parsers mapped to the contract's codes.
+ * @deprecated Import `fromBodyParserError` from `@passgate/core/node` (the same function).
  */
-export function fromBodyParserError(error: unknown): PassgateError | undefined {
-  if (!error || typeof error !== 'object') return undefined;
-  switch ((error as { type?: unknown }).type) {
-    case 'entity.parse.failed':
-      return new PassgateError('invalid_request', 'The body is not valid JSON.', {
-        field: '$',
-        cause: error,
-      });
-    case 'entity.too.large':
-      return new PassgateError('payload_too_large', undefined, { cause: error });
-    case 'charset.unsupported':
-    case 'encoding.unsupported':
-      return new PassgateError('unsupported_media_type', undefined, { cause: error });
-    default:
-      return undefined;
-  }
-}
+export { fromBodyParserError } from '@passgate/core/node';
 
 /**
  * Express error middleware answering with the contract's error body: a `PassgateError` with its own
@@ -40,7 +21,6 @@ export function passkeyErrorHandler(): ErrorRequestHandler {
       next(error);
       return;
     }
-    const logger = passgateOf(req)?.runtime.logger;
-    writeContractResponse(res, errorResponse(fromBodyParserError(error) ?? error, logger));
+    writeContractResponse(res, contractErrorResponse(error, passgateOf(req)));
   };
 }

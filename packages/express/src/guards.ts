@@ -1,8 +1,8 @@
 import { type Passgate, PassgateError } from '@passgate/core';
 import { errorResponse } from '@passgate/core/http';
+import { writeContractResponse } from '@passgate/core/node';
 import type { RequestHandler } from 'express';
 import { passgateOf } from './instance.js';
-import { writeContractResponse } from './response.js';
 
 /**
  * Lets the request through when someone is signed in (`req.passkey`), else answers

@@ -4,9 +4,8 @@
  */
 import './augment.js';
 
-// The Express building blocks of the router, for other integrations on Express: `@passgate/nestjs`
-// (on @nestjs/platform-express) uses these, so both frameworks translate requests, write responses
-// and keep sign-ins in exactly the same way.
+// The Node building blocks once exported here for `@passgate/nestjs` now live in
+// `@passgate/core/node`, shared by every integration; kept (deprecated) for existing imports.
 export { fromBodyParserError, passkeyErrorHandler } from './error-handler.js';
 export { type RecentAuthenticationOptions, requireRecentAuthentication, requireSignIn } from './guards.js';
 export type { PasskeyRouterOptions, PasskeySessionHooks } from './options.js';
@@ -20,4 +19,5 @@ export {
   SESSION_KEY,
   type SessionAdapter,
 } from './session.js';
-export { type ApplicationSignInOptions, type SignInAdapter, signInAdapter } from './sign-in.js';
+export type { ApplicationSignInOptions } from './sign-in.js';
+export { type SignInAdapter, signInAdapter } from './sign-in.js';

@@ -1,39 +1,40 @@
-import { type ContractHandlerOptions, createContractHandler, wellKnownWebauthn } from '@passgate/core/http';
-import { type ErrorRequestHandler, type Request, Router } from 'express';
+import { createContractHandler, pathBelow } from '@passgate/core/http';
+import {
+  contractHandlerOptions,
+  createSignInAdapter,
+  expressSessionAdapter,
+  nodeWriter,
+  serveContract,
+  serveWellKnown,
+} from '@passgate/core/node';
+import { type ErrorRequestHandler, type Request, type Response, Router } from 'express';
 import { passkeyErrorHandler } from './error-handler.js';
 import { rememberPassgate } from './instance.js';
 import type { PasskeyRouterOptions } from './options.js';
-import { fullPath, pathBelow, toContractRequest } from './request.js';
-import { writeContractResponse } from './response.js';
-import { expressSessionAdapter, hooksAdapter } from './session.js';
-import { signInAdapter } from './sign-in.js';
+import { expressRequestInfo, fullPath } from './request.js';
 
-/** express-session's default cookie name. */
-export const DEFAULT_SESSION_COOKIE_NAME = 'connect.sid';
+/**
+ * express-session's default cookie name.
+ * @deprecated Import `DEFAULT_SESSION_COOKIE_NAME` from `@passgate/core/node`.
+ */
+export { DEFAULT_SESSION_COOKIE_NAME } from '@passgate/core/node';
 
 /**
  * The Passgate HTTP contract as an Express router. Mount it with `app.use(router)` after
  * express-session (or give `session` hooks); routes after it can read `req.passkey`.
  *
  * All contract logic (routing, checks, status codes, cookies, error bodies) lives in
- * `@passgate/core/http`; this only translates requests and responses and applies session actions.
- * Bodies of the passkey routes are read here, bounded; other routes are untouched.
+ * `@passgate/core/http`, and the Node glue (requests, responses, sessions) in `@passgate/core/node`;
+ * this only mounts them on Express. Bodies of the passkey routes are read there, bounded; other
+ * routes are untouched.
  */
 export function createPasskeyRouter(options: PasskeyRouterOptions): Router {
   const { passgate } = options;
-  if (!passgate) throw new TypeError('createPasskeyRouter needs a `passgate` (from createPassgate).');
-  const handlerOptions: ContractHandlerOptions = {};
-  if (options.prefix !== undefined) handlerOptions.prefix = options.prefix;
-  if (options.cookieName !== undefined) handlerOptions.cookieName = options.cookieName;
-  if (options.maxBodyBytes !== undefined) handlerOptions.maxBodyBytes = options.maxBodyBytes;
-  if (options.secureCookies !== undefined) handlerOptions.secureCookies = options.secureCookies;
-  const handler = createContractHandler(passgate, handlerOptions);
-  const sessions = signInAdapter(
-    passgate,
-    options.session === undefined || options.session === 'express-session'
-      ? expressSessionAdapter(options.sessionCookieName ?? DEFAULT_SESSION_COOKIE_NAME)
-      : hooksAdapter(options.session),
-    options,
+  if (!passgate)
+    throw new TypeError('passgate: createPasskeyRouter needs a `passgate` (from createPassgate).');
+  const handler = createContractHandler(passgate, contractHandlerOptions(options));
+  const signIns = createSignInAdapter<Request, Response>(passgate, options, (name) =>
+    expressSessionAdapter<Request>(name),
   );
 
   const router = Router();
@@ -41,43 +42,28 @@ export function createPasskeyRouter(options: PasskeyRouterOptions): Router {
 
   router.use(async (req, res, next) => {
     rememberPassgate(req, passgate);
-    const path = fullPath(req);
-    const below = ours(req);
     try {
       // Resolved afresh for each router (a second router may belong to another Passgate instance).
       req.passkey = undefined;
+      const write = nodeWriter(res);
       // The related origins (rp.relatedOrigins), at the site root whatever the prefix.
-      const wellKnown = wellKnownWebauthn(passgate, {
-        method: req.method,
-        path,
-        headers: req.headers,
-        ip: req.ip,
-      });
-      if (wellKnown) {
-        writeContractResponse(res, wellKnown);
-        return;
-      }
+      if (serveWellKnown(passgate, req, fullPath(req), req.ip, write)) return;
+      const below = ours(req);
       if (below === undefined) {
-        await sessions.resolve(req, res);
+        await signIns.resolve(req, res);
         next();
         return;
       }
-      sessions.assertReady(req);
-      // The handler looks the sign-in up only after the request-shape checks (contract order: a
-      // store outage behind the session must not answer before 403/415/413/429/400).
-      const response = await handler.handle(toContractRequest(req, below, () => sessions.resolve(req, res)));
-      if (!response) {
-        await sessions.resolve(req, res);
-        next();
-        return;
-      }
-      const action = response.sessionAction;
-      if (action?.type === 'sign_in') {
-        await sessions.signIn(req, res, action.session, action.user);
-      } else if (action?.type === 'sign_out') {
-        await sessions.signOut(req, res);
-      }
-      writeContractResponse(res, response);
+      const served = await serveContract(passgate, handler, signIns, {
+        raw: req,
+        req,
+        res,
+        below,
+        info: expressRequestInfo(req),
+        write,
+        sent: () => res.headersSent,
+      });
+      if (!served) next();
     } catch (error) {
       next(error);
     }

@@ -1,90 +1,21 @@
-import type { IdentifiedUser, Passgate, PasskeySession, SignIn, UserView } from '@passgate/core';
-import { resolveRequestSignIn } from '@passgate/core/http';
+import type {
+  ApplicationSignInOptions as NodeApplicationSignInOptions,
+  SignInAdapter as NodeSignInAdapter,
+} from '@passgate/core/node';
 import type { Request, Response } from 'express';
-import type { SessionAdapter } from './session.js';
 
 /**
  * For applications that sign their users in themselves (passwords, social sign-in, passport, their
- * own sessions or JWTs) and add passkeys for those users.
+ * own sessions or JWTs) and add passkeys for those users: `identify` and `onPasskeySignIn` on
+ * Express's request and response (see `ApplicationSignInOptions` in `@passgate/core/node`).
  */
-export interface ApplicationSignInOptions {
-  /**
-   * Who the application has signed in for this request, or `null`: with passport,
-   * `(req) => req.user ? { userId: req.user.id, name: req.user.email, authenticatedAt: req.session.signedInAt } : null`.
-   * Called once per request that passes through the router (mount it after passport/your session
-   * middleware). Such a user counts as signed in for the whole contract: their first passkey links
-   * their user id to a new random user handle, and sign-in with it answers with their user id.
-   * A throw or an answer that is not an `IdentifiedUser` is a 500 (`internal_error`, logged naming
-   * `identify`), never a guess.
-   */
-  identify?: (req: Request) => IdentifiedUser | null | undefined | Promise<IdentifiedUser | null | undefined>;
-  /**
-   * A passkey sign-in (or sign-up) succeeded: establish the application's own session for `user.id`
-   * (`req.login(...)` with passport, a JWT cookie). Runs after Passgate kept its own session and before
-   * the response is written; it may set cookies, must not send a body. A throw answers 500.
-   * `session.credentialId` is the passkey used: keep it in a JWT and return it from `identify`, so the
-   * JWT stops counting when that passkey is deleted.
-   */
-  onPasskeySignIn?: (
-    req: Request,
-    res: Response,
-    signIn: { user: UserView; session: PasskeySession },
-  ) => void | Promise<void>;
-}
+export type ApplicationSignInOptions = NodeApplicationSignInOptions<Request, Response>;
 
-/** How an integration reads, keeps and ends sign-ins: Passgate's session plus the application's own. */
-export interface SignInAdapter {
-  /** See `SessionAdapter.assertReady`. */
-  assertReady(req: Request): void;
-  /**
-   * The request's sign-in, resolved once and kept in `req.passkey`: Passgate's session and the
-   * application's `identify`, checked against the store. A sign-in made with a passkey that has since
-   * been deleted is ended here (the session destroyed, or the `onSignOut` hook called) and reads as
-   * signed out.
-   */
-  resolve(req: Request, res?: Response): Promise<SignIn | null>;
-  /** Keeps a passkey sign-in, then calls the application's `onPasskeySignIn`. */
-  signIn(req: Request, res: Response, session: PasskeySession, user: UserView): Promise<void>;
-  /** Ends the sign-in on the server (`POST /logout`). */
-  signOut(req: Request, res: Response): Promise<void>;
-}
+/**
+ * How the router reads, keeps and ends sign-ins.
+ * @deprecated Use `SignInAdapter<Request, Response>` from `@passgate/core/node`.
+ */
+export type SignInAdapter = NodeSignInAdapter<Request, Response>;
 
-export function signInAdapter(
-  passgate: Passgate,
-  sessions: SessionAdapter,
-  app: ApplicationSignInOptions = {},
-): SignInAdapter {
-  if (app.identify !== undefined && typeof app.identify !== 'function')
-    throw new TypeError('`identify` must be a function (req) => user | null.');
-  if (app.onPasskeySignIn !== undefined && typeof app.onPasskeySignIn !== 'function')
-    throw new TypeError('`onPasskeySignIn` must be a function (req, res, { user, session }).');
-  const { identify, onPasskeySignIn } = app;
-  return {
-    assertReady(req) {
-      sessions.assertReady(req);
-    },
-    async resolve(req, res) {
-      if (req.passkey !== undefined) return req.passkey;
-      const session = await sessions.get(req);
-      const resolved = await resolveRequestSignIn(passgate, {
-        session,
-        identify: identify ? () => identify(req) : undefined,
-      });
-      const response = res ?? req.res;
-      if (resolved.ended && response && !response.headersSent) {
-        await (sessions.expire ? sessions.expire(req, response) : sessions.signOut(req, response));
-      }
-      req.passkey = resolved.signIn;
-      return resolved.signIn;
-    },
-    async signIn(req, res, session, user) {
-      await sessions.signIn(req, res, session);
-      req.passkey = session;
-      await onPasskeySignIn?.(req, res, { user, session });
-    },
-    async signOut(req, res) {
-      await sessions.signOut(req, res);
-      req.passkey = null;
-    },
-  };
-}
+/** @deprecated Import `signInAdapter` from `@passgate/core/node`. */
+export { signInAdapter } from '@passgate/core/node';

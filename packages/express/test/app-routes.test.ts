@@ -176,7 +176,7 @@ describe('options: prefix, cookie name, express-session cookie name, https', () 
       expect((await client.post('/login/options', {})).status).toBe(500);
       // Nothing was started or written, and the log says what to do.
       expect(await stores.accounts.findByUsername('alice')).toBeNull();
-      expect(logged.some((m) => /mount express-session before the passkey router/.test(m))).toBe(true);
+      expect(logged.some((m) => /mount express-session before the passkey routes/.test(m))).toBe(true);
     } finally {
       await server.close();
     }

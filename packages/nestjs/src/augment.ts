@@ -1,4 +1,4 @@
-import type { PasskeySession } from '@passgate/core';
+import type { SignIn } from '@passgate/core';
 
 declare global {
   namespace Express {
@@ -7,7 +7,7 @@ declare global {
        * The current passkey sign-in, set by the passkeys module's middleware on every request: `null`
        * when nobody is signed in. (The same property `@passgate/express` sets.)
        */
-      passkey?: PasskeySession | null;
+      passkey?: SignIn | null;
     }
   }
 }

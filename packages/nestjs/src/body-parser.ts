@@ -1,5 +1,6 @@
+import { isContractPath, locatePrefix } from '@passgate/core/http';
 import type { Request } from 'express';
-import { locate, requestPath } from './http.js';
+import { requestPath } from './http.js';
 
 /** Names of body-parser's middleware functions (`express.json()` is `jsonParser`, and so on). */
 const PARSER_NAMES = new Set(['jsonParser', 'urlencodedParser', 'textParser', 'rawParser']);
@@ -14,19 +15,15 @@ interface Layer {
   handle?: Handle;
 }
 
-/** The contract's paths below the prefix (for mounts behind Nest's global prefix, see below). */
-const CONTRACT_PATH =
-  /^\/(?:(?:register|login)\/(?:options|verify)|logout|session|credentials(?:\/[^/]+)?)\/?$/;
-
 /**
  * Whether the parsers must leave this path to the contract layer: everything below the prefix when
  * it is mounted at the root; behind a global prefix (unknown at this level: `/api/passkeys/...`) only
  * the contract's own paths, so an app route that merely contains the prefix keeps its parser.
  */
 function isPasskeyRoute(prefix: string, path: string): boolean {
-  const located = locate(prefix, path);
+  const located = locatePrefix(prefix, path);
   if (!located) return false;
-  return located.mount === prefix || CONTRACT_PATH.test(located.below);
+  return located.mount === prefix || isContractPath(located.below);
 }
 
 /**

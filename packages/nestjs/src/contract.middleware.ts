@@ -2,15 +2,15 @@ import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import { Passgate } from '@passgate/core';
 import {
   type ContractHandler,
-  type ContractHandlerOptions,
   createContractHandler,
-  errorResponse,
-  wellKnownWebauthn,
+  DEFAULT_PREFIX,
+  locatePrefix,
+  normalizePrefix,
 } from '@passgate/core/http';
-import { toContractRequest, writeContractResponse } from '@passgate/express';
+import { contractHandlerOptions, nodeWriter, serveContract, serveWellKnown } from '@passgate/core/node';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { PASSGATE, PASSKEY_SESSIONS } from './constants.js';
-import { locate, normalizePrefix, requestPath } from './http.js';
+import { requestPath } from './http.js';
 import { PASSKEYS_MODULE_OPTIONS } from './module-definition.js';
 import type { PasskeysModuleOptions } from './options.js';
 import { type PasskeySessions, resolveSession } from './session.js';
@@ -37,51 +37,39 @@ export class PasskeysContractMiddleware implements NestMiddleware {
     @Inject(PASSKEY_SESSIONS) private readonly sessions: PasskeySessions,
     @Inject(PASSKEYS_MODULE_OPTIONS) private readonly options: PasskeysModuleOptions,
   ) {
-    this.prefix = normalizePrefix(options.prefix ?? '/passkeys');
+    this.prefix = normalizePrefix(options.prefix ?? DEFAULT_PREFIX);
   }
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
-    const located = locate(this.prefix, requestPath(req));
+    const located = locatePrefix(this.prefix, requestPath(req));
     if (!located) {
       next();
       return;
     }
     try {
-      this.sessions.assertReady(req);
-      // Looked up by the handler after the request-shape checks (contract order), not here.
-      const response = await this.handlerFor(located.mount).handle(
-        toContractRequest(req, located.below, () => resolveSession(this.sessions, req, res)),
-      );
-      if (!response) {
-        await resolveSession(this.sessions, req, res);
-        next();
-        return;
-      }
-      const action = response.sessionAction;
-      if (action?.type === 'sign_in') {
-        await this.sessions.signIn(req, res, action.session, action.user);
-      } else if (action?.type === 'sign_out') {
-        await this.sessions.signOut(req, res);
-      }
-      writeContractResponse(res, response);
+      // A throwing session hook or store is answered with the contract's body, never Nest's or a stack.
+      const served = await serveContract(this.passgate, this.handlerFor(located.mount), this.sessions, {
+        raw: req,
+        req,
+        res,
+        below: located.below,
+        info: { protocol: req.protocol === 'https' ? 'https' : 'http', ip: req.ip, parsedBody: req.body },
+        write: nodeWriter(res),
+        sent: () => res.headersSent,
+      });
+      if (!served) next();
     } catch (error) {
-      // A throwing session hook or store: the contract's 500 body, never Nest's or a stack.
-      if (res.headersSent) {
-        next(error);
-        return;
-      }
-      writeContractResponse(res, errorResponse(error, this.passgate.runtime.logger));
+      next(error);
     }
   }
 
   private handlerFor(mount: string): ContractHandler {
     let handler = this.handlers.get(mount);
     if (!handler) {
-      const options: ContractHandlerOptions = { prefix: mount };
-      if (this.options.cookieName !== undefined) options.cookieName = this.options.cookieName;
-      if (this.options.maxBodyBytes !== undefined) options.maxBodyBytes = this.options.maxBodyBytes;
-      if (this.options.secureCookies !== undefined) options.secureCookies = this.options.secureCookies;
-      handler = createContractHandler(this.passgate, options);
+      handler = createContractHandler(this.passgate, {
+        ...contractHandlerOptions(this.options),
+        prefix: mount,
+      });
       // Bounded: mounts come from the routes Nest registered, not from clients.
       if (this.handlers.size < 16) this.handlers.set(mount, handler);
     }
@@ -101,13 +89,13 @@ export class PasskeySessionMiddleware implements NestMiddleware {
     @Inject(PASSKEY_SESSIONS) private readonly sessions: PasskeySessions,
     @Inject(PASSKEYS_MODULE_OPTIONS) private readonly options: PasskeysModuleOptions,
   ) {
-    this.prefix = normalizePrefix(options.prefix ?? '/passkeys');
+    this.prefix = normalizePrefix(options.prefix ?? DEFAULT_PREFIX);
   }
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
     // The contract's own routes: the contract middleware resolves the sign-in itself, after the
     // request-shape checks, and answers its errors in the contract's format (503, 500), not Nest's.
-    if (this.options.controller !== false && locate(this.prefix, requestPath(req))) {
+    if (this.options.controller !== false && locatePrefix(this.prefix, requestPath(req))) {
       next();
       return;
     }
@@ -129,13 +117,6 @@ export class PasskeySessionMiddleware implements NestMiddleware {
  */
 export function wellKnownWebauthnHandler(passgate: Passgate): RequestHandler {
   return (req, res, next) => {
-    const answer = wellKnownWebauthn(passgate, {
-      method: req.method,
-      path: requestPath(req),
-      headers: req.headers,
-      ip: req.ip,
-    });
-    if (answer) writeContractResponse(res, answer);
-    else next();
+    if (!serveWellKnown(passgate, req, requestPath(req), req.ip, nodeWriter(res))) next();
   };
 }

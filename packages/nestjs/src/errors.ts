@@ -2,7 +2,7 @@ import { type ArgumentsHost, Catch, HttpException } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { type ErrorCode, isPassgateError, PassgateError } from '@passgate/core';
 import { errorResponse } from '@passgate/core/http';
-import { fromBodyParserError, writeContractResponse } from '@passgate/express';
+import { fromBodyParserError, writeContractResponse } from '@passgate/core/node';
 import type { Response } from 'express';
 
 /**

@@ -1,53 +1,33 @@
 import type { Passgate, PassgateOptions, PassgateStores } from '@passgate/core';
-import type { ApplicationSignInOptions, PasskeySessionHooks } from '@passgate/express';
+import type { PasskeySessionHooks as NodeSessionHooks, PasskeyHttpOptions } from '@passgate/core/node';
 
 /**
- * Session hooks for apps that keep sign-ins themselves (their own session store, a JWT cookie, ...):
- * the very type of `@passgate/express`. Each may be async. Errors thrown here answer
- * `500 internal_error` on the passkey routes.
+ * Session hooks for apps that keep sign-ins themselves (their own session store, a JWT cookie, ...).
+ * `req`/`res` are the platform's: Express's request and response, or Fastify's request and reply.
+ * Each may be async. Errors thrown here answer `500 internal_error` on the passkey routes.
  */
-export type { PasskeySessionHooks };
+// biome-ignore lint/suspicious/noExplicitAny: the platform's request and response (Express or Fastify)
+export type PasskeySessionHooks = NodeSessionHooks<any, any>;
 
 /**
- * How the HTTP side of the module behaves, whichever way the Passgate instance is given. `identify`
- * and `onPasskeySignIn` (from `@passgate/express`) connect the application's own sign-in: see
- * "Add passkeys to an app that already has users" in the README.
+ * How the HTTP side of the module behaves, whichever way the Passgate instance is given: the options
+ * every integration takes (`PasskeyHttpOptions` of `@passgate/core/node`) and `controller`.
+ *
+ * `prefix`: Nest's global prefix (`app.setGlobalPrefix('api')`) is added in front, and the ceremony
+ * cookie's `Path` is the full path (`/api/passkeys`). The prefix belongs to Passgate: routes of your
+ * own below it get no body parsing from Nest (see the README's body-parser note).
+ * `session: 'express-session'` (default) keeps sign-ins in `req.session`: express-session on
+ * `@nestjs/platform-express`, @fastify/session on `@nestjs/platform-fastify`.
+ * `identify` and `onPasskeySignIn` connect the application's own sign-in: see "Add passkeys to an
+ * app that already has users" in the README.
  */
-export interface PasskeysHttpOptions extends ApplicationSignInOptions {
-  /**
-   * Where the contract's routes live, e.g. `/passkeys/login/options`. Default `/passkeys`. Nest's
-   * global prefix (`app.setGlobalPrefix('api')`) is added in front, and the ceremony cookie's `Path`
-   * is the full path (`/api/passkeys`). The prefix belongs to Passgate: routes of your own below it
-   * get no body parsing from Nest (see the README's body-parser note).
-   */
-  prefix?: string;
-  /** Name of the ceremony cookie. Default `passgate_ceremony`. */
-  cookieName?: string;
-  /** Largest request body on the passkey routes, in bytes. Default 65536 (64 KiB, the contract's limit). */
-  maxBodyBytes?: number;
-  /**
-   * When the ceremony cookie gets `Secure`. Default `'auto'`: when the request came over https (behind a
-   * TLS-terminating proxy that needs `trust proxy` on the Express adapter; a warning is logged once when
-   * a configured origin is https but a request is not). `true`: always; `false`: never (http development).
-   */
-  secureCookies?: 'auto' | boolean;
+// biome-ignore lint/suspicious/noExplicitAny: the platform's request and response (Express or Fastify)
+export interface PasskeysHttpOptions extends PasskeyHttpOptions<any, any> {
   /**
    * Serve the HTTP contract. Default true. `false`: only the service, guard and decorators (apps that
    * build their own endpoints on `PasskeysService`, or mount `PasskeysContractMiddleware` themselves).
    */
   controller?: boolean;
-  /**
-   * How sign-ins are kept. Default `'express-session'`: `req.session` (`app.use(session(...))` before
-   * `listen`); the sign-in is stored under `req.session.passgate` after `regenerate()`, and
-   * `POST /logout` calls `destroy()` and clears the session cookie. Or hooks for apps with their own
-   * sessions or JWTs.
-   */
-  session?: 'express-session' | PasskeySessionHooks;
-  /**
-   * Name of express-session's cookie, cleared on logout in `'express-session'` mode. Default
-   * `connect.sid` (express-session's default); set it when you pass `name` to express-session.
-   */
-  sessionCookieName?: string;
 }
 
 /**

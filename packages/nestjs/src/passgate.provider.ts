@@ -1,15 +1,11 @@
 import type { Provider } from '@nestjs/common';
 import { createPassgate, type Passgate, type PassgateOptions, type PassgateStores } from '@passgate/core';
+import { createSignInAdapter, expressSessionAdapter, PASSKEY_HTTP_OPTION_KEYS } from '@passgate/core/node';
+import type { Request, Response } from 'express';
 import { PASSGATE, PASSGATE_STORES, PASSKEY_SESSIONS } from './constants.js';
 import { PASSKEYS_MODULE_OPTIONS } from './module-definition.js';
 import type { PasskeysHttpOptions, PasskeysModuleOptions } from './options.js';
-import {
-  DEFAULT_SESSION_COOKIE_NAME,
-  expressSessionAdapter,
-  hooksAdapter,
-  type PasskeySessions,
-  signInAdapter,
-} from './session.js';
+import type { PasskeySessions } from './session.js';
 
 /**
  * The Passgate instance, in this order:
@@ -36,15 +32,7 @@ export function resolvePassgate(
 }
 
 /** The options that shape the HTTP side, not the Passgate instance. */
-const HTTP_OPTION_KEYS: readonly (keyof PasskeysHttpOptions)[] = [
-  'prefix',
-  'cookieName',
-  'maxBodyBytes',
-  'secureCookies',
-  'controller',
-  'session',
-  'sessionCookieName',
-];
+const HTTP_OPTION_KEYS: readonly (keyof PasskeysHttpOptions)[] = [...PASSKEY_HTTP_OPTION_KEYS, 'controller'];
 
 export const passgateProvider: Provider = {
   provide: PASSGATE,
@@ -55,12 +43,6 @@ export const passgateProvider: Provider = {
 export const sessionsProvider: Provider = {
   provide: PASSKEY_SESSIONS,
   useFactory: (options: PasskeysModuleOptions, passgate: Passgate): PasskeySessions =>
-    signInAdapter(
-      passgate,
-      options.session === undefined || options.session === 'express-session'
-        ? expressSessionAdapter(options.sessionCookieName ?? DEFAULT_SESSION_COOKIE_NAME)
-        : hooksAdapter(options.session),
-      options,
-    ),
+    createSignInAdapter<Request, Response>(passgate, options, (name) => expressSessionAdapter<Request>(name)),
   inject: [PASSKEYS_MODULE_OPTIONS, PASSGATE],
 };

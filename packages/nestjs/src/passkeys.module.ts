@@ -1,6 +1,7 @@
 import { Inject, type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { Passgate } from '@passgate/core';
+import { DEFAULT_PREFIX, normalizePrefix } from '@passgate/core/http';
 import { bypassBodyParsers } from './body-parser.js';
 import { PASSGATE, PASSKEY_SESSIONS } from './constants.js';
 import {
@@ -10,7 +11,6 @@ import {
 } from './contract.middleware.js';
 import { CurrentUserPipe } from './decorators.js';
 import { PasskeyAuthGuard } from './guard.js';
-import { normalizePrefix } from './http.js';
 import { ConfigurableModuleClass, PASSKEYS_MODULE_OPTIONS } from './module-definition.js';
 import type { PasskeysModuleOptions } from './options.js';
 import { passgateProvider, sessionsProvider } from './passgate.provider.js';
@@ -63,7 +63,7 @@ export class PasskeysModule extends ConfigurableModuleClass implements NestModul
     consumer.apply(PasskeySessionMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
     if (this.options.controller === false) return;
     this.adapterHost.httpAdapter?.getInstance()?.use(wellKnownWebauthnHandler(this.passgate));
-    const prefix = normalizePrefix(this.options.prefix ?? '/passkeys');
+    const prefix = normalizePrefix(this.options.prefix ?? DEFAULT_PREFIX);
     // Nest mounted its body parsers (app.init) before this runs: make them leave the passkey routes
     // to the contract layer, which reads those bodies itself (see body-parser.ts).
     bypassBodyParsers(this.adapterHost.httpAdapter?.getInstance(), prefix);

@@ -1,22 +1,20 @@
 import type { SignIn } from '@passgate/core';
-import type { SignInAdapter } from '@passgate/express';
+import type { SignInAdapter } from '@passgate/core/node';
 import type { Request, Response } from 'express';
 
-export {
-  DEFAULT_SESSION_COOKIE_NAME,
-  expressSessionAdapter,
-  hooksAdapter,
-  SESSION_KEY,
-  signInAdapter,
-} from '@passgate/express';
+/**
+ * express-session's default cookie name, and the key the sign-in is kept under in `req.session`.
+ * @deprecated Import them from `@passgate/core/node`.
+ */
+export { DEFAULT_SESSION_COOKIE_NAME, SESSION_KEY } from '@passgate/core/node';
 
 /**
  * How sign-ins are read and written, whatever the `session` option chose, together with the
- * application's own sign-in (`identify`). Injectable as `PASSKEY_SESSIONS`. The very adapters of
- * `@passgate/express`, so both frameworks keep sign-ins the same way (and can share one
- * express-session store).
+ * application's own sign-in (`identify`). Injectable as `PASSKEY_SESSIONS`. The adapters of
+ * `@passgate/core/node`, the very ones `@passgate/express` uses, so both frameworks keep sign-ins the
+ * same way (and can share one express-session store).
  */
-export type PasskeySessions = SignInAdapter;
+export type PasskeySessions = SignInAdapter<Request, Response>;
 
 /**
  * The sign-in of a request: `req.passkey` when the module's middleware already resolved it, else

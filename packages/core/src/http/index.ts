@@ -7,9 +7,10 @@ export {
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_PREFIX,
 } from './handler.js';
-export { normalizePrefix, pathBelow } from './paths.js';
+export { locatePrefix, normalizePrefix, pathBelow } from './paths.js';
 export { readLimitedStream } from './read-stream.js';
 export { errorResponse } from './responses.js';
+export { isContractPath } from './routes.js';
 export { identifyRequest, resolveRequestSignIn, type SignInSources } from './sign-in.js';
 export type {
   ContractBody,

@@ -17,3 +17,16 @@ export function pathBelow(prefix: string, path: string): string | undefined {
   if (path.startsWith(`${prefix}/`)) return path.slice(prefix.length);
   return undefined;
 }
+
+/**
+ * Where the routes of a normalised `prefix` are mounted for a request whose full path is `path`,
+ * when a framework may put a global prefix of its own in front (NestJS's `setGlobalPrefix('api')`),
+ * and the path below it: `/api/passkeys/login/options` with prefix `/passkeys` is mount
+ * `/api/passkeys` and path `/login/options`. `undefined` when the request is not under it.
+ */
+export function locatePrefix(prefix: string, path: string): { mount: string; below: string } | undefined {
+  if (prefix === '/') return { mount: '/', below: path };
+  const at = path.indexOf(`${prefix}/`);
+  if (at === -1) return undefined;
+  return { mount: path.slice(0, at + prefix.length), below: path.slice(at + prefix.length) };
+}

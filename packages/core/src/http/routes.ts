@@ -39,6 +39,29 @@ export interface Call {
   cookie: CeremonyCookieOptions;
 }
 
+/** The contract's paths below the prefix (a trailing slash is accepted); groups are path parameters. */
+const PATHS = {
+  registerOptions: /^\/register\/options\/?$/,
+  registerVerify: /^\/register\/verify\/?$/,
+  loginOptions: /^\/login\/options\/?$/,
+  loginVerify: /^\/login\/verify\/?$/,
+  session: /^\/session\/?$/,
+  logout: /^\/logout\/?$/,
+  credentials: /^\/credentials\/?$/,
+  credential: /^\/credentials\/([^/]+)\/?$/,
+} as const;
+
+const ALL_PATHS: readonly RegExp[] = Object.values(PATHS);
+
+/**
+ * Whether `path` (below the prefix, e.g. `/login/options`) is one of the contract's paths, whatever
+ * the method. For integrations that must tell the contract's requests apart before routing, e.g. to
+ * keep a host body parser off them when the prefix sits behind a global one.
+ */
+export function isContractPath(path: string): boolean {
+  return ALL_PATHS.some((pattern) => pattern.test(path));
+}
+
 /** The route for `method` and `path` with its decoded path parameters, or `null` when none matches. */
 export function matchRoute(
   routes: readonly Route[],
@@ -54,11 +77,10 @@ export function matchRoute(
 
 /** The contract's endpoints (`http-api.md`), each calling one `Passgate` operation. */
 export function buildRoutes(passgate: Passgate): Route[] {
-  const credentialPath = /^\/credentials\/([^/]+)\/?$/;
   return [
     {
       method: 'POST',
-      pattern: /^\/register\/options\/?$/,
+      pattern: PATHS.registerOptions,
       rateLimited: true,
       body: 'optional',
       auth: false,
@@ -90,7 +112,7 @@ export function buildRoutes(passgate: Passgate): Route[] {
     },
     {
       method: 'POST',
-      pattern: /^\/register\/verify\/?$/,
+      pattern: PATHS.registerVerify,
       rateLimited: true,
       body: 'required',
       auth: false,
@@ -118,7 +140,7 @@ export function buildRoutes(passgate: Passgate): Route[] {
     },
     {
       method: 'POST',
-      pattern: /^\/login\/options\/?$/,
+      pattern: PATHS.loginOptions,
       rateLimited: true,
       body: 'optional',
       auth: false,
@@ -134,7 +156,7 @@ export function buildRoutes(passgate: Passgate): Route[] {
     },
     {
       method: 'POST',
-      pattern: /^\/login\/verify\/?$/,
+      pattern: PATHS.loginVerify,
       rateLimited: true,
       body: 'required',
       auth: false,
@@ -152,7 +174,7 @@ export function buildRoutes(passgate: Passgate): Route[] {
     },
     {
       method: 'GET',
-      pattern: /^\/session\/?$/,
+      pattern: PATHS.session,
       rateLimited: false,
       body: 'ignored',
       auth: true,
@@ -162,7 +184,7 @@ export function buildRoutes(passgate: Passgate): Route[] {
     },
     {
       method: 'POST',
-      pattern: /^\/logout\/?$/,
+      pattern: PATHS.logout,
       rateLimited: false,
       body: 'ignored',
       auth: false,
@@ -178,7 +200,7 @@ export function buildRoutes(passgate: Passgate): Route[] {
     },
     {
       method: 'GET',
-      pattern: /^\/credentials\/?$/,
+      pattern: PATHS.credentials,
       rateLimited: false,
       body: 'ignored',
       auth: true,
@@ -188,7 +210,7 @@ export function buildRoutes(passgate: Passgate): Route[] {
     },
     {
       method: 'PATCH',
-      pattern: credentialPath,
+      pattern: PATHS.credential,
       rateLimited: false,
       body: 'required',
       // The contract checks the body (400) before the session (401): parse first, then require one.
@@ -202,7 +224,7 @@ export function buildRoutes(passgate: Passgate): Route[] {
     },
     {
       method: 'DELETE',
-      pattern: credentialPath,
+      pattern: PATHS.credential,
       rateLimited: false,
       body: 'ignored',
       auth: true,

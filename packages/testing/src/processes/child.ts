@@ -5,7 +5,8 @@
 // run leaves no orphans), or on SIGTERM, after closing the stores.
 import { createServer } from 'node:http';
 import { createPassgate } from '@passgate/core';
-import { createContractHandler, readLimitedStream } from '@passgate/core/http';
+import { createContractHandler, pathBelow } from '@passgate/core/http';
+import { requestPath, toContractRequest, writeContractResponse } from '@passgate/core/node';
 import { CHILD_ENV, type SharedStores, type SharedStoresModule } from './types.js';
 
 function required(name: string): string {
@@ -72,26 +73,16 @@ const contract = createContractHandler(passgate);
 
 server = createServer(async (req, res) => {
   try {
-    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
-    const response = pathname.startsWith(`${contract.prefix}/`)
-      ? await contract.handle({
-          method: req.method ?? 'GET',
-          path: pathname.slice(contract.prefix.length),
-          headers: req.headers,
-          protocol: 'http',
-          ip: req.socket.remoteAddress,
-          body: { kind: 'stream', read: (limit) => readLimitedStream(req, limit) },
-          session: null,
-        })
-      : null;
+    const below = pathBelow(contract.prefix, requestPath(req.url));
+    const response =
+      below === undefined
+        ? null
+        : await contract.handle(toContractRequest(req, below, null, { ip: req.socket.remoteAddress }));
     if (!response) {
       res.writeHead(404).end();
       return;
     }
-    res.statusCode = response.status;
-    for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
-    if (response.cookies.length > 0) res.setHeader('set-cookie', response.cookies);
-    res.end(response.body === undefined ? undefined : JSON.stringify(response.body));
+    writeContractResponse(res, response);
   } catch (error) {
     console.error(error);
     if (!res.headersSent) res.writeHead(500);

@@ -1,0 +1,30 @@
+/**
+ * `@passgate/core/node`: the Node.js glue every framework integration shares (Express, NestJS on
+ * Express and on Fastify, the testing kit's child process), on plain `node:http` types and no
+ * framework: a Node request as the contract's request, the contract's response written on a Node
+ * response, sign-ins kept in a session (express-session or hooks) and applied from the contract's
+ * session actions, body-parser errors as contract errors, and the options all integrations take.
+ * @packageDocumentation
+ */
+export { contractErrorResponse, fromBodyParserError } from './errors.js';
+export {
+  contractHandlerOptions,
+  createSignInAdapter,
+  PASSKEY_HTTP_OPTION_KEYS,
+  type PasskeyHttpOptions,
+} from './options.js';
+export { bodyAlreadyRead, type NodeRequestInfo, requestPath, toContractRequest } from './request.js';
+export { appendSetCookie, writeContractResponse } from './response.js';
+export { nodeWriter, serveContract, serveWellKnown } from './serve.js';
+export {
+  asPasskeySession,
+  type ConnectSessionLike,
+  DEFAULT_SESSION_COOKIE_NAME,
+  expressSessionAdapter,
+  hooksAdapter,
+  type PasskeySessionHooks,
+  SESSION_KEY,
+  type SessionAdapter,
+  type SessionRequest,
+} from './session.js';
+export { type ApplicationSignInOptions, type SignInAdapter, signInAdapter } from './sign-in.js';
