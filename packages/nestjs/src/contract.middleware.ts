@@ -1,15 +1,10 @@
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import { Passgate } from '@passgate/core';
-import {
-  type ContractHandler,
-  createContractHandler,
-  DEFAULT_PREFIX,
-  locatePrefix,
-  normalizePrefix,
-} from '@passgate/core/http';
-import { contractHandlerOptions, nodeWriter, serveContract, serveWellKnown } from '@passgate/core/node';
+import { type ContractHandler, DEFAULT_PREFIX, locatePrefix, normalizePrefix } from '@passgate/core/http';
+import { nodeWriter, serveContract, serveWellKnown } from '@passgate/core/node';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { PASSGATE, PASSKEY_SESSIONS } from './constants.js';
+import { contractHandlers } from './handlers.js';
 import { requestPath } from './http.js';
 import { PASSKEYS_MODULE_OPTIONS } from './module-definition.js';
 import type { PasskeysModuleOptions } from './options.js';
@@ -29,15 +24,15 @@ import { type PasskeySessions, resolveSession } from './session.js';
 @Injectable()
 export class PasskeysContractMiddleware implements NestMiddleware {
   private readonly prefix: string;
-  /** One contract handler per mount path: the ceremony cookie's `Path` is the full mount path. */
-  private readonly handlers = new Map<string, ContractHandler>();
+  private readonly handlerFor: (mount: string) => ContractHandler;
 
   constructor(
     @Inject(PASSGATE) private readonly passgate: Passgate,
     @Inject(PASSKEY_SESSIONS) private readonly sessions: PasskeySessions,
-    @Inject(PASSKEYS_MODULE_OPTIONS) private readonly options: PasskeysModuleOptions,
+    @Inject(PASSKEYS_MODULE_OPTIONS) options: PasskeysModuleOptions,
   ) {
     this.prefix = normalizePrefix(options.prefix ?? DEFAULT_PREFIX);
+    this.handlerFor = contractHandlers(passgate, options);
   }
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
@@ -61,19 +56,6 @@ export class PasskeysContractMiddleware implements NestMiddleware {
     } catch (error) {
       next(error);
     }
-  }
-
-  private handlerFor(mount: string): ContractHandler {
-    let handler = this.handlers.get(mount);
-    if (!handler) {
-      handler = createContractHandler(this.passgate, {
-        ...contractHandlerOptions(this.options),
-        prefix: mount,
-      });
-      // Bounded: mounts come from the routes Nest registered, not from clients.
-      if (this.handlers.size < 16) this.handlers.set(mount, handler);
-    }
-    return handler;
   }
 }
 

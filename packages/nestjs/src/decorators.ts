@@ -15,7 +15,6 @@ import {
   type SignIn as Session,
   type UserView,
 } from '@passgate/core';
-import type { Request } from 'express';
 import { IS_PUBLIC_KEY, PASSGATE, RECENT_AUTHENTICATION_KEY } from './constants.js';
 import { PassgateHttpException } from './errors.js';
 import { PasskeyAuthGuard, type RecentAuthenticationRequirement } from './guard.js';
@@ -40,7 +39,7 @@ export function RequireRecentAuthentication(
 }
 
 const sessionOf = (_data: unknown, context: ExecutionContext): Session | null =>
-  context.switchToHttp().getRequest<Request>().passkey ?? null;
+  context.switchToHttp().getRequest<{ passkey?: Session | null }>().passkey ?? null;
 
 const passkeySession = createParamDecorator(sessionOf);
 

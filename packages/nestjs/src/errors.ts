@@ -2,8 +2,8 @@ import { type ArgumentsHost, Catch, HttpException } from '@nestjs/common';
 import { BaseExceptionFilter } from '@nestjs/core';
 import { type ErrorCode, isPassgateError, PassgateError } from '@passgate/core';
 import { errorResponse } from '@passgate/core/http';
-import { fromBodyParserError, writeContractResponse } from '@passgate/core/node';
-import type { Response } from 'express';
+import { fromBodyParserError } from '@passgate/core/node';
+import { writeResponse } from './platform.js';
 
 /**
  * A `PassgateError` as a Nest `HttpException`: the contract's status and error body
@@ -49,11 +49,13 @@ export function asPassgateError(exception: unknown): PassgateError | undefined {
 export class PasskeyExceptionFilter extends BaseExceptionFilter {
   override catch(exception: unknown, host: ArgumentsHost): void {
     const failure = host.getType() === 'http' ? asPassgateError(exception) : undefined;
-    const res = failure ? host.switchToHttp().getResponse<Response>() : undefined;
-    if (!failure || !res || res.headersSent) {
+    const res = failure
+      ? host.switchToHttp().getResponse<{ headersSent?: boolean; sent?: boolean }>()
+      : undefined;
+    if (!failure || !res || res.headersSent === true || res.sent === true) {
       super.catch(exception, host);
       return;
     }
-    writeContractResponse(res, errorResponse(failure));
+    writeResponse(res, errorResponse(failure));
   }
 }

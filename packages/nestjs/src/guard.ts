@@ -1,7 +1,6 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Passgate } from '@passgate/core';
-import type { Request, Response } from 'express';
 import { IS_PUBLIC_KEY, PASSGATE, PASSKEY_SESSIONS, RECENT_AUTHENTICATION_KEY } from './constants.js';
 import { PassgateHttpException } from './errors.js';
 import { type PasskeySessions, resolveSession } from './session.js';
@@ -35,14 +34,14 @@ export class PasskeyAuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const req = context.switchToHttp().getRequest<Request>();
+    const req = context.switchToHttp().getRequest<object>();
     const targets = [context.getHandler(), context.getClass()];
     const recent = this.reflector.getAllAndOverride<RecentAuthenticationRequirement | undefined>(
       RECENT_AUTHENTICATION_KEY,
       targets,
     );
     const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, targets) === true;
-    const session = await resolveSession(this.sessions, req, context.switchToHttp().getResponse<Response>());
+    const session = await resolveSession(this.sessions, req, context.switchToHttp().getResponse<unknown>());
     if (!recent && isPublic) return true;
     if (!session) throw new PassgateHttpException('unauthenticated');
     if (recent && !this.passgate.isRecentAuthentication(session, recent)) {

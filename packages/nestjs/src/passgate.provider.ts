@@ -1,10 +1,10 @@
 import type { Provider } from '@nestjs/common';
 import { createPassgate, type Passgate, type PassgateOptions, type PassgateStores } from '@passgate/core';
-import { createSignInAdapter, expressSessionAdapter, PASSKEY_HTTP_OPTION_KEYS } from '@passgate/core/node';
-import type { Request, Response } from 'express';
+import { PASSKEY_HTTP_OPTION_KEYS } from '@passgate/core/node';
 import { PASSGATE, PASSGATE_STORES, PASSKEY_SESSIONS } from './constants.js';
 import { PASSKEYS_MODULE_OPTIONS } from './module-definition.js';
 import type { PasskeysHttpOptions, PasskeysModuleOptions } from './options.js';
+import { platformSignIns } from './platform.js';
 import type { PasskeySessions } from './session.js';
 
 /**
@@ -43,6 +43,6 @@ export const passgateProvider: Provider = {
 export const sessionsProvider: Provider = {
   provide: PASSKEY_SESSIONS,
   useFactory: (options: PasskeysModuleOptions, passgate: Passgate): PasskeySessions =>
-    createSignInAdapter<Request, Response>(passgate, options, (name) => expressSessionAdapter<Request>(name)),
+    platformSignIns(passgate, options),
   inject: [PASSKEYS_MODULE_OPTIONS, PASSGATE],
 };

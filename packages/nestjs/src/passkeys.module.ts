@@ -11,13 +11,16 @@ import {
 } from './contract.middleware.js';
 import { CurrentUserPipe } from './decorators.js';
 import { PasskeyAuthGuard } from './guard.js';
+import { contractHandlers } from './handlers.js';
 import { ConfigurableModuleClass, PASSKEYS_MODULE_OPTIONS } from './module-definition.js';
 import type { PasskeysModuleOptions } from './options.js';
 import { passgateProvider, sessionsProvider } from './passgate.provider.js';
 import { PasskeysService } from './passkeys.service.js';
+import { installFastifyHooks } from './platform.js';
+import type { PasskeySessions } from './session.js';
 
 /**
- * Passkey sign-in for a NestJS app on `@nestjs/platform-express`:
+ * Passkey sign-in for a NestJS app on `@nestjs/platform-express` or `@nestjs/platform-fastify`:
  *
  * ```ts
  * PasskeysModule.forRoot({ rp, secret, stores, prefix: '/passkeys' })
@@ -55,18 +58,33 @@ export class PasskeysModule extends ConfigurableModuleClass implements NestModul
     @Inject(PASSKEYS_MODULE_OPTIONS) private readonly options: PasskeysModuleOptions,
     @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,
     @Inject(PASSGATE) private readonly passgate: Passgate,
+    @Inject(PASSKEY_SESSIONS) private readonly sessions: PasskeySessions,
   ) {
     super();
   }
 
   configure(consumer: MiddlewareConsumer): void {
+    const adapter = this.adapterHost.httpAdapter;
+    const prefix = normalizePrefix(this.options.prefix ?? DEFAULT_PREFIX);
+    if (adapter?.getType() === 'fastify') {
+      // Nest middleware on Fastify gets Node's request and response, while @fastify/session keeps
+      // `request.session` on Fastify's request and writes its cookie through Fastify's reply: an
+      // onRequest hook has both, and answers before Fastify parses any body.
+      installFastifyHooks(adapter.getInstance(), {
+        passgate: this.passgate,
+        signIns: this.sessions,
+        prefix,
+        contract: this.options.controller !== false,
+        handlerFor: contractHandlers(this.passgate, this.options),
+      });
+      return;
+    }
     consumer.apply(PasskeySessionMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
     if (this.options.controller === false) return;
-    this.adapterHost.httpAdapter?.getInstance()?.use(wellKnownWebauthnHandler(this.passgate));
-    const prefix = normalizePrefix(this.options.prefix ?? DEFAULT_PREFIX);
+    adapter?.getInstance()?.use(wellKnownWebauthnHandler(this.passgate));
     // Nest mounted its body parsers (app.init) before this runs: make them leave the passkey routes
     // to the contract layer, which reads those bodies itself (see body-parser.ts).
-    bypassBodyParsers(this.adapterHost.httpAdapter?.getInstance(), prefix);
+    bypassBodyParsers(adapter?.getInstance(), prefix);
     consumer.apply(PasskeysContractMiddleware).forRoutes({
       path: prefix === '/' ? '{*path}' : `${prefix.slice(1)}/{*path}`,
       method: RequestMethod.ALL,

@@ -14,7 +14,6 @@ import {
   type StartAuthenticationInput,
   type StartRegistrationInput,
 } from '@passgate/core';
-import type { Request, Response } from 'express';
 import { PASSGATE, PASSKEY_SESSIONS } from './constants.js';
 import { type PasskeySessions, resolveSession } from './session.js';
 
@@ -105,8 +104,11 @@ export class PasskeysService {
     return this.passgate.on(name, listener);
   }
 
-  /** The request's sign-in (`req.passkey`: a passkey session or the application's own user), or `null`. */
-  getSession(req: Request): Promise<SignIn | null> {
+  /**
+   * The request's sign-in (`req.passkey`: a passkey session or the application's own user), or
+   * `null`. `req` is the platform's request (Express's, or Fastify's).
+   */
+  getSession(req: object): Promise<SignIn | null> {
     return resolveSession(this.sessions, req);
   }
 
@@ -114,7 +116,7 @@ export class PasskeysService {
    * Keeps a sign-in the way the module's `session` option says (regenerating the express-session id),
    * then calls `onPasskeySignIn`.
    */
-  async signIn(req: Request, res: Response, session: PasskeySession): Promise<void> {
+  async signIn(req: object, res: unknown, session: PasskeySession): Promise<void> {
     const account = await this.passgate.getAccount(session);
     await this.sessions.signIn(req, res, session, {
       id: account.userId,
@@ -124,7 +126,7 @@ export class PasskeysService {
   }
 
   /** Ends the sign-in on the server, the way `POST /logout` does. */
-  async signOut(req: Request, res: Response): Promise<void> {
+  async signOut(req: object, res: unknown): Promise<void> {
     await this.sessions.signOut(req, res);
   }
 }

@@ -1,6 +1,5 @@
 import type { SignIn } from '@passgate/core';
 import type { SignInAdapter } from '@passgate/core/node';
-import type { Request, Response } from 'express';
 
 /**
  * express-session's default cookie name, and the key the sign-in is kept under in `req.session`.
@@ -12,9 +11,11 @@ export { DEFAULT_SESSION_COOKIE_NAME, SESSION_KEY } from '@passgate/core/node';
  * How sign-ins are read and written, whatever the `session` option chose, together with the
  * application's own sign-in (`identify`). Injectable as `PASSKEY_SESSIONS`. The adapters of
  * `@passgate/core/node`, the very ones `@passgate/express` uses, so both frameworks keep sign-ins the
- * same way (and can share one express-session store).
+ * same way (and can share one express-session store). Takes the platform's request and response:
+ * Express's, or Fastify's request and reply.
  */
-export type PasskeySessions = SignInAdapter<Request, Response>;
+// biome-ignore lint/suspicious/noExplicitAny: the platform's request and response (Express or Fastify)
+export type PasskeySessions = SignInAdapter<any, any>;
 
 /**
  * The sign-in of a request: `req.passkey` when the module's middleware already resolved it, else
@@ -23,8 +24,8 @@ export type PasskeySessions = SignInAdapter<Request, Response>;
  */
 export function resolveSession(
   sessions: PasskeySessions,
-  req: Request,
-  res?: Response,
+  req: object,
+  res?: unknown,
 ): Promise<SignIn | null> {
   return sessions.resolve(req, res);
 }

@@ -13,11 +13,21 @@ import session from 'express-session';
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PasskeysModule } from '../src/index.js';
-import { type Booted, boot, Client, ORIGIN, type Reply, SECRET, testPassgate } from './helpers.js';
+import {
+  type Booted,
+  boot,
+  bootFastify,
+  Client,
+  ORIGIN,
+  type Reply,
+  SECRET,
+  testPassgate,
+} from './helpers.js';
 
 /**
- * The same scripted requests against `@passgate/express`, `@passgate/nestjs` and the Web-standard
- * handler of `@passgate/core/fetch` (in Hono on Node), each with its own Passgate instance configured
+ * The same scripted requests against `@passgate/express`, `@passgate/nestjs` (on Express with
+ * express-session, and on Fastify with @fastify/session) and the Web-standard handler of
+ * `@passgate/core/fetch` (in Hono on Node), each with its own Passgate instance configured
  * alike: statuses, contract headers, bodies (random ids, challenges and timestamps replaced by
  * placeholders) and Set-Cookie attributes must be identical. The fetch handler leaves the session
  * cookie to the application (here a signed cookie of the testing kit), so for it the session
@@ -86,6 +96,13 @@ async function nestApp(passgate: Passgate): Promise<Booted> {
   return booted;
 }
 
+/** The same module on @nestjs/platform-fastify with @fastify/session. */
+async function nestFastifyApp(passgate: Passgate): Promise<Booted> {
+  const booted = await bootFastify({ imports: [PasskeysModule.forRoot({ passgate, ...appSignIn })] });
+  opened.push(booted);
+  return booted;
+}
+
 const RANDOM_KEYS = new Set([
   'challenge',
   'id',
@@ -112,11 +129,25 @@ function normalize(value: unknown, key = ''): unknown {
 /**
  * What must match: status, the contract's headers, the normalized body, cookie names and attributes.
  * `sessionCookie: 'effect'` keeps only whether a session cookie was set or cleared (its name and
- * attributes are the application's choice, not the contract's).
+ * attributes are the application's choice, not the contract's). `'outcome'` is for another session
+ * library (@fastify/session instead of express-session): the ceremony cookie exactly, and for the
+ * session cookie what the browser is left with after all of the answer's Set-Cookie values (the
+ * library may clear the old cookie before setting the new one): signed in by this answer, or, on an
+ * answer that signs nobody in, a new empty session or a cleared cookie alike, both signed out.
  */
-function view(reply: Reply, sessionCookie: 'exact' | 'effect' = 'exact') {
+function view(reply: Reply, sessionCookie: 'exact' | 'effect' | 'outcome' = 'exact') {
   const ceremony = (cookie: string) => cookie.startsWith('passgate_ceremony=');
   const cookies = reply.cookies.map((cookie) => cookie.replace(/^([^=]+)=[^;]*/, '$1=<value>'));
+  const cleared = (cookie: string) => /^[^=]+=;|max-age=0|expires=thu, 01 jan 1970/i.test(cookie);
+  const signsIn = reply.status === 200 && reply.body?.verified === true;
+  const outcome = () => {
+    const last = new Map<string, string>();
+    for (const cookie of reply.cookies.filter((c) => !ceremony(c)))
+      last.set(cookie.split('=')[0] ?? '', cookie);
+    return [...last.values()].map((cookie) =>
+      !cleared(cookie) && signsIn ? '<session set>' : '<signed out>',
+    );
+  };
   return {
     status: reply.status,
     contentType: reply.headers.get('content-type'),
@@ -126,16 +157,14 @@ function view(reply: Reply, sessionCookie: 'exact' | 'effect' = 'exact') {
     cookies:
       sessionCookie === 'exact'
         ? cookies
-        : [
-            ...cookies.filter(ceremony),
-            ...reply.cookies
-              .filter((cookie) => !ceremony(cookie))
-              .map((cookie) =>
-                /^[^=]+=;|max-age=0|expires=thu, 01 jan 1970/i.test(cookie)
-                  ? '<session cleared>'
-                  : '<session set>',
-              ),
-          ],
+        : sessionCookie === 'outcome'
+          ? [...cookies.filter(ceremony), ...outcome()]
+          : [
+              ...cookies.filter(ceremony),
+              ...reply.cookies
+                .filter((cookie) => !ceremony(cookie))
+                .map((cookie) => (cleared(cookie) ? '<session cleared>' : '<session set>')),
+            ],
   };
 }
 
@@ -146,12 +175,14 @@ async function run(base: string, steps: [string, Step][]) {
   const state: Record<string, any> = { authenticator: new SoftwareAuthenticator() };
   const exact: Record<string, unknown> = {};
   const effect: Record<string, unknown> = {};
+  const outcome: Record<string, unknown> = {};
   for (const [name, step] of steps) {
     const reply = await step(client, state);
     exact[name] = view(reply);
     effect[name] = view(reply, 'effect');
+    outcome[name] = view(reply, 'outcome');
   }
-  return { exact, effect };
+  return { exact, effect, outcome };
 }
 
 const big = JSON.stringify({ username: 'x'.repeat(1024 * 1024) });
@@ -221,11 +252,12 @@ const script: [string, Step][] = [
   ],
 ];
 
-describe('@passgate/nestjs and @passgate/core/fetch answer exactly like @passgate/express', () => {
+describe('@passgate/nestjs (on Express and Fastify) and @passgate/core/fetch answer exactly like @passgate/express', () => {
   it('the same script gives the same statuses, headers, bodies and cookies', async () => {
-    const [express, nest, web] = await Promise.all([
+    const [express, nest, nestFastify, web] = await Promise.all([
       expressApp(testPassgate()).then((app) => run(app.url, script)),
       nestApp(testPassgate()).then((app) => run(app.url, script)),
+      nestFastifyApp(testPassgate()).then((app) => run(app.url, script)),
       fetchApp(testPassgate()).then((app) => run(app.url, script)),
     ]);
     for (const [name] of script) {
@@ -233,18 +265,26 @@ describe('@passgate/nestjs and @passgate/core/fetch answer exactly like @passgat
         step: name,
         ...(express.exact[name] as object),
       });
+      expect({ step: name, ...(nestFastify.outcome[name] as object) }).toEqual({
+        step: name,
+        ...(express.outcome[name] as object),
+      });
       expect({ step: name, ...(web.effect[name] as object) }).toEqual({
         step: name,
         ...(express.effect[name] as object),
       });
     }
     // The script did reach the interesting answers (not, say, 404 everywhere).
-    for (const answers of [nest.exact, web.exact]) {
+    for (const answers of [nest.exact, nestFastify.exact, web.exact]) {
       expect((answers['register verify'] as { status: number }).status).toBe(200);
       expect((answers['login verify'] as { status: number }).status).toBe(200);
       expect((answers['delete last'] as { status: number }).status).toBe(409);
     }
     expect((web.effect['login verify'] as { cookies: string[] }).cookies).toContain('<session set>');
+    // On Fastify the sign-in lands in @fastify/session, and logout ends it.
+    expect((nestFastify.outcome['login verify'] as { cookies: string[] }).cookies).toContain('<session set>');
+    expect((nestFastify.outcome['logout'] as { cookies: string[] }).cookies).toEqual(['<signed out>']);
+    expect((nestFastify.exact['session after logout'] as { status: number }).status).toBe(401);
     expect((web.effect['logout'] as { cookies: string[] }).cookies).toEqual(['<session cleared>']);
   });
 
@@ -253,19 +293,31 @@ describe('@passgate/nestjs and @passgate/core/fetch answer exactly like @passgat
     const related = () =>
       testPassgate({ rp: { name: 'Passgate test', id: 'localhost', origins: [ORIGIN], relatedOrigins } });
     const steps: [string, Step][] = [['well-known', (c) => c.get('/.well-known/webauthn')]];
-    const [served, servedByNest, servedByFetch, plain, plainByFetch] = await Promise.all([
+    const [
+      served,
+      servedByNest,
+      servedByNestFastify,
+      servedByFetch,
+      plain,
+      plainByFetch,
+      plainByNestFastify,
+    ] = await Promise.all([
       expressApp(related()).then((app) => run(app.url, steps)),
       nestApp(related()).then((app) => run(app.url, steps)),
+      nestFastifyApp(related()).then((app) => run(app.url, steps)),
       fetchApp(related()).then((app) => run(app.url, steps)),
       expressApp(testPassgate()).then((app) => run(app.url, steps)),
       fetchApp(testPassgate()).then((app) => run(app.url, steps)),
+      nestFastifyApp(testPassgate()).then((app) => run(app.url, steps)),
     ]);
     expect(servedByNest.exact).toEqual(served.exact);
+    expect(servedByNestFastify.exact).toEqual(served.exact);
     expect(servedByFetch.exact).toEqual(served.exact);
     expect((served.exact['well-known'] as { body: unknown }).body).toEqual({ origins: relatedOrigins });
     // Not configured: 404 from both (Express's own 404, the handler's contract body).
     expect((plain.exact['well-known'] as { status: number }).status).toBe(404);
     expect((plainByFetch.exact['well-known'] as { status: number }).status).toBe(404);
+    expect((plainByNestFastify.exact['well-known'] as { status: number }).status).toBe(404);
   });
 
   it("the same answers for the application's own users: link, conditional create, session end, bad identify", async () => {
@@ -322,15 +374,21 @@ describe('@passgate/nestjs and @passgate/core/fetch answer exactly like @passgat
       ['identify garbage', (c) => as(c, 'garbage').get('/passkeys/credentials')],
     ];
     const allowLast = () => testPassgate({ allowDeletingLastCredential: true });
-    const [fromExpress, fromNest] = await Promise.all([
+    const [fromExpress, fromNest, fromNestFastify] = await Promise.all([
       expressApp(allowLast()).then((a) => run(a.url, steps)),
       nestApp(allowLast()).then((a) => run(a.url, steps)),
+      nestFastifyApp(allowLast()).then((a) => run(a.url, steps)),
     ]);
-    for (const [name] of steps)
+    for (const [name] of steps) {
       expect({ step: name, ...(fromNest.exact[name] as object) }).toEqual({
         step: name,
         ...(fromExpress.exact[name] as object),
       });
+      expect({ step: name, ...(fromNestFastify.outcome[name] as object) }).toEqual({
+        step: name,
+        ...(fromExpress.outcome[name] as object),
+      });
+    }
     expect((fromNest.exact['conditional verify without UP'] as { status: number }).status).toBe(200);
     expect((fromNest.exact['session elsewhere'] as { status: number }).status).toBe(200);
     expect((fromNest.exact['app deletes its only passkey'] as { status: number }).status).toBe(200);
@@ -346,12 +404,14 @@ describe('@passgate/nestjs and @passgate/core/fetch answer exactly like @passgat
       `login options ${n}`,
       (c) => c.post('/passkeys/login/options', {}),
     ]);
-    const [fromExpress, fromNest, fromFetch] = await Promise.all([
+    const [fromExpress, fromNest, fromNestFastify, fromFetch] = await Promise.all([
       expressApp(limited()).then((app) => run(app.url, steps)),
       nestApp(limited()).then((app) => run(app.url, steps)),
+      nestFastifyApp(limited()).then((app) => run(app.url, steps)),
       fetchApp(limited()).then((app) => run(app.url, steps)),
     ]);
     expect(fromNest.exact).toEqual(fromExpress.exact);
+    expect(fromNestFastify.exact).toEqual(fromExpress.exact);
     expect(fromFetch.exact).toEqual(fromExpress.exact);
     expect((fromNest.exact['login options 3'] as { status: number }).status).toBe(429);
   });

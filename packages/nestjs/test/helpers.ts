@@ -1,6 +1,9 @@
 import 'reflect-metadata';
+import fastifyCookie from '@fastify/cookie';
+import fastifySession from '@fastify/session';
 import type { INestApplication, ModuleMetadata } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import {
   createMemoryStores,
@@ -53,6 +56,35 @@ export async function boot(
   setup.configure?.(app);
   if (setup.session !== false) {
     app.use(session({ secret: SECRET, resave: false, saveUninitialized: false }));
+  }
+  if (setup.globalPrefix) app.setGlobalPrefix(setup.globalPrefix);
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  return { app, url: `http://127.0.0.1:${address.port}`, close: () => app.close() };
+}
+
+/**
+ * A Nest app on Fastify with @fastify/session (its memory store; cookie `connect.sid`, not rolling
+ * and not saved uninitialized, as express-session's defaults; not Secure on this http test server),
+ * listening on an ephemeral port.
+ */
+export async function bootFastify(
+  metadata: ModuleMetadata,
+  setup: { session?: boolean; globalPrefix?: string } = {},
+): Promise<Booted> {
+  const moduleRef = await Test.createTestingModule(metadata).compile();
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), {
+    logger: false,
+  });
+  if (setup.session !== false) {
+    await app.register(fastifyCookie);
+    await app.register(fastifySession, {
+      secret: SECRET,
+      cookieName: 'connect.sid',
+      saveUninitialized: false,
+      rolling: false,
+      cookie: { secure: false },
+    });
   }
   if (setup.globalPrefix) app.setGlobalPrefix(setup.globalPrefix);
   await app.listen(0, '127.0.0.1');

@@ -1,4 +1,5 @@
 import {
+  Body,
   Controller,
   Get,
   Inject,
@@ -28,6 +29,7 @@ import {
 import {
   type Booted,
   boot,
+  bootFastify,
   Client,
   ORIGIN,
   passgateOptions,
@@ -49,6 +51,48 @@ const APP_CONFIG = Symbol('APP_CONFIG');
   exports: [APP_CONFIG],
 })
 class ConfigModule {}
+
+const PLATFORMS = [
+  ['express', boot],
+  ['fastify', bootFastify],
+] as const;
+
+describe.each(PLATFORMS)('PasskeysModule.forRoot on %s: prefixes and paths', (_platform, boot) => {
+  it("puts Nest's global prefix in front, in the routes and the cookie's Path", async () => {
+    booted = await boot(
+      { imports: [PasskeysModule.forRoot({ passgate: testPassgate() })] },
+      { globalPrefix: 'api' },
+    );
+    const client = new Client(booted.url);
+    const options = await client.post('/api/passkeys/login/options', {});
+    expect(options.status).toBe(200);
+    expect(options.cookies[0]).toContain('Path=/api/passkeys;');
+    expect((await signUp(client, 'dave', '/api/passkeys')).verify.status).toBe(200);
+    // The platform's body parser is kept off the prefixed passkey routes too.
+    const big = await client.post('/api/passkeys/login/options', JSON.stringify({ a: 'x'.repeat(200_000) }));
+    expect(big.status).toBe(413);
+    expect(big.body.error.code).toBe('payload_too_large');
+  });
+
+  it('serves GET /.well-known/webauthn at the site root, outside the global prefix', async () => {
+    const relatedOrigins = ['https://example.co.uk', 'https://example-shop.com'];
+    const passgate = testPassgate({
+      rp: { name: 'Related', id: 'localhost', origins: [ORIGIN], relatedOrigins },
+    });
+    booted = await boot({ imports: [PasskeysModule.forRoot({ passgate })] }, { globalPrefix: 'api' });
+    const client = new Client(booted.url);
+    const answer = await client.get('/.well-known/webauthn');
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(answer.body).toEqual({ origins: relatedOrigins });
+    expect((await client.get('/api/.well-known/webauthn')).status).toBe(404);
+  });
+
+  it('answers unknown paths below the prefix with 404', async () => {
+    booted = await boot({ imports: [PasskeysModule.forRoot({ passgate: testPassgate() })] });
+    expect((await new Client(booted.url).get('/passkeys/nope')).status).toBe(404);
+  });
+});
 
 describe('PasskeysModule.forRoot', () => {
   it('serves the contract at the default prefix and signs up with express-session', async () => {
@@ -86,41 +130,6 @@ describe('PasskeysModule.forRoot', () => {
     expect((await client.post('/passkeys/login/options', {})).status).toBe(404);
     expect((await signUp(client, 'carol', '/auth/passkeys')).verify.status).toBe(200);
     expect((await client.get('/auth/passkeys/session')).status).toBe(200);
-  });
-
-  it("puts Nest's global prefix in front, in the routes and the cookie's Path", async () => {
-    booted = await boot(
-      { imports: [PasskeysModule.forRoot({ passgate: testPassgate() })] },
-      { globalPrefix: 'api' },
-    );
-    const client = new Client(booted.url);
-    const options = await client.post('/api/passkeys/login/options', {});
-    expect(options.status).toBe(200);
-    expect(options.cookies[0]).toContain('Path=/api/passkeys;');
-    expect((await signUp(client, 'dave', '/api/passkeys')).verify.status).toBe(200);
-    // Nest's body parser is kept off the prefixed passkey routes too.
-    const big = await client.post('/api/passkeys/login/options', JSON.stringify({ a: 'x'.repeat(200_000) }));
-    expect(big.status).toBe(413);
-    expect(big.body.error.code).toBe('payload_too_large');
-  });
-
-  it('serves GET /.well-known/webauthn at the site root, outside the global prefix', async () => {
-    const relatedOrigins = ['https://example.co.uk', 'https://example-shop.com'];
-    const passgate = testPassgate({
-      rp: { name: 'Related', id: 'localhost', origins: [ORIGIN], relatedOrigins },
-    });
-    booted = await boot({ imports: [PasskeysModule.forRoot({ passgate })] }, { globalPrefix: 'api' });
-    const client = new Client(booted.url);
-    const answer = await client.get('/.well-known/webauthn');
-    expect(answer.status).toBe(200);
-    expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(answer.body).toEqual({ origins: relatedOrigins });
-    expect((await client.get('/api/.well-known/webauthn')).status).toBe(404);
-  });
-
-  it('answers unknown paths below the prefix with 404', async () => {
-    booted = await boot({ imports: [PasskeysModule.forRoot({ passgate: testPassgate() })] });
-    expect((await new Client(booted.url).get('/passkeys/nope')).status).toBe(404);
   });
 
   it('controller: false serves no routes but keeps the service', async () => {
@@ -256,7 +265,7 @@ describe('isGlobal', () => {
   });
 });
 
-describe('guard and decorators', () => {
+describe.each(PLATFORMS)('guard and decorators on %s', (_platform, boot) => {
   let clock = Date.UTC(2030, 0, 1);
   const now = () => clock;
 
@@ -284,6 +293,12 @@ describe('guard and decorators', () => {
     @RequireRecentAuthentication(undefined, { userVerified: true })
     sensitiveUv() {
       return { done: true };
+    }
+
+    @Post('echo')
+    @Public()
+    echo(@Body() body: unknown, @PasskeySession() session: Session | null) {
+      return { body, signedIn: session !== null };
     }
   }
 
@@ -334,6 +349,17 @@ describe('guard and decorators', () => {
     expect((await client.post('/app/sensitive')).status).toBe(201);
   });
 
+  it("the app's own routes keep the platform's body parser and see who is signed in", async () => {
+    booted = await bootGuarded(false);
+    const client = new Client(booted.url);
+    expect((await client.post('/app/echo', { hello: 'world' })).body).toEqual({
+      body: { hello: 'world' },
+      signedIn: false,
+    });
+    await signUp(client, 'lena');
+    expect((await client.post('/app/echo', { n: 1 })).body).toEqual({ body: { n: 1 }, signedIn: true });
+  });
+
   it('@RequireRecentAuthentication({ userVerified }) refuses a sign-in without user verification', async () => {
     booted = await bootGuarded(false);
     const client = new Client(booted.url);
@@ -347,7 +373,7 @@ describe('guard and decorators', () => {
   });
 });
 
-describe('PasskeyExceptionFilter', () => {
+describe.each(PLATFORMS)('PasskeyExceptionFilter on %s', (_platform, boot) => {
   @Injectable()
   class Boom implements PipeTransform {
     transform(): never {
