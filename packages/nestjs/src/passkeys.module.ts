@@ -11,7 +11,6 @@ import {
 } from './contract.middleware.js';
 import { CurrentUserPipe } from './decorators.js';
 import { PasskeyAuthGuard } from './guard.js';
-import { contractHandlers } from './handlers.js';
 import { ConfigurableModuleClass, PASSKEYS_MODULE_OPTIONS } from './module-definition.js';
 import type { PasskeysModuleOptions } from './options.js';
 import { passgateProvider, sessionsProvider } from './passgate.provider.js';
@@ -75,7 +74,7 @@ export class PasskeysModule extends ConfigurableModuleClass implements NestModul
         signIns: this.sessions,
         prefix,
         contract: this.options.controller !== false,
-        handlerFor: contractHandlers(this.passgate, this.options),
+        options: this.options,
       });
       return;
     }

@@ -1,12 +1,20 @@
 /**
  * `@passgate/core/node`: the Node.js glue every framework integration shares (Express, NestJS on
- * Express and on Fastify, the testing kit's child process), on plain `node:http` types and no
- * framework: a Node request as the contract's request, the contract's response written on a Node
+ * Express and on Fastify, `@passgate/fastify`, the testing kit's child process), on plain `node:http`
+ * types and no framework import (Fastify's request and reply are typed structurally): a Node request as the contract's request, the contract's response written on a Node
  * response, sign-ins kept in a session (express-session or hooks) and applied from the contract's
  * session actions, body-parser errors as contract errors, and the options all integrations take.
  * @packageDocumentation
  */
 export { contractErrorResponse, fromBodyParserError } from './errors.js';
+export {
+  type FastifyReplyLike,
+  type FastifyRequestLike,
+  fastifyContractHook,
+  fastifySignInAdapter,
+  isFastifyRequest,
+  replyWriter,
+} from './fastify.js';
 export {
   contractHandlerOptions,
   createSignInAdapter,

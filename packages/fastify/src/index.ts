@@ -1,0 +1,9 @@
+/**
+ * `@passgate/fastify`: passkey sign-in for Fastify 5 apps, serving the Passgate HTTP contract.
+ * @packageDocumentation
+ */
+import './augment.js';
+
+export { requireSignIn } from './guards.js';
+export type { PasskeyPluginOptions } from './options.js';
+export { passkeys } from './plugin.js';

@@ -1,0 +1,60 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifySession from '@fastify/session';
+import { createMemoryStores, createPassgate, silentLogger } from '@passgate/core';
+import { SoftwareAuthenticator } from '@passgate/testing';
+import { ContractClient, ORIGIN, RP_ID } from '@passgate/testing/contract';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { passkeys, requireSignIn } from '../src/index.js';
+
+const SECRET = 'a-test-secret-of-at-least-32-bytes!!';
+let app: FastifyInstance | undefined;
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+/** What the contract suite does not cover: the app's own routes beside the plugin. */
+async function start(): Promise<string> {
+  app = Fastify();
+  await app.register(fastifyCookie);
+  await app.register(fastifySession, { secret: SECRET, saveUninitialized: false, cookie: { secure: false } });
+  const passgate = createPassgate({
+    rp: { name: 'Passgate test', id: RP_ID, origins: [ORIGIN] },
+    stores: createMemoryStores(),
+    secret: SECRET,
+    logger: silentLogger,
+  });
+  await app.register(passkeys, { passgate, sessionCookieName: 'sessionId' });
+  app.post('/app/echo', async (request) => ({ body: request.body, signedIn: request.passkey !== null }));
+  app.get('/app/me', { preHandler: requireSignIn() }, async (request) => ({
+    userId: request.passkey?.userId,
+  }));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+}
+
+describe('@passgate/fastify beside the app', () => {
+  it("keeps Fastify's body parser on the app's routes and sets request.passkey; requireSignIn guards", async () => {
+    const client = new ContractClient(await start());
+    const echo = await client.request('POST', '/app/echo', { json: { hello: 'world' } });
+    expect(echo.body).toEqual({ body: { hello: 'world' }, signedIn: false });
+    const denied = await client.request('GET', '/app/me');
+    expect(denied.status).toBe(401);
+    expect(denied.body).toEqual({ error: { code: 'unauthenticated', message: expect.any(String) } });
+
+    const options = await client.post('/register/options', { username: 'ada' });
+    const response = await new SoftwareAuthenticator().createCredential(options.body as never, {
+      origin: ORIGIN,
+    });
+    const verify = await client.post('/register/verify', response);
+    expect(verify.status).toBe(200);
+    expect((await client.request('GET', '/app/me')).body).toEqual({
+      userId: (verify.body as { user: { id: string } }).user.id,
+    });
+    expect((await client.request('POST', '/app/echo', { json: { n: 1 } })).body).toEqual({
+      body: { n: 1 },
+      signedIn: true,
+    });
+  });
+});
