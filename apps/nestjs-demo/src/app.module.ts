@@ -1,6 +1,6 @@
 /**
  * An existing-app-shaped NestJS app with passkeys added: a home page, a protected account page, a
- * small JSON API guarded by `PasskeyAuthGuard`, the passkey routes at /passkeys (PasskeysModule)
+ * small JSON API guarded by `PasskeysGuard`, the passkey routes at /passkeys (PasskeysModule)
  * and the shared browser page. The same pages and answers as the Express demo.
  */
 import {
@@ -24,8 +24,8 @@ import { type DemoBackend, type ResolvedDemoConfig, SESSION_COOKIE_NAME } from '
 import {
   CurrentUser,
   PassgateHttpException,
-  PasskeyAuthGuard,
-  PasskeyExceptionFilter,
+  PasskeysExceptionFilter,
+  PasskeysGuard,
   PasskeysModule,
 } from '@passgate/nestjs';
 import type { Request, Response } from 'express';
@@ -70,8 +70,8 @@ class PagesController {
 
 /** The app's own API, guarded by the passkey sign-in; errors in the contract's format. */
 @Controller('api')
-@UseGuards(PasskeyAuthGuard)
-@UseFilters(PasskeyExceptionFilter)
+@UseGuards(PasskeysGuard)
+@UseFilters(PasskeysExceptionFilter)
 class ApiController {
   @Get('me')
   me(@CurrentUser() user: UserView | null): UserView {
@@ -81,11 +81,11 @@ class ApiController {
 }
 
 /**
- * App-wide: `PassgateError`s get the contract's body (PasskeyExceptionFilter), unknown paths a plain
+ * App-wide: `PassgateError`s get the contract's body (PasskeysExceptionFilter), unknown paths a plain
  * `404 Not found` as in the Express demo.
  */
 @Catch()
-class DemoExceptionFilter extends PasskeyExceptionFilter {
+class DemoExceptionFilter extends PasskeysExceptionFilter {
   override catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
     if (exception instanceof NotFoundException && host.getType() === 'http' && !res.headersSent) {

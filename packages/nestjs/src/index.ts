@@ -1,40 +1,41 @@
 /**
- * `@passgate/nestjs`: passkey sign-in for NestJS apps on `@nestjs/platform-express`, serving the
- * Passgate HTTP contract exactly like `@passgate/express`.
+ * `@passgate/nestjs`: passkey sign-in for NestJS apps on `@nestjs/platform-express` or
+ * `@nestjs/platform-fastify`, serving the Passgate HTTP contract exactly like `@passgate/express`.
  * @packageDocumentation
  */
 import './augment.js';
 
+export { PasskeyAuthGuard, PasskeyExceptionFilter, PasskeySessionMiddleware } from './deprecated.js';
 export {
   IS_PUBLIC_KEY,
   PASSGATE,
   PASSGATE_STORES,
   PASSKEY_SESSIONS,
   RECENT_AUTHENTICATION_KEY,
-} from './constants.js';
-export { PasskeySessionMiddleware, PasskeysContractMiddleware } from './contract.middleware.js';
+} from './passkeys.constants.js';
 export {
   CurrentUser,
   CurrentUserPipe,
   PasskeySession,
   Public,
   RequireRecentAuthentication,
-} from './decorators.js';
-export { PassgateHttpException, PasskeyExceptionFilter } from './errors.js';
-export { PasskeyAuthGuard, type RecentAuthenticationRequirement } from './guard.js';
+} from './passkeys.decorators.js';
+export { PassgateHttpException, PasskeysExceptionFilter } from './passkeys.filter.js';
+export { PasskeysGuard, type RecentAuthenticationRequirement } from './passkeys.guard.js';
+export { PasskeysContractMiddleware, PasskeysSessionMiddleware } from './passkeys.middleware.js';
+export { PasskeysModule } from './passkeys.module.js';
 export {
   PASSKEYS_MODULE_OPTIONS,
   type PasskeysModuleAsyncOptions,
   type PasskeysModuleForRootOptions,
   type PasskeysOptionsFactory,
-} from './module-definition.js';
+} from './passkeys.module-definition.js';
 export type {
   PassgateConfig,
   PasskeySessionHooks,
   PasskeysHttpOptions,
   PasskeysModuleExtras,
   PasskeysModuleOptions,
-} from './options.js';
-export { PasskeysModule } from './passkeys.module.js';
+} from './passkeys.options.js';
 export { PasskeysService } from './passkeys.service.js';
 export { DEFAULT_SESSION_COOKIE_NAME, type PasskeySessions, SESSION_KEY } from './session.js';

@@ -3,17 +3,17 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { Passgate } from '@passgate/core';
 import { DEFAULT_PREFIX, normalizePrefix } from '@passgate/core/http';
 import { bypassBodyParsers } from './body-parser.js';
-import { PASSGATE, PASSKEY_SESSIONS } from './constants.js';
+import { PASSGATE, PASSKEY_SESSIONS } from './passkeys.constants.js';
+import { CurrentUserPipe } from './passkeys.decorators.js';
+import { PasskeysGuard } from './passkeys.guard.js';
 import {
-  PasskeySessionMiddleware,
   PasskeysContractMiddleware,
+  PasskeysSessionMiddleware,
   wellKnownWebauthnHandler,
-} from './contract.middleware.js';
-import { CurrentUserPipe } from './decorators.js';
-import { PasskeyAuthGuard } from './guard.js';
-import { ConfigurableModuleClass, PASSKEYS_MODULE_OPTIONS } from './module-definition.js';
-import type { PasskeysModuleOptions } from './options.js';
-import { passgateProvider, sessionsProvider } from './passgate.provider.js';
+} from './passkeys.middleware.js';
+import { ConfigurableModuleClass, PASSKEYS_MODULE_OPTIONS } from './passkeys.module-definition.js';
+import type { PasskeysModuleOptions } from './passkeys.options.js';
+import { passgateProvider, sessionsProvider } from './passkeys.providers.js';
 import { PasskeysService } from './passkeys.service.js';
 import { installFastifyHooks } from './platform.js';
 import type { PasskeySessions } from './session.js';
@@ -27,7 +27,7 @@ import type { PasskeySessions } from './session.js';
  * ```
  *
  * Serves the Passgate HTTP contract below `prefix` (unless `controller: false`), sets `req.passkey`
- * on every request, and exports `PasskeysService`, `PasskeyAuthGuard`, `CurrentUserPipe` and the
+ * on every request, and exports `PasskeysService`, `PasskeysGuard`, `CurrentUserPipe` and the
  * `PASSGATE`, `PASSKEY_SESSIONS` and `PASSKEYS_MODULE_OPTIONS` tokens. Attack protection (per-IP and
  * per-account rate limits, ceremony binding, origin checks) is the Passgate instance's and the
  * contract layer's, the same as in `@passgate/express`: no `@nestjs/throttler` is needed.
@@ -37,17 +37,17 @@ import type { PasskeySessions } from './session.js';
     passgateProvider,
     sessionsProvider,
     PasskeysService,
-    PasskeyAuthGuard,
+    PasskeysGuard,
     CurrentUserPipe,
     PasskeysContractMiddleware,
-    PasskeySessionMiddleware,
+    PasskeysSessionMiddleware,
   ],
   exports: [
     PASSGATE,
     PASSKEY_SESSIONS,
     PASSKEYS_MODULE_OPTIONS,
     PasskeysService,
-    PasskeyAuthGuard,
+    PasskeysGuard,
     CurrentUserPipe,
     PasskeysContractMiddleware,
   ],
@@ -78,7 +78,7 @@ export class PasskeysModule extends ConfigurableModuleClass implements NestModul
       });
       return;
     }
-    consumer.apply(PasskeySessionMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+    consumer.apply(PasskeysSessionMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
     if (this.options.controller === false) return;
     adapter?.getInstance()?.use(wellKnownWebauthnHandler(this.passgate));
     // Nest mounted its body parsers (app.init) before this runs: make them leave the passkey routes

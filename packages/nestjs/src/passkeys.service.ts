@@ -14,13 +14,13 @@ import {
   type StartAuthenticationInput,
   type StartRegistrationInput,
 } from '@passgate/core';
-import { PASSGATE, PASSKEY_SESSIONS } from './constants.js';
+import { PASSGATE, PASSKEY_SESSIONS } from './passkeys.constants.js';
 import { type PasskeySessions, resolveSession } from './session.js';
 
 /**
  * The module's Passgate instance and session handling, for apps that build endpoints of their own
  * (or run with `controller: false`). Every ceremony method rejects with `PassgateError` for the
- * outcomes the contract names; `@UseFilters(PasskeyExceptionFilter)` turns those into the contract's
+ * outcomes the contract names; `@UseFilters(PasskeysExceptionFilter)` turns those into the contract's
  * responses.
  */
 @Injectable()

@@ -2,7 +2,7 @@ import { Body, Controller, Post } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PasskeyExceptionFilter, PasskeysModule } from '../src/index.js';
+import { PasskeysExceptionFilter, PasskeysModule } from '../src/index.js';
 import { type Booted, boot, Client, ORIGIN, testPassgate } from './helpers.js';
 
 let booted: Booted | undefined;
@@ -123,11 +123,11 @@ describe("Nest's default body parser (express.json, 100 kb) and the passkey rout
 });
 
 describe('a parser the module does not recognise, ahead of the passkey routes', () => {
-  it("its parsed body is used (kind 'parsed'), and its errors get the contract's bodies through PasskeyExceptionFilter", async () => {
+  it("its parsed body is used (kind 'parsed'), and its errors get the contract's bodies through PasskeysExceptionFilter", async () => {
     booted = await boot(
       {
         imports: [PasskeysModule.forRoot({ passgate: testPassgate() })],
-        providers: [{ provide: APP_FILTER, useClass: PasskeyExceptionFilter }],
+        providers: [{ provide: APP_FILTER, useClass: PasskeysExceptionFilter }],
       },
       {
         configure: (app) => {

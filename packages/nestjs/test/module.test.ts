@@ -17,9 +17,9 @@ import {
   CurrentUser,
   PASSGATE,
   PASSGATE_STORES,
-  PasskeyAuthGuard,
-  PasskeyExceptionFilter,
   PasskeySession,
+  PasskeysExceptionFilter,
+  PasskeysGuard,
   PasskeysModule,
   type PasskeysOptionsFactory,
   PasskeysService,
@@ -272,7 +272,7 @@ describe.each(PLATFORMS)('guard and decorators on %s', (_platform, boot) => {
   @Controller('app')
   class AppController {
     @Get('me')
-    @UseGuards(PasskeyAuthGuard)
+    @UseGuards(PasskeysGuard)
     me(@PasskeySession() session: Session | null, @CurrentUser() user: unknown) {
       return { userId: session?.userId, user };
     }
@@ -307,11 +307,11 @@ describe.each(PLATFORMS)('guard and decorators on %s', (_platform, boot) => {
     return boot({
       imports: [PasskeysModule.forRoot({ passgate: testPassgate({ now }) })],
       controllers: [AppController],
-      providers: global ? [{ provide: APP_GUARD, useClass: PasskeyAuthGuard }] : [],
+      providers: global ? [{ provide: APP_GUARD, useClass: PasskeysGuard }] : [],
     });
   }
 
-  it('PasskeyAuthGuard: 401 unauthenticated with the contract body, then the session and user', async () => {
+  it('PasskeysGuard: 401 unauthenticated with the contract body, then the session and user', async () => {
     booted = await bootGuarded(false);
     const client = new Client(booted.url);
     const denied = await client.get('/app/me');
@@ -373,7 +373,7 @@ describe.each(PLATFORMS)('guard and decorators on %s', (_platform, boot) => {
   });
 });
 
-describe.each(PLATFORMS)('PasskeyExceptionFilter on %s', (_platform, boot) => {
+describe.each(PLATFORMS)('PasskeysExceptionFilter on %s', (_platform, boot) => {
   @Injectable()
   class Boom implements PipeTransform {
     transform(): never {
@@ -382,7 +382,7 @@ describe.each(PLATFORMS)('PasskeyExceptionFilter on %s', (_platform, boot) => {
   }
 
   @Controller('filtered')
-  @UseFilters(PasskeyExceptionFilter)
+  @UseFilters(PasskeysExceptionFilter)
   class Filtered {
     constructor(@Inject(PASSGATE) private readonly passgate: { getAccount(s: null): Promise<unknown> }) {}
     @Get('account')
@@ -451,5 +451,14 @@ describe('session hooks', () => {
     expect((await client.post('/passkeys/logout', undefined, { 'x-user': 'token' })).status).toBe(204);
     expect((await client.get('/passkeys/session', { 'x-user': 'token' })).status).toBe(401);
     expect(calls).toEqual(['signIn', 'signOut']);
+  });
+});
+
+describe('names before the Passkeys… stem', () => {
+  it('are the same classes, so existing imports and injection tokens keep working', async () => {
+    const current = await import('../src/index.js');
+    expect(current.PasskeyAuthGuard).toBe(current.PasskeysGuard);
+    expect(current.PasskeyExceptionFilter).toBe(current.PasskeysExceptionFilter);
+    expect(current.PasskeySessionMiddleware).toBe(current.PasskeysSessionMiddleware);
   });
 });

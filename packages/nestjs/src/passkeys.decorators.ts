@@ -15,18 +15,18 @@ import {
   type SignIn as Session,
   type UserView,
 } from '@passgate/core';
-import { IS_PUBLIC_KEY, PASSGATE, RECENT_AUTHENTICATION_KEY } from './constants.js';
-import { PassgateHttpException } from './errors.js';
-import { PasskeyAuthGuard, type RecentAuthenticationRequirement } from './guard.js';
+import { IS_PUBLIC_KEY, PASSGATE, RECENT_AUTHENTICATION_KEY } from './passkeys.constants.js';
+import { PassgateHttpException } from './passkeys.filter.js';
+import { PasskeysGuard, type RecentAuthenticationRequirement } from './passkeys.guard.js';
 
-/** Marks a route (or controller) as open when `PasskeyAuthGuard` is the app-wide guard. */
+/** Marks a route (or controller) as open when `PasskeysGuard` is the app-wide guard. */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC_KEY, true);
 
 /**
  * For sensitive routes (changing an email, paying out): `401 unauthenticated` without a sign-in,
  * `401 reauthentication_required` when it is older than `maxAgeSeconds` (default: the instance's
  * sensitive-action window) or, with `{ userVerified: true }`, lacked user verification. Applies
- * `PasskeyAuthGuard` itself, and wins over `@Public()`.
+ * `PasskeysGuard` itself, and wins over `@Public()`.
  */
 export function RequireRecentAuthentication(
   maxAgeSeconds?: number,
@@ -35,7 +35,7 @@ export function RequireRecentAuthentication(
   const requirement: RecentAuthenticationRequirement = {};
   if (maxAgeSeconds !== undefined) requirement.maxAgeSeconds = maxAgeSeconds;
   if (options.userVerified !== undefined) requirement.userVerified = options.userVerified;
-  return applyDecorators(SetMetadata(RECENT_AUTHENTICATION_KEY, requirement), UseGuards(PasskeyAuthGuard));
+  return applyDecorators(SetMetadata(RECENT_AUTHENTICATION_KEY, requirement), UseGuards(PasskeysGuard));
 }
 
 const sessionOf = (_data: unknown, context: ExecutionContext): Session | null =>

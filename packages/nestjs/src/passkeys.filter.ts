@@ -8,7 +8,7 @@ import { writeResponse } from './platform.js';
 /**
  * A `PassgateError` as a Nest `HttpException`: the contract's status and error body
  * (`{ error: { code, message } }`). The guard throws these, so even without
- * `PasskeyExceptionFilter` Nest's own exception layer answers with the contract's body.
+ * `PasskeysExceptionFilter` Nest's own exception layer answers with the contract's body.
  */
 export class PassgateHttpException extends HttpException {
   readonly passgateError: PassgateError;
@@ -41,12 +41,12 @@ export function asPassgateError(exception: unknown): PassgateError | undefined {
  * (`{ error: { code, message, field?, credentialId? } }`, `Retry-After` on 429). Everything else
  * goes on to Nest's default handling, unchanged.
  *
- * Use it per controller (`@UseFilters(PasskeyExceptionFilter)`) or app-wide
- * (`{ provide: APP_FILTER, useClass: PasskeyExceptionFilter }`). The passkey routes themselves do not
+ * Use it per controller (`@UseFilters(PasskeysExceptionFilter)`) or app-wide
+ * (`{ provide: APP_FILTER, useClass: PasskeysExceptionFilter }`). The passkey routes themselves do not
  * need it: the contract layer answers its own errors.
  */
 @Catch()
-export class PasskeyExceptionFilter extends BaseExceptionFilter {
+export class PasskeysExceptionFilter extends BaseExceptionFilter {
   override catch(exception: unknown, host: ArgumentsHost): void {
     const failure = host.getType() === 'http' ? asPassgateError(exception) : undefined;
     const res = failure

@@ -3,11 +3,11 @@ import { Passgate } from '@passgate/core';
 import { type ContractHandler, DEFAULT_PREFIX, locatePrefix, normalizePrefix } from '@passgate/core/http';
 import { nodeWriter, serveContract, serveWellKnown } from '@passgate/core/node';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { PASSGATE, PASSKEY_SESSIONS } from './constants.js';
 import { contractHandlers } from './handlers.js';
 import { requestPath } from './http.js';
-import { PASSKEYS_MODULE_OPTIONS } from './module-definition.js';
-import type { PasskeysModuleOptions } from './options.js';
+import { PASSGATE, PASSKEY_SESSIONS } from './passkeys.constants.js';
+import { PASSKEYS_MODULE_OPTIONS } from './passkeys.module-definition.js';
+import type { PasskeysModuleOptions } from './passkeys.options.js';
 import { type PasskeySessions, resolveSession } from './session.js';
 
 /**
@@ -17,7 +17,7 @@ import { type PasskeySessions, resolveSession } from './session.js';
  * contract logic of its own, so it answers exactly as `@passgate/express` does.
  *
  * It is Nest middleware rather than a `@Controller()` because the prefix is an option (known only
- * after `forRootAsync`'s factory ran), and because the app's guards (a global `PasskeyAuthGuard`),
+ * after `forRootAsync`'s factory ran), and because the app's guards (a global `PasskeysGuard`),
  * pipes and interceptors must not stand between a signed-out browser and the sign-in routes.
  * Requests below the prefix that are not contract routes go on (`next()`, Nest's 404).
  */
@@ -64,7 +64,7 @@ export class PasskeysContractMiddleware implements NestMiddleware {
  * so `@PasskeySession()` and your own code can read it without a guard.
  */
 @Injectable()
-export class PasskeySessionMiddleware implements NestMiddleware {
+export class PasskeysSessionMiddleware implements NestMiddleware {
   private readonly prefix: string;
 
   constructor(

@@ -1,8 +1,13 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Passgate } from '@passgate/core';
-import { IS_PUBLIC_KEY, PASSGATE, PASSKEY_SESSIONS, RECENT_AUTHENTICATION_KEY } from './constants.js';
-import { PassgateHttpException } from './errors.js';
+import {
+  IS_PUBLIC_KEY,
+  PASSGATE,
+  PASSKEY_SESSIONS,
+  RECENT_AUTHENTICATION_KEY,
+} from './passkeys.constants.js';
+import { PassgateHttpException } from './passkeys.filter.js';
 import { type PasskeySessions, resolveSession } from './session.js';
 
 /** What `@RequireRecentAuthentication()` asks for. */
@@ -20,12 +25,12 @@ export interface RecentAuthenticationRequirement {
  * the window (or without user verification, when asked) gets `401 reauthentication_required`: the
  * client runs a passkey sign-in again and retries.
  *
- * Per route or controller: `@UseGuards(PasskeyAuthGuard)`. App-wide:
- * `{ provide: APP_GUARD, useClass: PasskeyAuthGuard }`, with `@Public()` on the open routes (the
+ * Per route or controller: `@UseGuards(PasskeysGuard)`. App-wide:
+ * `{ provide: APP_GUARD, useClass: PasskeysGuard }`, with `@Public()` on the open routes (the
  * passkey routes themselves are middleware and never reach guards).
  */
 @Injectable()
-export class PasskeyAuthGuard implements CanActivate {
+export class PasskeysGuard implements CanActivate {
   constructor(
     @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(PASSGATE) private readonly passgate: Passgate,

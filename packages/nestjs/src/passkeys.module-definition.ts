@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import type { PasskeysModuleExtras, PasskeysModuleOptions } from './options.js';
+import type { PasskeysModuleExtras, PasskeysModuleOptions } from './passkeys.options.js';
 
 /**
  * `forRoot(options)` and `forRootAsync({ imports, useFactory, inject, useClass, useExisting })`,

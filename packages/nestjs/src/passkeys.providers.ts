@@ -1,9 +1,9 @@
 import type { Provider } from '@nestjs/common';
 import { createPassgate, type Passgate, type PassgateOptions, type PassgateStores } from '@passgate/core';
 import { PASSKEY_HTTP_OPTION_KEYS } from '@passgate/core/node';
-import { PASSGATE, PASSGATE_STORES, PASSKEY_SESSIONS } from './constants.js';
-import { PASSKEYS_MODULE_OPTIONS } from './module-definition.js';
-import type { PasskeysHttpOptions, PasskeysModuleOptions } from './options.js';
+import { PASSGATE, PASSGATE_STORES, PASSKEY_SESSIONS } from './passkeys.constants.js';
+import { PASSKEYS_MODULE_OPTIONS } from './passkeys.module-definition.js';
+import type { PasskeysHttpOptions, PasskeysModuleOptions } from './passkeys.options.js';
 import { platformSignIns } from './platform.js';
 import type { PasskeySessions } from './session.js';
 
