@@ -1,4 +1,7 @@
-import { metrics, trace } from '@opentelemetry/api';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { context, metrics, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   AggregationTemporality,
   type DataPoint,
@@ -52,6 +55,7 @@ const sum = (points: DataPoint<unknown>[], attributes: Record<string, unknown>) 
 afterEach(() => {
   trace.disable();
   metrics.disable();
+  context.disable();
 });
 
 describe('OpenTelemetry spans', () => {
@@ -115,6 +119,85 @@ describe('OpenTelemetry spans', () => {
     const h = makePassgate();
     await h.passgate.startAuthentication();
     expect(r.spans().map((s) => s.name)).toContain('passgate.authentication.start');
+  });
+
+  it("nests the store calls' spans under their ceremony step's span (with a context manager)", async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    const r = recorder();
+    const h = makePassgate({ telemetry: r.options });
+    const authenticator = new SoftwareAuthenticator();
+    await signUp(h, authenticator, 'alice');
+    await signIn(h, authenticator);
+    const spans = r.spans();
+    const steps = spans.filter((s) => /^passgate\.(registration|authentication)\./.test(s.name));
+    const stores = spans.filter((s) => s.name.startsWith('passgate.store '));
+    expect(steps.length).toBeGreaterThanOrEqual(4);
+    expect(stores.length).toBeGreaterThan(0);
+    const stepIds = new Set(steps.map((s) => s.spanContext().spanId));
+    for (const store of stores) {
+      // Every store call of these flows happens inside a step: its parent is that step's span.
+      expect(stepIds.has(store.parentSpanContext?.spanId ?? ''), store.name).toBe(true);
+      const parent = steps.find((s) => s.spanContext().spanId === store.parentSpanContext?.spanId);
+      expect(parent?.spanContext().traceId).toBe(store.spanContext().traceId);
+    }
+    // The consume of the sign-in's ceremony belongs to the authentication finish.
+    const finish = steps.find((s) => s.name === 'passgate.authentication.finish');
+    expect(
+      stores.some(
+        (s) =>
+          s.name === 'passgate.store challenges.consume' &&
+          s.parentSpanContext?.spanId === finish?.spanContext().spanId,
+      ),
+    ).toBe(true);
+  });
+
+  it('without @opentelemetry/api installed: ceremonies run, with no telemetry and no error', () => {
+    // A child process in which `@opentelemetry/api` cannot be resolved, as in an app that did not
+    // install the optional peer: resolving it throws MODULE_NOT_FOUND, as Node does then.
+    const script = `
+      const Module = require('node:module');
+      const resolve = Module._resolveFilename;
+      const attempts = [];
+      Module._resolveFilename = function (request, ...rest) {
+        if (request === '@opentelemetry/api' || request.startsWith('@opentelemetry/api/')) {
+          attempts.push(request);
+          const error = new Error("Cannot find module '" + request + "'");
+          error.code = 'MODULE_NOT_FOUND';
+          throw error;
+        }
+        return resolve.call(this, request, ...rest);
+      };
+      (async () => {
+        const { createPassgate, createMemoryStores, silentLogger } = await import('@passgate/core');
+        const passgate = createPassgate({
+          rp: { name: 'No OTel', id: 'example.test', origins: ['https://example.test'] },
+          secret: 'a-test-secret-of-at-least-32-bytes!!',
+          stores: createMemoryStores(),
+          logger: silentLogger,
+        });
+        const started = await passgate.startRegistration({ session: null, username: 'ada' });
+        const auth = await passgate.startAuthentication();
+        const failed = await passgate
+          .finishAuthentication({ ceremonyId: auth.ceremonyId, response: { id: 'AAAA' } })
+          .then(() => 'resolved', (error) => error.code);
+        console.log(JSON.stringify({
+          attempts,
+          challenge: typeof started.options.challenge,
+          failed,
+          loaded: Object.keys(require.cache).some((f) => f.includes('@opentelemetry')),
+        }));
+      })().catch((error) => { console.error(error); process.exit(1); });
+    `;
+    const out = execFileSync(process.execPath, ['-e', script], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      encoding: 'utf8',
+    });
+    const result = JSON.parse(out.trim().split('\n').at(-1) ?? '{}');
+    expect(result.attempts).toEqual(['@opentelemetry/api']);
+    expect(result.challenge).toBe('string');
+    // A failed step is the same typed error as with OpenTelemetry installed.
+    expect(result.failed).toBe('verification_failed');
+    expect(result.loaded).toBe(false);
   });
 
   it('records nothing with telemetry: false', async () => {
