@@ -49,7 +49,9 @@ export function requireRecentAuthentication(options: RecentAuthenticationOptions
     const passgate = options.passgate ?? passgateOf(req);
     if (!passgate) {
       next(
-        new Error('requireRecentAuthentication needs the passkey router before it, or a `passgate` option.'),
+        new Error(
+          'passgate: requireRecentAuthentication needs the passkey router before it, or a `passgate` option.',
+        ),
       );
       return;
     }

@@ -8,7 +8,14 @@ import {
   silentLogger,
 } from '@passgate/core';
 import { SoftwareAuthenticator } from '@passgate/testing';
-import { type ContractClient, ORIGIN, RP_ID } from '@passgate/testing/contract';
+import {
+  type ContractClient,
+  signIn as contractSignIn,
+  signUp as contractSignUp,
+  ORIGIN,
+  RP_ID,
+  uniqueUsername,
+} from '@passgate/testing/contract';
 import type { Express } from 'express';
 
 export { ContractClient, ORIGIN } from '@passgate/testing/contract';
@@ -41,28 +48,15 @@ export function makePassgate(overrides: Partial<PassgateOptions> = {}): Passgate
   });
 }
 
-let n = 0;
-export function username(): string {
-  n += 1;
-  return `express-user-${Date.now().toString(36)}-${n}`;
-}
-
-/** Sign-up through the router; returns the authenticator and the verify answer. */
+/** Sign-up through the router (the testing kit's flow, which asserts its 200s). */
 export async function signUp(
   client: ContractClient,
   authenticator = new SoftwareAuthenticator(),
 ): Promise<{ authenticator: SoftwareAuthenticator; body: any; status: number }> {
-  const started = await client.post('/register/options', { username: username() });
-  if (started.status !== 200) throw new Error(`register/options: ${started.status} ${started.text}`);
-  const response = await authenticator.createCredential(started.body, { origin: ORIGIN });
-  const answer = await client.post('/register/verify', response);
+  const { answer } = await contractSignUp(client, { authenticator, username: uniqueUsername('express') });
   return { authenticator, body: answer.body, status: answer.status };
 }
 
 /** Usernameless sign-in through the router. */
-export async function signIn(client: ContractClient, authenticator: SoftwareAuthenticator) {
-  const started = await client.post('/login/options', {});
-  if (started.status !== 200) throw new Error(`login/options: ${started.status} ${started.text}`);
-  const assertion = await authenticator.getAssertion(started.body, { origin: ORIGIN });
-  return client.post('/login/verify', assertion);
-}
+export const signIn = (client: ContractClient, authenticator: SoftwareAuthenticator) =>
+  contractSignIn(client, authenticator);

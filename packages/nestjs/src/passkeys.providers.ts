@@ -25,7 +25,7 @@ export function resolvePassgate(
   const stores = (config['stores'] as PassgateStores | undefined) ?? injected;
   if (!stores) {
     throw new Error(
-      'PasskeysModule needs stores: pass `passgate`, or `stores`, or provide PASSGATE_STORES from a module it can see.',
+      'passgate: PasskeysModule needs stores: pass `passgate`, or `stores`, or provide PASSGATE_STORES from a module it can see.',
     );
   }
   return createPassgate({ ...(config as Omit<PassgateOptions, 'stores'>), stores });

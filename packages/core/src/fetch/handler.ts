@@ -27,11 +27,12 @@ export type FetchHandler = (request: Request, info?: FetchRequestInfo) => Promis
  * app.all('/passkeys/*', (c) => passkeys(c.req.raw, { ip: getConnInfo(c).remote.address }));
  */
 export function createFetchHandler(passgate: Passgate, options: FetchHandlerOptions): FetchHandler {
-  if (!passgate) throw new TypeError('createFetchHandler needs a `passgate` (from createPassgate).');
+  if (!passgate)
+    throw new TypeError('passgate: createFetchHandler needs a `passgate` (from createPassgate).');
   const hooks = options?.session;
   if (!hooks || typeof hooks.getSignedInUser !== 'function') {
     throw new TypeError(
-      'createFetchHandler needs `session` hooks (getSignedInUser, onSignIn, onSignOut): the application keeps sign-ins.',
+      'passgate: createFetchHandler needs `session` hooks (getSignedInUser, onSignIn, onSignOut): the application keeps sign-ins.',
     );
   }
   const handler = createContractHandler(passgate, {

@@ -22,6 +22,15 @@ export {
   RP_ID,
 } from './client.js';
 export { memoryCookieSessions } from './fetch-session.js';
+export {
+  expectError,
+  prepareSignIn,
+  type SignedUp,
+  sessionCookies,
+  signIn,
+  signUp,
+  uniqueUsername,
+} from './flows.js';
 export type { ContractApp, ContractAppOptions, StartContractApp } from './harness.js';
 export { RELATED_ORIGINS } from './related-origins.js';
 
