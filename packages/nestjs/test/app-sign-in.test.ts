@@ -5,8 +5,8 @@ import { ContractClient, ORIGIN, RP_ID, SimulatedApplication } from '@passgate/t
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CurrentUser,
-  PasskeyAuthGuard,
   PasskeySession,
+  PasskeysGuard,
   PasskeysModule,
   PasskeysService,
   Public,
@@ -17,7 +17,7 @@ import { type Booted, boot, testPassgate } from './helpers.js';
 /**
  * The NestJS guard and decorators with the application's own sign-in (`identify`), as
  * `packages/express/test/app-sign-in-guards.test.ts` checks Express's guards: a password user of the
- * app passes `PasskeyAuthGuard`, is named by `@CurrentUser()` as the app names them, and their
+ * app passes `PasskeysGuard`, is named by `@CurrentUser()` as the app names them, and their
  * sign-in time counts for `@RequireRecentAuthentication()`.
  */
 describe("NestJS guard and decorators accept the application's own sign-in", () => {
@@ -34,7 +34,7 @@ describe("NestJS guard and decorators accept the application's own sign-in", () 
   @Controller('app')
   class AppController {
     @Get('me')
-    @UseGuards(PasskeyAuthGuard)
+    @UseGuards(PasskeysGuard)
     me(@PasskeySession() session: SignIn | null, @CurrentUser() user: unknown) {
       return {
         source: (session as { source?: string } | null)?.source ?? 'passgate',
@@ -71,7 +71,7 @@ describe("NestJS guard and decorators accept the application's own sign-in", () 
   });
   afterAll(() => booted.close());
 
-  it('PasskeyAuthGuard, @PasskeySession and @CurrentUser: the app user, named as the app names them', async () => {
+  it('PasskeysGuard, @PasskeySession and @CurrentUser: the app user, named as the app names them', async () => {
     const client = new ContractClient(booted.url);
     const denied = await client.request('GET', '/app/me');
     expect(denied.status).toBe(401);
