@@ -75,18 +75,9 @@ export async function startAuthentication(
 
   if (input.username !== undefined) {
     const username = canonicalUsername(runtime, input.username);
-    const account = await runtime.store('accounts.findByUsername', () =>
-      runtime.stores.accounts.findByUsername(username),
-    );
-    // An unknown username's credentials are looked up under a stable stand-in handle, so it costs
-    // the same store round trips as a known one (the timing says nothing), and that handle keys its
-    // failure bucket (a 429 says nothing either).
-    failureKey = account?.userHandle ?? decoyUserHandle(runtime.secret, username);
-    const userHandle = failureKey;
-    const listed = await runtime.store('credentials.listByUserHandle', () =>
-      runtime.stores.credentials.listByUserHandle(userHandle),
-    );
-    const credentials = account ? listed : [];
+    const found = await findForSignIn(runtime, username);
+    const credentials = found.credentials;
+    failureKey = found.failureKey;
     // An account without passkeys gets decoys too: the response never says which usernames exist.
     allow =
       credentials.length > 0
@@ -109,6 +100,34 @@ export async function startAuthentication(
     allowCredentialIds: allow ? allow.map((c) => c.id) : null,
     ...(failureKey !== undefined ? { failureKey } : {}),
   });
+}
+
+/**
+ * The credentials of the account with `username` (`[]` for none or no account): one round trip when
+ * the stores offer `signIn`, otherwise two. An unknown username's credentials are looked up under a
+ * stable stand-in handle, so it costs the same store work as a known one (the timing says nothing),
+ * and that handle keys its failure bucket (a 429 says nothing either): `failureKey`.
+ */
+async function findForSignIn(
+  runtime: Runtime,
+  username: string,
+): Promise<{ credentials: StoredCredential[]; failureKey: string }> {
+  const standIn = decoyUserHandle(runtime.secret, username);
+  const signIn = runtime.signInStore;
+  if (signIn !== null) {
+    const found = await runtime.store('signIn.findForSignIn', () => signIn.findForSignIn(username, standIn));
+    return found.account
+      ? { credentials: found.credentials, failureKey: found.account.userHandle }
+      : { credentials: [], failureKey: standIn };
+  }
+  const account = await runtime.store('accounts.findByUsername', () =>
+    runtime.stores.accounts.findByUsername(username),
+  );
+  const userHandle = account?.userHandle ?? standIn;
+  const listed = await runtime.store('credentials.listByUserHandle', () =>
+    runtime.stores.credentials.listByUserHandle(userHandle),
+  );
+  return account ? { credentials: listed, failureKey: userHandle } : { credentials: [], failureKey: standIn };
 }
 
 /** Codes that count as a failed verification against the account's failure bucket. */

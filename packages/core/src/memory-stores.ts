@@ -50,12 +50,17 @@ export function createMemoryStores(options: MemoryStoresOptions = {}): PassgateS
   };
   const signIn: SignInStore = {
     readsFrom: stores,
-    // Synchronous inside like every method here, so it is one atomic step.
+    // Synchronous inside like every method here, so each is one atomic step.
     async consumeForSignIn(ceremonyId, credentialId) {
       const ceremony = challenges.consume(ceremonyId);
       const stored = credentials.byId.get(credentialId);
       const account = stored === undefined ? null : accounts.lookUp(stored.userHandle);
       return { ceremony, credential: stored === undefined ? null : copyCredential(stored), account };
+    },
+    async findForSignIn(username, standInHandle) {
+      const account = accounts.findByUsername(username);
+      const listed = listCredentials(credentials, account?.userHandle ?? standInHandle);
+      return { account, credentials: account === null ? [] : listed };
     },
   };
   return { ...stores, signIn };
@@ -150,6 +155,16 @@ function insertCredential(state: CredentialState, credential: StoredCredential):
   else ids.add(stored.id);
 }
 
+/** The account's credentials, oldest first, as copies. */
+function listCredentials(state: CredentialState, userHandle: string): StoredCredential[] {
+  const ids = state.idsByUserHandle.get(userHandle) ?? [];
+  return [...ids]
+    .map((id) => state.byId.get(id))
+    .filter((credential) => credential !== undefined)
+    .sort(oldestFirst)
+    .map(copyCredential);
+}
+
 /** The credential if `userHandle` owns it. */
 function owned(state: CredentialState, userHandle: string, id: string): StoredCredential | undefined {
   const credential = state.byId.get(id);
@@ -171,12 +186,7 @@ function createCredentialRepository(state: CredentialState): CredentialRepositor
     },
 
     async listByUserHandle(userHandle) {
-      const ids = state.idsByUserHandle.get(userHandle) ?? [];
-      return [...ids]
-        .map((id) => state.byId.get(id))
-        .filter((credential) => credential !== undefined)
-        .sort(oldestFirst)
-        .map(copyCredential);
+      return listCredentials(state, userHandle);
     },
 
     async updateAfterSignIn(update: CredentialSignInUpdate) {
@@ -210,6 +220,7 @@ function createCredentialRepository(state: CredentialState): CredentialRepositor
 function createAccountRepository(credentials: CredentialState): {
   repository: AccountRepository;
   lookUp(userHandle: string): Account | null;
+  findByUsername(username: string): Account | null;
 } {
   const byUserHandle = new Map<string, Account>();
   // Secondary indexes point at the primary key, so there is one stored copy of each account.
@@ -262,7 +273,11 @@ function createAccountRepository(credentials: CredentialState): {
       return ids;
     },
   };
-  return { repository, lookUp };
+  return {
+    repository,
+    lookUp,
+    findByUsername: (username: string) => lookUp(userHandleByUsername.get(username)),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -202,10 +202,11 @@ export interface SignInReads {
 }
 
 /**
- * Optional: the reads a sign-in verify starts with, made in one round trip instead of three. An
- * adapter whose three stores live on one server may offer it (a Lua script, one SQL statement);
- * without it the core makes the separate calls (`consume`, `findById`, `findByUserHandle`), so an
- * adapter that leaves it out loses nothing but round trips.
+ * Optional: a sign-in's reads in one round trip each, instead of two or three. An adapter whose three
+ * stores live on one server may offer it (Lua scripts, single SQL statements); without it the core
+ * makes the separate calls (`consume`, `findById`, `findByUserHandle` for a verify; `findByUsername`,
+ * `listByUserHandle` for username-first options), so an adapter that leaves it out loses nothing but
+ * round trips.
  */
 export interface SignInStore {
   /**
@@ -238,6 +239,24 @@ export interface SignInStore {
    * a deployment fault); a rejected call may or may not have consumed the ceremony, as with `consume`.
    */
   consumeForSignIn(ceremonyId: string, credentialId: string): Promise<SignInReads>;
+
+  /**
+   * A username-first `login/options`'s reads in one operation of the store: the account with
+   * `username` (as `AccountRepository.findByUsername`) and its credentials (as
+   * `CredentialRepository.listByUserHandle`: oldest first, fresh copies). When no account has this
+   * username, the credentials listed are those under `standInHandle` (a user handle no account has, so
+   * `[]`): the store does the same work for an unknown username as for a known one, so the time it
+   * takes does not tell which usernames exist. Read-only; the account and its credentials are read in
+   * one snapshot where the store has them.
+   */
+  findForSignIn(username: string, standInHandle: string): Promise<UsernameReads>;
+}
+
+/** What `SignInStore.findForSignIn` read. */
+export interface UsernameReads {
+  account: Account | null;
+  /** The account's credentials, oldest first; `[]` when there is no account. */
+  credentials: StoredCredential[];
 }
 
 /** What `createPassgate` takes as `stores`; adapters' factories return this shape. */

@@ -99,3 +99,46 @@ describe('the sign-in verify reads the ceremony, credential and account', () => 
     expect(reads.consume).not.toHaveBeenCalled();
   });
 });
+
+describe('username-first login/options reads the account and its credentials', () => {
+  const spyOnUsernameReads = (stores: PassgateStores) => ({
+    combined: stores.signIn ? vi.spyOn(stores.signIn, 'findForSignIn') : null,
+    findByUsername: vi.spyOn(stores.accounts, 'findByUsername'),
+    listByUserHandle: vi.spyOn(stores.credentials, 'listByUserHandle'),
+  });
+
+  it('in one call when the stores offer signIn, for known and unknown usernames alike', async () => {
+    const stores = createMemoryStores();
+    const { h } = await signedUp(stores);
+    const reads = spyOnUsernameReads(stores);
+    const known = await h.passgate.startAuthentication({ username: 'alice' });
+    const unknown = await h.passgate.startAuthentication({ username: 'nobody' });
+    expect(known.options.allowCredentials).toHaveLength(1);
+    expect(unknown.options.allowCredentials?.length).toBeGreaterThan(0);
+    expect(reads.combined).toHaveBeenCalledTimes(2);
+    expect(reads.findByUsername).not.toHaveBeenCalled();
+    expect(reads.listByUserHandle).not.toHaveBeenCalled();
+  });
+
+  it('with the two separate calls when the stores have no signIn', async () => {
+    const stores = withoutSignInStore(createMemoryStores());
+    const { h } = await signedUp(stores);
+    const reads = spyOnUsernameReads(stores);
+    const known = await h.passgate.startAuthentication({ username: 'alice' });
+    await h.passgate.startAuthentication({ username: 'nobody' });
+    expect(known.options.allowCredentials).toHaveLength(1);
+    expect(reads.findByUsername).toHaveBeenCalledTimes(2);
+    expect(reads.listByUserHandle).toHaveBeenCalledTimes(2);
+  });
+
+  it('gives the same options (listed passkeys, decoys) on both paths', async () => {
+    const one = createMemoryStores();
+    const { h: a } = await signedUp(one);
+    const unknownA = await a.passgate.startAuthentication({ username: 'nobody' });
+    const other = withoutSignInStore(createMemoryStores());
+    const { h: b } = await signedUp(other);
+    const unknownB = await b.passgate.startAuthentication({ username: 'nobody' });
+    // Decoys depend only on the secret and the username.
+    expect(unknownA.options.allowCredentials).toEqual(unknownB.options.allowCredentials);
+  });
+});

@@ -35,7 +35,7 @@ export function insertCredential(n: SqlNames, c: StoredCredential): [string, unk
 }
 
 /** Oldest first: by `createdAt`, then `id` as the base64url string (bytea order differs from it). */
-function byCreatedThenId(a: StoredCredential, b: StoredCredential): number {
+export function byCreatedThenId(a: StoredCredential, b: StoredCredential): number {
   const t = a.createdAt.getTime() - b.createdAt.getTime();
   if (t !== 0) return t;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;

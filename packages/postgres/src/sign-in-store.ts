@@ -1,12 +1,15 @@
 import type {
+  Account,
   AccountRepository,
   ChallengeStore,
   CredentialRepository,
   SignInReads,
   SignInStore,
+  UsernameReads,
 } from '@passgate/core';
+import { byCreatedThenId } from './credential-repository.js';
 import type { Db } from './pool.js';
-import { accountFromRow, type CredentialRow, credentialFromRow } from './rows.js';
+import { ACCOUNT_COLUMNS, accountFromRow, type CredentialRow, credentialFromRow } from './rows.js';
 import { decodeId, type SqlNames } from './sql.js';
 
 /** The joined row: the consumed value, the credential's columns, the account's under `a_` names. */
@@ -56,16 +59,41 @@ export class PostgresSignInStore implements SignInStore {
     const row = res.rows[0];
     if (row === undefined) throw new Error('the sign-in statement returned no row');
     const credential = row.id === null ? null : credentialFromRow(row);
-    const account =
-      credential === null || row.a_user_id === null || row.a_user_handle === null
-        ? null
-        : accountFromRow({
-            user_id: row.a_user_id,
-            user_handle: row.a_user_handle,
-            username: row.a_username,
-            display_name: row.a_display_name,
-            created_at: row.a_created_at,
-          });
+    const account = credential === null ? null : accountOf(row);
     return { ceremony: row.ceremony, credential, account };
   }
+
+  async findForSignIn(username: string, standInHandle: string): Promise<UsernameReads> {
+    // The account (if any) joined to its credentials, or to the stand-in handle's (none) when the
+    // username is unknown: the same index probes either way.
+    const res = await this.db.query<SignInRow>(
+      `WITH a AS (SELECT ${ACCOUNT_COLUMNS} FROM ${this.n.accounts} WHERE username = $1)
+       SELECT NULL AS ceremony,
+              a.user_id AS a_user_id, a.user_handle AS a_user_handle, a.username AS a_username,
+              a.display_name AS a_display_name, a.created_at AS a_created_at,
+              c.id, c.user_handle, c.public_key, c.algorithm, c.counter, c.transports, c.backup_eligible,
+              c.backed_up, c.aaguid, c.attestation_format, c.nickname, c.created_at, c.last_used_at
+         FROM (SELECT 1) AS one
+         LEFT JOIN a ON true
+         LEFT JOIN ${this.n.credentials} c ON c.user_handle = COALESCE(a.user_handle, $2)`,
+      [username, decodeId(standInHandle)],
+    );
+    const first = res.rows[0];
+    const account = first === undefined ? null : accountOf(first);
+    if (account === null) return { account: null, credentials: [] };
+    const credentials = res.rows.filter((row) => row.id !== null).map(credentialFromRow);
+    return { account, credentials: credentials.sort(byCreatedThenId) };
+  }
+}
+
+/** The account's columns of a joined row (`a_` names), or `null` when the join found none. */
+function accountOf(row: SignInRow): Account | null {
+  if (row.a_user_id === null || row.a_user_handle === null) return null;
+  return accountFromRow({
+    user_id: row.a_user_id,
+    user_handle: row.a_user_handle,
+    username: row.a_username,
+    display_name: row.a_display_name,
+    created_at: row.a_created_at,
+  });
 }

@@ -44,7 +44,7 @@ describe('PostgreSQL errors that are not outages', () => {
       status: 500,
     });
     expect(logged[0]).toMatchObject({
-      operation: 'accounts.findByUsername',
+      operation: 'signIn.findForSignIn',
       error: expect.stringMatching(/does not exist/),
     });
   });

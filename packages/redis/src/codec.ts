@@ -116,3 +116,8 @@ function required(hash: Record<string, string>, field: string): string {
   if (value === undefined) throw new Error(`stored record is missing field ${field}`);
   return value;
 }
+
+/** The repositories' listing order: `createdAt`, then id in code-unit order. */
+export function oldestFirst(a: StoredCredential, b: StoredCredential): number {
+  return a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}

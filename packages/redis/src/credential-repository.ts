@@ -9,7 +9,7 @@ import {
   tooManyCredentials,
 } from '@passgate/core';
 import { clientKeyPrefix, type RedisClient } from './client.js';
-import { bool, credentialFromHash, credentialToFields, ms, pairsToHash } from './codec.js';
+import { bool, credentialFromHash, credentialToFields, ms, oldestFirst, pairsToHash } from './codec.js';
 import type { KeySpace } from './keys.js';
 import {
   CREATE_CREDENTIAL,
@@ -90,9 +90,7 @@ export class RedisCredentialRepository implements CredentialRepository {
     }
     // ZRANGE already orders by score (createdAt) then id; sorting again keeps the contract
     // independent of that detail.
-    return credentials.sort(
-      (a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-    );
+    return credentials.sort(oldestFirst);
   }
 
   async updateAfterSignIn(update: CredentialSignInUpdate): Promise<StoredCredential | null> {

@@ -276,7 +276,30 @@ return hashes`,
   1,
 );
 
+/**
+ * A username-first `login/options`'s reads in one step: the username index, the account, then its
+ * credentials (or those under a stand-in handle when the username is unknown: none, but the same
+ * work, so the time taken does not tell whether the username exists).
+ * KEYS[1] username index. ARGV[1] the account key without the user handle, ARGV[2] the credential
+ * key without the id (both with the client's `keyPrefix`), ARGV[3] the suffix that makes an account
+ * key its credential set's key, ARGV[4] the stand-in user handle.
+ * Returns { account HGETALL pairs, one HGETALL pairs array per credential id in set order }.
+ * It builds keys that share the index's hash tag (one slot, also on a Cluster).
+ */
+export const FIND_FOR_SIGN_IN = new LuaScript(
+  'findForSignIn',
+  `local handle = redis.call('GET', KEYS[1])
+local account = redis.call('HGETALL', ARGV[1] .. (handle or ''))
+local ids = redis.call('ZRANGE', ARGV[1] .. (handle or ARGV[4]) .. ARGV[3], 0, -1)
+if #ids == 0 then ids = { '' } end
+local hashes = {}
+for i, id in ipairs(ids) do hashes[i] = redis.call('HGETALL', ARGV[2] .. id) end
+return { account, hashes }`,
+  1,
+);
+
 export const ALL_SCRIPTS: readonly LuaScript[] = [
+  FIND_FOR_SIGN_IN,
   FIND_ACCOUNT_BY_INDEX,
   LIST_CREDENTIALS,
   CONSUME,

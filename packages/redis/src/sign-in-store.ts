@@ -4,12 +4,14 @@ import type {
   CredentialRepository,
   SignInReads,
   SignInStore,
+  StoredCredential,
+  UsernameReads,
 } from '@passgate/core';
 import type { Redis } from 'ioredis';
 import { clientKeyPrefix } from './client.js';
-import { accountFromHash, credentialFromHash, pairsToHash } from './codec.js';
+import { accountFromHash, credentialFromHash, oldestFirst, pairsToHash } from './codec.js';
 import type { KeySpace } from './keys.js';
-import { CONSUME_FOR_SIGN_IN } from './scripts.js';
+import { CONSUME_FOR_SIGN_IN, FIND_FOR_SIGN_IN } from './scripts.js';
 import { guard } from './timeout.js';
 
 export interface RedisSignInStoreOptions {
@@ -32,13 +34,19 @@ export class RedisSignInStore implements SignInStore {
   readonly #keys: KeySpace;
   readonly #timeoutMs: number;
   readonly #accountKeyPrefix: string;
+  readonly #credentialKeyPrefix: string;
+  readonly #credentialSetSuffix: string;
 
   constructor(options: RedisSignInStoreOptions) {
     this.readsFrom = options.readsFrom;
     this.#client = options.client;
     this.#keys = options.keys;
     this.#timeoutMs = options.commandTimeoutMs;
-    this.#accountKeyPrefix = `${clientKeyPrefix(options.client)}${options.keys.account('')}`;
+    const keyPrefix = clientKeyPrefix(options.client);
+    this.#accountKeyPrefix = `${keyPrefix}${options.keys.account('')}`;
+    this.#credentialKeyPrefix = `${keyPrefix}${options.keys.credential('')}`;
+    // accountCredentials(h) is account(h) plus this suffix (`:creds`).
+    this.#credentialSetSuffix = options.keys.accountCredentials('h').slice(options.keys.account('h').length);
   }
 
   async consumeForSignIn(ceremonyId: string, credentialId: string): Promise<SignInReads> {
@@ -53,5 +61,24 @@ export class RedisSignInStore implements SignInStore {
     const credential = credentialFromHash(pairsToHash(credentialPairs));
     const account = credential === null ? null : accountFromHash(pairsToHash(accountPairs));
     return { ceremony: typeof ceremony === 'string' ? ceremony : null, credential, account };
+  }
+
+  async findForSignIn(username: string, standInHandle: string): Promise<UsernameReads> {
+    const reply = await guard(this.#timeoutMs, () =>
+      FIND_FOR_SIGN_IN.run(
+        this.#client,
+        [this.#keys.username(username)],
+        [this.#accountKeyPrefix, this.#credentialKeyPrefix, this.#credentialSetSuffix, standInHandle],
+      ),
+    );
+    const [accountPairs, hashes] = reply as [unknown, unknown];
+    const account = accountFromHash(pairsToHash(accountPairs));
+    if (account === null || account.username !== username) return { account: null, credentials: [] };
+    const credentials: StoredCredential[] = [];
+    for (const pairs of Array.isArray(hashes) ? hashes : []) {
+      const credential = credentialFromHash(pairsToHash(pairs));
+      if (credential !== null && credential.userHandle === account.userHandle) credentials.push(credential);
+    }
+    return { account, credentials: credentials.sort(oldestFirst) };
   }
 }

@@ -115,6 +115,11 @@ const CAUGHT_BY: Record<Flaw, string> = {
     'compares credential ids over their full length and case-sensitively',
   'sign-in read returns no account':
     'consumes the ceremony and resolves it with the credential and its account',
+  'username read lists newest first':
+    'findForSignIn resolves the account by username and its credentials, oldest first',
+  'username read returns the stored objects': 'findForSignIn returns fresh copies',
+  'username read ignores case':
+    'findForSignIn: an account without credentials, an unknown username, a username in another case',
   // Failures
   'outage resolves a default': 'every method rejects with store_unavailable',
   'outage waits forever': 'every method rejects with store_unavailable',

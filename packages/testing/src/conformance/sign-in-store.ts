@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { PassgateStores, SignInReads } from '@passgate/core';
+import type { PassgateStores, SignInReads, SignInStore, UsernameReads } from '@passgate/core';
 import { concurrently, expectAccount, expectCredential, settle } from './assertions.js';
 import type { SuiteContext } from './context.js';
 import { seedAccount } from './credential-repository.js';
 import { expect } from './expect.js';
-import { makeCredential, randomCeremonyId, randomCredentialId } from './fixtures.js';
+import { makeCredential, randomCeremonyId, randomCredentialId, randomUserHandle } from './fixtures.js';
 
 /** A TTL no test waits out. */
 const LONG_TTL_MS = 10 * 60_000;
@@ -13,15 +13,22 @@ const LONG_TTL_MS = 10 * 60_000;
  * What the core does without `stores.signIn`: the three separate calls. The tests below run on it
  * for an adapter that has no `signIn`, so they hold either way (and check the calls the core makes).
  */
-export function separateSignInReads(stores: PassgateStores) {
-  return async (ceremonyId: string, credentialId: string): Promise<SignInReads> => {
-    const [ceremony, credential] = await Promise.all([
-      stores.challenges.consume(ceremonyId),
-      stores.credentials.findById(credentialId),
-    ]);
-    const account =
-      credential === null ? null : await stores.accounts.findByUserHandle(credential.userHandle);
-    return { ceremony, credential, account };
+export function separateSignInReads(stores: PassgateStores): Omit<SignInStore, 'readsFrom'> {
+  return {
+    async consumeForSignIn(ceremonyId, credentialId): Promise<SignInReads> {
+      const [ceremony, credential] = await Promise.all([
+        stores.challenges.consume(ceremonyId),
+        stores.credentials.findById(credentialId),
+      ]);
+      const account =
+        credential === null ? null : await stores.accounts.findByUserHandle(credential.userHandle);
+      return { ceremony, credential, account };
+    },
+    async findForSignIn(username, standInHandle): Promise<UsernameReads> {
+      const account = await stores.accounts.findByUsername(username);
+      const credentials = await stores.credentials.listByUserHandle(account?.userHandle ?? standInHandle);
+      return { account, credentials: account === null ? [] : credentials };
+    },
   };
 }
 
@@ -29,12 +36,9 @@ export function separateSignInReads(stores: PassgateStores) {
 export function describeSignInStoreContract(ctx: SuiteContext): void {
   const { describe, it } = ctx.runner;
   describe('SignInStore (optional; without one, the separate calls the core makes)', () => {
-    const consumeForSignIn = (ceremonyId: string, credentialId: string) => {
-      const stores = ctx.stores();
-      return stores.signIn
-        ? stores.signIn.consumeForSignIn(ceremonyId, credentialId)
-        : separateSignInReads(stores)(ceremonyId, credentialId);
-    };
+    const reads = () => ctx.stores().signIn ?? separateSignInReads(ctx.stores());
+    const consumeForSignIn = (ceremonyId: string, credentialId: string) =>
+      reads().consumeForSignIn(ceremonyId, credentialId);
     const pending = async (value: string, ttlMs = LONG_TTL_MS) => {
       const id = randomCeremonyId();
       expect(await ctx.stores().challenges.put(id, value, ttlMs)).toBe(true);
@@ -157,6 +161,48 @@ export function describeSignInStoreContract(ctx: SuiteContext): void {
       },
       ctx.ttlMs + ctx.ttlSlackMs + 10_000,
     );
+
+    it('findForSignIn resolves the account by username and its credentials, oldest first', async () => {
+      const base = Date.now() - 60_000;
+      const { account, credentials } = await seedAccount(
+        ctx.stores(),
+        [{ createdAt: new Date(base + 2000) }, { createdAt: new Date(base + 1000) }],
+        { createdAt: new Date(base + 3000) },
+      );
+      const found = await reads().findForSignIn(account.username, randomUserHandle());
+      expectAccount(found.account, account);
+      expect(found.credentials.map((c) => c.id)).toEqual([
+        credentials[2]!.id,
+        credentials[1]!.id,
+        credentials[0]!.id,
+      ]);
+      expectCredential(found.credentials[0], credentials[2]!);
+    });
+
+    it('findForSignIn: an account without credentials, an unknown username, a username in another case', async () => {
+      const { account, credentials } = await seedAccount(ctx.stores());
+      await ctx.stores().credentials.delete(account.userHandle, credentials[0]!.id, { allowLast: true });
+      const bare = await reads().findForSignIn(account.username, randomUserHandle());
+      expectAccount(bare.account, account);
+      expect(bare.credentials).toEqual([]);
+      const unknown = await reads().findForSignIn(`${account.username}-nobody`, randomUserHandle());
+      expect(unknown).toEqual({ account: null, credentials: [] });
+      const other = await seedAccount(ctx.stores());
+      expect(
+        (await reads().findForSignIn(other.account.username.toUpperCase(), randomUserHandle())).account,
+      ).toBeNull();
+    });
+
+    it('findForSignIn returns fresh copies', async () => {
+      const { account, credentials } = await seedAccount(ctx.stores());
+      const found = await reads().findForSignIn(account.username, randomUserHandle());
+      found.account!.username = 'changed';
+      found.credentials[0]!.transports.push('nfc');
+      found.credentials[0]!.createdAt.setTime(0);
+      const again = await reads().findForSignIn(account.username, randomUserHandle());
+      expectAccount(again.account, account);
+      expectCredential(again.credentials[0], credentials[0]!);
+    });
 
     it('of concurrent calls (and consumes) for one ceremony, exactly one gets its value', async () => {
       const { credentials } = await seedAccount(ctx.stores());

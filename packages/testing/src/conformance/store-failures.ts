@@ -38,6 +38,11 @@ export function everyStoreMethod(stores: PassgateStores): Record<string, () => P
               randomCeremonyId(),
               credential.id,
             ),
+          'signIn.findForSignIn': () =>
+            (stores.signIn as NonNullable<PassgateStores['signIn']>).findForSignIn(
+              account.username,
+              account.userHandle,
+            ),
         }
       : {}),
   };

@@ -127,7 +127,7 @@ function withOutage(stores: PassgateStores, outage: StoreFaults): PassgateStores
     credentials: wrap(stores.credentials),
     accounts: wrap(stores.accounts),
   };
-  // The one-round-trip sign-in read too (memory stores have it), reading through the wrapped stores,
+  // The one-round-trip sign-in reads too (memory stores have them), reading through the wrapped stores,
   // so the contract runs on the path the demos take.
   if (!stores.signIn) return wrapped;
   const signIn = wrap(stores.signIn);
@@ -136,6 +136,7 @@ function withOutage(stores: PassgateStores, outage: StoreFaults): PassgateStores
     signIn: {
       readsFrom: wrapped,
       consumeForSignIn: (ceremonyId, credentialId) => signIn.consumeForSignIn(ceremonyId, credentialId),
+      findForSignIn: (username, standInHandle) => signIn.findForSignIn(username, standInHandle),
     },
   };
 }

@@ -105,6 +105,9 @@ export type Flaw =
   | 'sign-in read returns the stored objects'
   | 'sign-in read matches credential ids case-insensitively'
   | 'sign-in read returns no account'
+  | 'username read lists newest first'
+  | 'username read returns the stored objects'
+  | 'username read ignores case'
   // Failures
   | 'outage resolves a default'
   | 'outage waits forever'
@@ -287,6 +290,31 @@ function signInStore(
           };
         },
         { ceremony: null, credential: null, account: null },
+      ),
+    findForSignIn: (username, standInHandle) =>
+      call(
+        async () => {
+          const key = has('username read ignores case') ? username.toLowerCase() : username;
+          let handle: string | undefined;
+          for (const [name, h] of state.handleByUsername)
+            if ((has('username read ignores case') ? name.toLowerCase() : name) === key) handle = h;
+          const owner = handle === undefined ? undefined : state.accounts.get(handle);
+          const ids = [...(state.idsByUserHandle.get(owner?.userHandle ?? standInHandle) ?? [])];
+          const listed = ids
+            .map((id) => state.byId.get(id))
+            .filter((c): c is StoredCredential => c !== undefined)
+            .sort((a, b) => {
+              const t =
+                a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+              return has('username read lists newest first') ? -t : t;
+            });
+          const fresh = !has('username read returns the stored objects');
+          return {
+            account: owner === undefined ? null : fresh ? copyAccount(owner) : owner,
+            credentials: owner === undefined ? [] : fresh ? listed.map(copyCredential) : listed,
+          };
+        },
+        { account: null, credentials: [] },
       ),
   };
 }
