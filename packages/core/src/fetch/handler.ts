@@ -5,6 +5,7 @@ import { errorResponse } from '../http/responses.js';
 import { resolveRequestSignIn } from '../http/sign-in.js';
 import type { ContractBody, ContractRequest, ContractResponse } from '../http/types.js';
 import { wellKnownWebauthn } from '../http/well-known.js';
+import { contractHandlerOptions } from '../node/options.js';
 import type { Passgate } from '../passgate.js';
 import type { FetchHandlerOptions, FetchRequestInfo } from './options.js';
 import { readLimitedBody } from './read-body.js';
@@ -35,11 +36,7 @@ export function createFetchHandler(passgate: Passgate, options: FetchHandlerOpti
       'passgate: createFetchHandler needs `session` hooks (getSignedInUser, onSignIn, onSignOut): the application keeps sign-ins.',
     );
   }
-  const handler = createContractHandler(passgate, {
-    ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
-    ...(options.cookieName !== undefined ? { cookieName: options.cookieName } : {}),
-    ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
-  });
+  const handler = createContractHandler(passgate, contractHandlerOptions(options));
   const { logger } = passgate.runtime;
 
   return async (request, info) => {

@@ -1,3 +1,4 @@
+import type { PasskeyHttpOptions } from '../node/options.js';
 import type { IdentifiedUser } from '../sign-in.js';
 import type { PasskeySession, UserView } from '../types.js';
 
@@ -32,7 +33,12 @@ export interface FetchRequestInfo {
   ip?: string | undefined;
 }
 
-export interface FetchHandlerOptions {
+/**
+ * `prefix`, `cookieName` and `maxBodyBytes` are those every integration takes (`PasskeyHttpOptions`
+ * of `@passgate/core/node`, same defaults); sessions, the client IP and https are the Web platform's.
+ */
+export interface FetchHandlerOptions
+  extends Pick<PasskeyHttpOptions<never, never>, 'prefix' | 'cookieName' | 'maxBodyBytes'> {
   /** Sign-ins: the application's own (see `FetchSessionHooks`). Required. */
   session: FetchSessionHooks;
   /**
@@ -53,12 +59,6 @@ export interface FetchHandlerOptions {
     responseHeaders: Headers,
     request: Request,
   ) => void | Promise<void>;
-  /** Where the passkey routes live, as a full path from the site root; the ceremony cookie's `Path`. Default `/passkeys`. */
-  prefix?: string;
-  /** Name of the ceremony cookie. Default `passgate_ceremony`. */
-  cookieName?: string;
-  /** Largest request body on the passkey routes, in bytes. Default 65536 (64 KiB, the contract's limit). */
-  maxBodyBytes?: number;
   /**
    * The client's IP when the platform's second argument does not give it (e.g. read from a header
    * your own proxy sets). Default: none. `info.ip` wins when both are present.

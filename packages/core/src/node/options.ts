@@ -58,7 +58,9 @@ export const PASSKEY_HTTP_OPTION_KEYS = [
 ] as const satisfies readonly (keyof PasskeyHttpOptions)[];
 
 /** The contract handler's options out of an integration's options (only those that are set). */
-export function contractHandlerOptions(options: PasskeyHttpOptions<never, never>): ContractHandlerOptions {
+export function contractHandlerOptions(
+  options: Pick<PasskeyHttpOptions<never, never>, 'prefix' | 'cookieName' | 'maxBodyBytes' | 'secureCookies'>,
+): ContractHandlerOptions {
   const picked: ContractHandlerOptions = {};
   if (options.prefix !== undefined) picked.prefix = options.prefix;
   if (options.cookieName !== undefined) picked.cookieName = options.cookieName;
