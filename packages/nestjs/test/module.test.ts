@@ -418,8 +418,8 @@ describe.each(PLATFORMS)('PasskeysExceptionFilter on %s', (_platform, boot) => {
   });
 });
 
-describe('session hooks', () => {
-  it('calls getSignedInUser, onSignIn and onSignOut instead of express-session', async () => {
+describe.each(PLATFORMS)('session hooks on %s', (platform, boot) => {
+  it("calls getSignedInUser, onSignIn and onSignOut with the platform's request and response", async () => {
     const signedIn = new Map<string, Session>();
     const calls: string[] = [];
     booted = await boot(
@@ -432,7 +432,9 @@ describe('session hooks', () => {
               onSignIn: (_req, res, session) => {
                 calls.push('signIn');
                 signedIn.set('token', session);
-                res.setHeader('x-token', 'token');
+                // Express's response, or Fastify's reply.
+                if (platform === 'fastify') res.header('x-token', 'token');
+                else res.setHeader('x-token', 'token');
               },
               onSignOut: (req) => {
                 calls.push('signOut');
