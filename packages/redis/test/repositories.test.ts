@@ -111,15 +111,6 @@ describe('repositories on Redis', () => {
     expect(await accounts.findByUserHandle(account.userHandle)).toEqual(account);
   });
 
-  it('a credential id freed by delete can be created again', async () => {
-    const { accounts, credentials } = createRedisStores({ client, prefix });
-    const { account, credential } = makeSignUp();
-    await accounts.create(account, credential);
-    await credentials.delete(account.userHandle, credential.id, { allowLast: true });
-    await credentials.create(credential);
-    expect(await credentials.findById(credential.id)).toEqual(credential);
-  });
-
   it('the delete script checks ownership itself (called directly with a foreign handle)', async () => {
     const { accounts } = createRedisStores({ client, prefix });
     const keys = createKeySpace(prefix);
