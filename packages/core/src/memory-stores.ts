@@ -113,7 +113,8 @@ function createChallengeStore(
 
   const store: ChallengeStore = {
     async put(id, value, ttlMs) {
-      if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new RangeError('ttlMs must be a positive integer');
+      if (!Number.isSafeInteger(ttlMs) || ttlMs < 1)
+        throw new RangeError('passgate: ttlMs must be a positive integer');
       const at = now();
       if (live(id, at) !== undefined) return false;
       if (pending.size >= maxPending) sweep(at);

@@ -14,7 +14,7 @@ export const MAX_RELATED_ORIGIN_LABELS = 5;
 /** The Android app origin: `android:apk-key-hash:` and the base64url SHA-256 of the signing certificate. */
 const ANDROID_APP_ORIGIN = /^android:apk-key-hash:[A-Za-z0-9_-]{43}$/;
 
-const configError = (message: string) => new TypeError(`Passgate configuration: ${message}`);
+const configError = (message: string) => new TypeError(`passgate: ${message}`);
 
 /** Loopback hosts are secure contexts over plain http; everything else needs https. */
 function isLoopbackHost(hostname: string): boolean {

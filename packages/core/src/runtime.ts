@@ -73,7 +73,7 @@ export interface Runtime {
   store<T>(operation: string, call: () => Promise<T>): Promise<T>;
 }
 
-const config = (message: string) => new TypeError(`Passgate configuration: ${message}`);
+const config = (message: string) => new TypeError(`passgate: ${message}`);
 
 export function createRuntime(options: PassgateOptions): Runtime {
   const { rp } = options;

@@ -10,7 +10,8 @@ export class PostgresChallengeStore implements ChallengeStore {
   ) {}
 
   async put(id: string, value: string, ttlMs: number): Promise<boolean> {
-    if (!Number.isInteger(ttlMs) || ttlMs <= 0) throw new RangeError('ttlMs must be a positive integer');
+    if (!Number.isInteger(ttlMs) || ttlMs <= 0)
+      throw new RangeError('passgate: ttlMs must be a positive integer');
     // Insert, or take over the row only when it has expired: a pending ceremony is never overwritten.
     // RETURNING yields a row exactly when this statement stored the value.
     const res = await this.db.query(

@@ -58,12 +58,12 @@ export function resolveNames(options: PostgresLocationOptions = {}): SqlNames {
   const prefix = options.tablePrefix ?? DEFAULT_TABLE_PREFIX;
   if (typeof schema !== 'string' || !SCHEMA_RE.test(schema) || schema.startsWith('pg_')) {
     throw new TypeError(
-      'schema must be 1..63 letters, digits or underscores, not starting with a digit or pg_ (reserved)',
+      'passgate: schema must be 1..63 letters, digits or underscores, not starting with a digit or pg_ (reserved)',
     );
   }
   if (typeof prefix !== 'string' || !PREFIX_RE.test(prefix)) {
     throw new TypeError(
-      'tablePrefix must be 0..32 lower-case letters, digits or underscores, not starting with a digit',
+      'passgate: tablePrefix must be 0..32 lower-case letters, digits or underscores, not starting with a digit',
     );
   }
   const schemaQ = quoteIdent(schema);

@@ -42,7 +42,7 @@ export interface PostgresStores extends PassgateStores {
  */
 export function createPostgresStores(options: PostgresStoresOptions): PostgresStores {
   if (!options || typeof options.pool?.query !== 'function' || typeof options.pool.connect !== 'function') {
-    throw new TypeError('createPostgresStores needs a pool with query() and connect()');
+    throw new TypeError('passgate: createPostgresStores needs a pool with query() and connect()');
   }
   const n = resolveNames(options);
   const constraintErrors = new Map<string, () => Error>([
@@ -63,7 +63,8 @@ export function createPostgresStores(options: PostgresStoresOptions): PostgresSt
 
   function startChallengeSweeper(sweeper: ChallengeSweeperOptions = {}): () => void {
     const intervalMs = sweeper.intervalMs ?? 60_000;
-    if (!Number.isFinite(intervalMs) || intervalMs <= 0) throw new RangeError('intervalMs must be positive');
+    if (!Number.isFinite(intervalMs) || intervalMs <= 0)
+      throw new RangeError('passgate: intervalMs must be positive');
     let running = false;
     const timer = setInterval(() => {
       if (running) return;

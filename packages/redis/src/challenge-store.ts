@@ -52,7 +52,7 @@ export class RedisChallengeStore implements ChallengeStore {
 
   put(id: string, value: string, ttlMs: number): Promise<boolean> {
     if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
-      return Promise.reject(new RangeError('ttlMs must be a positive integer'));
+      return Promise.reject(new RangeError('passgate: ttlMs must be a positive integer'));
     }
     const key = this.#keys.challenge(id);
     return guard(this.#timeoutMs, async () => {

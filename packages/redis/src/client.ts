@@ -25,7 +25,7 @@ export function assertNoAutoResend(client: RedisClient): void {
     ? 'new Cluster(nodes, { redisOptions: { autoResendUnfulfilledCommands: false } })'
     : 'new Redis(url, { autoResendUnfulfilledCommands: false })';
   throw new TypeError(
-    '@passgate/redis: create the ioredis client with autoResendUnfulfilledCommands: false ' +
+    'passgate: create the ioredis client with autoResendUnfulfilledCommands: false ' +
       `(${where}). With ioredis's default (true), a command whose reply was lost when the ` +
       'connection dropped is sent again after the reconnect, so a write Redis already ran runs twice ' +
       'and Passgate receives the second answer (a successful sign-up answers username_taken, a ' +

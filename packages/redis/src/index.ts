@@ -79,7 +79,7 @@ export interface RedisStores extends PassgateStores {
 export function createRedisStores(options: RedisStoresOptions): RedisStores {
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   if (!Number.isFinite(commandTimeoutMs) || commandTimeoutMs <= 0) {
-    throw new RangeError('commandTimeoutMs must be a positive number');
+    throw new RangeError('passgate: commandTimeoutMs must be a positive number');
   }
   assertNoAutoResend(options.client);
   const keys = createKeySpace(options.prefix ?? DEFAULT_PREFIX, options.hashTag);

@@ -33,11 +33,11 @@ export function createKeySpace(prefix: string = DEFAULT_PREFIX, hashTag?: string
   if (/[{}]/.test(prefix)) {
     // A brace in the prefix would become the hash tag of every key, challenges included, and
     // silently move all of them into one cluster slot.
-    throw new TypeError('prefix must not contain "{" or "}"; use the hashTag option instead');
+    throw new TypeError('passgate: prefix must not contain "{" or "}"; use the hashTag option instead');
   }
   const tag = hashTag ?? (prefix.replace(/:+$/, '') || 'passgate');
   if (tag.length === 0 || /[{}]/.test(tag)) {
-    throw new TypeError('hashTag must be a non-empty string without "{" or "}"');
+    throw new TypeError('passgate: hashTag must be a non-empty string without "{" or "}"');
   }
   const repo = `${prefix}{${tag}}:`;
   return {

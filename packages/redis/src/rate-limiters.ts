@@ -45,10 +45,10 @@ export function createRedisRateLimiters(options: RedisRateLimitersOptions): Redi
   const accountFailures = options.accountFailures ?? DEFAULT_ACCOUNT_FAILURES;
   const make = (name: string, bucket: RateLimitBucket): RateLimiterRedis => {
     if (!Number.isSafeInteger(bucket.points) || bucket.points <= 0) {
-      throw new RangeError(`${name}.points must be a positive integer`);
+      throw new RangeError(`passgate: ${name}.points must be a positive integer`);
     }
     if (!Number.isSafeInteger(bucket.durationSeconds) || bucket.durationSeconds <= 0) {
-      throw new RangeError(`${name}.durationSeconds must be a positive integer`);
+      throw new RangeError(`passgate: ${name}.durationSeconds must be a positive integer`);
     }
     return new ClassifyingRateLimiterRedis({
       storeClient: options.client,

@@ -103,7 +103,7 @@ export function verifyMetadataBlob(jwt: string, roots: string[], now: Date): Met
   try {
     anchors = roots.map((r) => parseCertificate(r));
   } catch {
-    throw new TypeError('Passgate metadata: a configured root certificate does not parse');
+    throw new TypeError('passgate: metadata: a configured root certificate does not parse');
   }
   try {
     verifyCertificateChain(chain, anchors, now);

@@ -69,7 +69,7 @@ export interface StoredTrust {
   deviceBoundOnly: boolean;
 }
 
-const configError = (message: string) => new TypeError(`Passgate configuration: policy.trust: ${message}`);
+const configError = (message: string) => new TypeError(`passgate: policy.trust: ${message}`);
 
 /** Checks `policy.trust` at start. */
 export function resolveTrustOptions(trust: TrustOptions | undefined): TrustOptions | null {

@@ -45,7 +45,7 @@ export class MetadataService {
 
   constructor(options: MetadataServiceOptions) {
     if (!options?.source)
-      throw new TypeError('Passgate metadata: a source ({ url } or { file }) is required');
+      throw new TypeError('passgate: metadata: a source ({ url } or { file }) is required');
     this.#options = {
       source: options.source,
       roots: options.roots ?? [FIDO_MDS_ROOT_PEM],
