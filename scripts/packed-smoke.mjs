@@ -3,8 +3,11 @@
 // temporary folder, so nothing resolves through the monorepo's node_modules), then starts each app
 // and walks the start of the contract over real HTTP:
 //   - an ESM Express app (`"type": "module"`) as the Express README shows it;
-//   - a CommonJS NestJS app (`require()` of our ESM-only packages, Node >= 20.19).
-// The Express app then signs up, signs out and signs in again with the packed software authenticator.
+//   - a CommonJS NestJS app (`require()` of our ESM-only packages, Node >= 20.19), without
+//     @passgate/express installed (the NestJS package does not need it);
+//   - an ESM Fastify 5 app with @fastify/session and @passgate/fastify.
+// The Express and Fastify apps then sign up, sign out and sign in again with the packed software
+// authenticator.
 // Run after `pnpm build`. Needs the npm registry for the third-party dependencies.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -23,6 +26,34 @@ const THIRD_PARTY = {
   'reflect-metadata': '0.2.2',
   rxjs: '7.8.2',
 };
+
+const FASTIFY = { fastify: '5.12.8', '@fastify/cookie': '11.1.5', '@fastify/session': '11.1.3' };
+
+const ESM_FASTIFY_APP = `
+import fastifyCookie from '@fastify/cookie';
+import fastifySession from '@fastify/session';
+import { createMemoryStores, createPassgate } from '@passgate/core';
+import { passkeys, requireSignIn } from '@passgate/fastify';
+import Fastify from 'fastify';
+
+const passgate = createPassgate({
+  rp: { name: 'Scratch', id: 'localhost', origins: ['http://localhost'] },
+  stores: createMemoryStores(),
+  secret: 'scratch-app-secret-0123456789abcdef0123',
+});
+const app = Fastify();
+await app.register(fastifyCookie);
+await app.register(fastifySession, {
+  secret: 'scratch-session-secret-0123456789abcdef',
+  cookieName: 'sid',
+  saveUninitialized: false,
+  cookie: { secure: false },
+});
+await app.register(passkeys, { passgate, sessionCookieName: 'sid' });
+app.get('/api/me', { preHandler: requireSignIn() }, async (request) => ({ userId: request.passkey.userId }));
+await app.listen({ port: 0, host: '127.0.0.1' });
+console.log('LISTENING ' + app.server.address().port);
+`;
 
 const ESM_EXPRESS_APP = `
 import express from 'express';
@@ -232,7 +263,7 @@ try {
   npm(
     [
       'install',
-      ...ours('@passgate/core', '@passgate/express', '@passgate/nestjs'),
+      ...ours('@passgate/core', '@passgate/nestjs'),
       ...Object.entries(THIRD_PARTY).map(([name, version]) => `${name}@${version}`),
     ],
     cjs,
@@ -244,8 +275,33 @@ try {
   } finally {
     await nest.stop();
   }
+
+  console.log('== ESM Fastify app from the tarballs');
+  const fastifyDir = join(scratch, 'esm-fastify');
+  mkdirSync(fastifyDir);
+  writeFileSync(
+    join(fastifyDir, 'package.json'),
+    JSON.stringify({ name: 'esm-fastify', private: true, type: 'module' }),
+  );
+  npm(
+    [
+      'install',
+      ...ours('@passgate/core', '@passgate/fastify', '@passgate/testing'),
+      ...Object.entries(FASTIFY).map(([name, version]) => `${name}@${version}`),
+    ],
+    fastifyDir,
+  );
+  writeFileSync(join(fastifyDir, 'app.js'), ESM_FASTIFY_APP);
+  writeFileSync(join(fastifyDir, 'flow.js'), ESM_FLOW);
+  const fastify = await start(fastifyDir, 'app.js');
+  try {
+    await walk(fastify.url);
+    execFileSync(process.execPath, ['flow.js', fastify.url], { cwd: fastifyDir, stdio: 'inherit' });
+  } finally {
+    await fastify.stop();
+  }
   console.log(
-    `test:packed: both scratch apps started from the tarballs and served the contract (root ${ROOT}).`,
+    `test:packed: the three scratch apps started from the tarballs and served the contract (root ${ROOT}).`,
   );
 } finally {
   rmSync(scratch, { recursive: true, force: true });
