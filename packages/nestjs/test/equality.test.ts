@@ -1,15 +1,19 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import fastifyCookie from '@fastify/cookie';
+import fastifySession from '@fastify/session';
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Passgate } from '@passgate/core';
 import { createFetchHandler } from '@passgate/core/fetch';
 import { createPasskeyRouter } from '@passgate/express';
+import { passkeys } from '@passgate/fastify';
 import { SoftwareAuthenticator } from '@passgate/testing';
 import { memoryCookieSessions } from '@passgate/testing/contract';
 import express from 'express';
 import session from 'express-session';
+import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PasskeysModule } from '../src/index.js';
@@ -18,6 +22,7 @@ import {
   boot,
   bootFastify,
   Client,
+  FASTIFY_SESSION,
   ORIGIN,
   type Reply,
   SECRET,
@@ -94,6 +99,16 @@ async function nestApp(passgate: Passgate): Promise<Booted> {
   const booted = await boot({ imports: [PasskeysModule.forRoot({ passgate, ...appSignIn })] });
   opened.push(booted);
   return booted;
+}
+
+/** `@passgate/fastify` in a plain Fastify 5 app, with @fastify/session configured as in `bootFastify`. */
+async function fastifyApp(passgate: Passgate): Promise<Booted> {
+  const app = Fastify();
+  await app.register(fastifyCookie);
+  await app.register(fastifySession, FASTIFY_SESSION);
+  await app.register(passkeys, { passgate, ...appSignIn });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return tracked(app.server);
 }
 
 /** The same module on @nestjs/platform-fastify with @fastify/session. */
@@ -252,15 +267,20 @@ const script: [string, Step][] = [
   ],
 ];
 
-describe('@passgate/nestjs (on Express and Fastify) and @passgate/core/fetch answer exactly like @passgate/express', () => {
+describe('@passgate/nestjs (on Express and Fastify), @passgate/fastify and @passgate/core/fetch answer exactly like @passgate/express', () => {
   it('the same script gives the same statuses, headers, bodies and cookies', async () => {
-    const [express, nest, nestFastify, web] = await Promise.all([
+    const [express, nest, nestFastify, web, plainFastify] = await Promise.all([
       expressApp(testPassgate()).then((app) => run(app.url, script)),
       nestApp(testPassgate()).then((app) => run(app.url, script)),
       nestFastifyApp(testPassgate()).then((app) => run(app.url, script)),
       fetchApp(testPassgate()).then((app) => run(app.url, script)),
+      fastifyApp(testPassgate()).then((app) => run(app.url, script)),
     ]);
     for (const [name] of script) {
+      expect({ step: name, ...(plainFastify.outcome[name] as object) }).toEqual({
+        step: name,
+        ...(express.outcome[name] as object),
+      });
       expect({ step: name, ...(nest.exact[name] as object) }).toEqual({
         step: name,
         ...(express.exact[name] as object),
@@ -374,12 +394,17 @@ describe('@passgate/nestjs (on Express and Fastify) and @passgate/core/fetch ans
       ['identify garbage', (c) => as(c, 'garbage').get('/passkeys/credentials')],
     ];
     const allowLast = () => testPassgate({ allowDeletingLastCredential: true });
-    const [fromExpress, fromNest, fromNestFastify] = await Promise.all([
+    const [fromExpress, fromNest, fromNestFastify, fromFastify] = await Promise.all([
       expressApp(allowLast()).then((a) => run(a.url, steps)),
       nestApp(allowLast()).then((a) => run(a.url, steps)),
       nestFastifyApp(allowLast()).then((a) => run(a.url, steps)),
+      fastifyApp(allowLast()).then((a) => run(a.url, steps)),
     ]);
     for (const [name] of steps) {
+      expect({ step: name, ...(fromFastify.outcome[name] as object) }).toEqual({
+        step: name,
+        ...(fromExpress.outcome[name] as object),
+      });
       expect({ step: name, ...(fromNest.exact[name] as object) }).toEqual({
         step: name,
         ...(fromExpress.exact[name] as object),
@@ -404,12 +429,14 @@ describe('@passgate/nestjs (on Express and Fastify) and @passgate/core/fetch ans
       `login options ${n}`,
       (c) => c.post('/passkeys/login/options', {}),
     ]);
-    const [fromExpress, fromNest, fromNestFastify, fromFetch] = await Promise.all([
+    const [fromExpress, fromNest, fromNestFastify, fromFetch, fromFastify] = await Promise.all([
       expressApp(limited()).then((app) => run(app.url, steps)),
       nestApp(limited()).then((app) => run(app.url, steps)),
       nestFastifyApp(limited()).then((app) => run(app.url, steps)),
       fetchApp(limited()).then((app) => run(app.url, steps)),
+      fastifyApp(limited()).then((app) => run(app.url, steps)),
     ]);
+    expect(fromFastify.exact).toEqual(fromExpress.exact);
     expect(fromNest.exact).toEqual(fromExpress.exact);
     expect(fromNestFastify.exact).toEqual(fromExpress.exact);
     expect(fromFetch.exact).toEqual(fromExpress.exact);

@@ -63,6 +63,15 @@ export async function boot(
   return { app, url: `http://127.0.0.1:${address.port}`, close: () => app.close() };
 }
 
+/** @fastify/session's options in these tests: express-session's defaults, not Secure on http. */
+export const FASTIFY_SESSION = {
+  secret: SECRET,
+  cookieName: 'connect.sid',
+  saveUninitialized: false,
+  rolling: false,
+  cookie: { secure: false },
+};
+
 /**
  * A Nest app on Fastify with @fastify/session (its memory store; cookie `connect.sid`, not rolling
  * and not saved uninitialized, as express-session's defaults; not Secure on this http test server),
@@ -78,13 +87,7 @@ export async function bootFastify(
   });
   if (setup.session !== false) {
     await app.register(fastifyCookie);
-    await app.register(fastifySession, {
-      secret: SECRET,
-      cookieName: 'connect.sid',
-      saveUninitialized: false,
-      rolling: false,
-      cookie: { secure: false },
-    });
+    await app.register(fastifySession, FASTIFY_SESSION);
   }
   if (setup.globalPrefix) app.setGlobalPrefix(setup.globalPrefix);
   await app.listen(0, '127.0.0.1');
