@@ -16,6 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { SoftwareAuthenticator } from '@passgate/testing';
 import { drawChart } from './chart.mjs';
@@ -152,21 +153,34 @@ async function signUp(api, origin, name) {
   return users;
 }
 
-/** One full sign-in from a signed-out browser: options → sign → verify. */
-async function ceremony(api, origin, authenticator) {
+/**
+ * One full sign-in from a signed-out browser: options → sign → verify. `steps` gets the time of each
+ * part (ms): the options round trip, the signing here, the verify round trip.
+ */
+async function ceremony(api, origin, authenticator, steps) {
   const jar = new Map();
+  const t0 = performance.now();
   const started = await api.post('/passkeys/login/options', {}, jar);
   if (started.status !== 200)
     return { ok: false, detail: `options ${started.status} ${started.text.slice(0, 200)}` };
+  const t1 = performance.now();
   const assertion = await authenticator.getAssertion(JSON.parse(started.text), { origin });
+  const t2 = performance.now();
   const answer = await api.post('/passkeys/login/verify', assertion, jar);
-  if (answer.status === 200 && JSON.parse(answer.text).verified === true) return { ok: true };
+  const t3 = performance.now();
+  if (answer.status === 200 && JSON.parse(answer.text).verified === true) {
+    steps.options.push(t1 - t0);
+    steps.sign.push(t2 - t1);
+    steps.verify.push(t3 - t2);
+    return { ok: true };
+  }
   return { ok: false, detail: `verify ${answer.status} ${answer.text.slice(0, 200)}` };
 }
 
 /** Every user signs in again and again for `seconds`; returns ceremony latencies (ms) and failures. */
 async function load(api, origin, users, seconds) {
   const latencies = [];
+  const steps = { options: [], sign: [], verify: [] };
   let failures = 0;
   let firstFailure;
   const until = performance.now() + seconds * 1000;
@@ -174,7 +188,7 @@ async function load(api, origin, users, seconds) {
     users.map(async (authenticator) => {
       while (performance.now() < until) {
         const t0 = performance.now();
-        const result = await ceremony(api, origin, authenticator);
+        const result = await ceremony(api, origin, authenticator, steps);
         if (result.ok) latencies.push(performance.now() - t0);
         else {
           failures += 1;
@@ -183,8 +197,20 @@ async function load(api, origin, users, seconds) {
       }
     }),
   );
-  return { latencies, failures, firstFailure };
+  return { latencies, steps, failures, firstFailure };
 }
+
+// This client's own pauses, which a ceremony's measured latency includes: GC and event-loop delay.
+const clientGc = { count: 0, totalMs: 0, maxMs: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    clientGc.count += 1;
+    clientGc.totalMs += entry.duration;
+    clientGc.maxMs = Math.max(clientGc.maxMs, entry.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
+const clientLoopDelay = monitorEventLoopDelay({ resolution: 10 });
+clientLoopDelay.enable();
 
 function quantile(sorted, q) {
   if (sorted.length === 0) return Number.NaN;
@@ -195,10 +221,14 @@ async function measureRound(server, api, users) {
   await load(api, server.origin, users, WARMUP_SECONDS);
   const before = await server.ask('stats');
   const clientBefore = process.cpuUsage();
+  const clientGcBefore = { ...clientGc };
+  clientGc.maxMs = 0;
+  clientLoopDelay.reset();
   const t0 = performance.now();
   const result = await load(api, server.origin, users, SECONDS);
   const elapsed = (performance.now() - t0) / 1000;
   const clientCpu = process.cpuUsage(clientBefore);
+  const clientLoopDelayMs = { p99: clientLoopDelay.percentile(99) / 1e6, max: clientLoopDelay.max / 1e6 };
   const after = await server.ask('stats');
   const count = result.latencies.length;
   return {
@@ -206,6 +236,7 @@ async function measureRound(server, api, users) {
     seconds: elapsed,
     perSecond: count / elapsed,
     latencies: result.latencies,
+    steps: result.steps,
     failures: result.failures,
     firstFailure: result.firstFailure,
     serverCpuMicros: after.cpuMicros - before.cpuMicros,
@@ -213,6 +244,19 @@ async function measureRound(server, api, users) {
     rss: after.rss,
     redisCommands: after.storeCalls.redis - before.storeCalls.redis,
     postgresQueries: after.storeCalls.postgres - before.storeCalls.postgres,
+    serverGc: {
+      count: after.gc.count - before.gc.count,
+      totalMs: after.gc.totalMs - before.gc.totalMs,
+      maxMs: after.gc.maxMs,
+      majorCount: after.gc.majorCount - before.gc.majorCount,
+    },
+    serverLoopDelayMs: after.loopDelayMs,
+    clientGc: {
+      count: clientGc.count - clientGcBefore.count,
+      totalMs: clientGc.totalMs - clientGcBefore.totalMs,
+      maxMs: clientGc.maxMs,
+    },
+    clientLoopDelayMs,
   };
 }
 
@@ -221,6 +265,9 @@ function summarise(name, rounds) {
   const seconds = rounds.reduce((s, r) => s + r.seconds, 0);
   const latencies = rounds.flatMap((r) => r.latencies).sort((a, b) => a - b);
   const per = (key) => (ceremonies === 0 ? Number.NaN : rounds.reduce((s, r) => s + r[key], 0) / ceremonies);
+  const step = (name) => rounds.flatMap((r) => r.steps[name]).sort((a, b) => a - b);
+  const maxOf = (pick) => Math.max(...rounds.map(pick));
+  const sumOf = (pick) => rounds.reduce((s, r) => s + pick(r), 0);
   return {
     target: name,
     ceremoniesPerSecond: ceremonies / seconds,
@@ -235,6 +282,28 @@ function summarise(name, rounds) {
     postgresQueriesPerCeremony: per('postgresQueries'),
     failures: rounds.reduce((s, r) => s + r.failures, 0),
     firstFailure: rounds.find((r) => r.firstFailure)?.firstFailure,
+    // Where the tail comes from: each step's p99 as the client sees it, both sides' GC and
+    // event-loop delay (the worst round's p99 and max).
+    diagnostics: {
+      p99Ms: {
+        options: quantile(step('options'), 0.99),
+        sign: quantile(step('sign'), 0.99),
+        verify: quantile(step('verify'), 0.99),
+      },
+      server: {
+        gcPauses: sumOf((r) => r.serverGc.count),
+        gcMajor: sumOf((r) => r.serverGc.majorCount),
+        gcMsPerCeremony: ceremonies === 0 ? Number.NaN : sumOf((r) => r.serverGc.totalMs) / ceremonies,
+        gcMaxPauseMs: maxOf((r) => r.serverGc.maxMs),
+        loopDelayP99Ms: maxOf((r) => r.serverLoopDelayMs.p99),
+        loopDelayMaxMs: maxOf((r) => r.serverLoopDelayMs.max),
+      },
+      client: {
+        gcMaxPauseMs: maxOf((r) => r.clientGc.maxMs),
+        loopDelayP99Ms: maxOf((r) => r.clientLoopDelayMs.p99),
+        loopDelayMaxMs: maxOf((r) => r.clientLoopDelayMs.max),
+      },
+    },
   };
 }
 
@@ -299,6 +368,40 @@ function table(rows, base) {
     r.postgresQueriesPerCeremony.toFixed(1),
     String(r.failures),
   ]);
+  return markdownTable(header, lines);
+}
+
+/** Where the latency tail comes from, per target: each step's p99, GC and event-loop delay on both sides. */
+function diagnosticsTable(rows) {
+  const header = [
+    'target',
+    'p99 options',
+    'p99 sign',
+    'p99 verify',
+    'srv GC µs/cer',
+    'srv GCs (major)',
+    'srv GC max ms',
+    'srv loop p99/max ms',
+    'cli GC max ms',
+    'cli loop p99/max ms',
+  ];
+  const ms = (v) => v.toFixed(1);
+  const lines = rows.map(({ target, diagnostics: { p99Ms, server, client } }) => [
+    target,
+    ms(p99Ms.options),
+    ms(p99Ms.sign),
+    ms(p99Ms.verify),
+    (server.gcMsPerCeremony * 1000).toFixed(0),
+    `${server.gcPauses} (${server.gcMajor})`,
+    ms(server.gcMaxPauseMs),
+    `${ms(server.loopDelayP99Ms)}/${ms(server.loopDelayMaxMs)}`,
+    ms(client.gcMaxPauseMs),
+    `${ms(client.loopDelayP99Ms)}/${ms(client.loopDelayMaxMs)}`,
+  ]);
+  return markdownTable(header, lines);
+}
+
+function markdownTable(header, lines) {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const row = (cells) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   return [row(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(row)].join('\n');
@@ -360,7 +463,7 @@ async function main() {
   const byTarget = Object.fromEntries(rows.map((r) => [r.target, r]));
   const base = byTarget.baseline?.ceremoniesPerSecond;
   const goalList = goals(byTarget);
-  console.log(`\n${table(rows, base)}\n`);
+  console.log(`\n${table(rows, base)}\n\n${diagnosticsTable(rows)}\n`);
   for (const g of goalList) console.log(`[bench] ${g.met ? 'met    ' : 'NOT met'} ${g.goal}: ${g.value}`);
 
   const report = {

@@ -3,13 +3,15 @@
  * is `baseline` (the hand-rolled fixture, memory only), `express` or `nestjs` (the demos, as
  * `pnpm demo` starts them) and `BENCH_STORE` is `memory`, `redis` or `postgres`.
  *
- * IPC: sends `{ type: 'ready', url, origin }`; answers `stats` with this process's CPU time (µs), RSS
- * and the store commands it has sent so far (Redis commands, PostgreSQL queries), and `stop` (close,
- * remove the keys/tables this run made, exit).
+ * IPC: sends `{ type: 'ready', url, origin }`; answers `stats` with this process's CPU time (µs), RSS,
+ * the store commands it has sent so far (Redis commands, PostgreSQL queries), its garbage collections
+ * so far (the longest pause since the last `stats`) and its event-loop delay since the last `stats`;
+ * and `stop` (close, remove the keys/tables this run made, exit).
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createBaselineApp } from './baseline-server.mjs';
 
 const target = process.env.BENCH_TARGET ?? 'baseline';
@@ -18,6 +20,25 @@ const tag = randomBytes(4).toString('hex');
 const redisPrefix = `passgate-bench-${tag}:`;
 const tablePrefix = `passgate_bench_${tag}_`;
 const storeCalls = { redis: 0, postgres: 0 };
+
+// Where a slow ceremony's time may go on this side: garbage collection (count, pause total and the
+// longest pause, cumulative) and the event loop's delay (how late a 10 ms timer fires: the longest
+// task or pause that blocked every request behind it; reset at each `stats`). Both cost next to
+// nothing: the observer gets one entry per GC, the timer ticks 100 times a second.
+const gc = { count: 0, totalMs: 0, maxMs: 0, majorCount: 0, majorMs: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.count += 1;
+    gc.totalMs += entry.duration;
+    gc.maxMs = Math.max(gc.maxMs, entry.duration);
+    if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+      gc.majorCount += 1;
+      gc.majorMs += entry.duration;
+    }
+  }
+}).observe({ entryTypes: ['gc'] });
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 
 // Count what the demo sends to its stores, on the very module instances the demo loads.
 const demoRequire = createRequire(createRequire(import.meta.url).resolve('@passgate/express-demo'));
@@ -113,7 +134,11 @@ async function main() {
           cpuMicros: cpu.user + cpu.system,
           rss: process.memoryUsage().rss,
           storeCalls: { ...storeCalls },
+          gc: { ...gc },
+          loopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
         });
+        loopDelay.reset();
+        gc.maxMs = 0;
       } else if (message?.type === 'stop') {
         await running.close();
         process.send({ type: 'stopped' }, () => process.exit(0));
