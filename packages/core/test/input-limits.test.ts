@@ -8,6 +8,7 @@ import {
   registrationResponseSchema,
   renameBodySchema,
 } from '@passgate/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { guardAttestationObject, guardAuthenticatorData, skipCborItem } from '../src/cbor-guard.js';
 import { nestedCborArrays } from './helpers.js';
@@ -54,6 +55,38 @@ describe('isBase64Url', () => {
     ['non-ASCII', 'AAé'],
   ])('rejects %s', (_label, value) => {
     expect(isBase64Url(value)).toBe(false);
+  });
+
+  // The definition it implements without decoding: canonical = re-encodes to itself.
+  const roundTrips = (value: string) =>
+    /^[A-Za-z0-9_-]*$/.test(value) && Buffer.from(value, 'base64url').toString('base64url') === value;
+
+  const digits = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+  it('agrees with the decode/encode round trip on any string of base64-ish characters', () => {
+    const chars = fc.constantFrom(...digits.split(''), '+', '/', '=', ' ', '%', 'é', '\u0000');
+    fc.assert(
+      fc.property(fc.array(chars, { maxLength: 12 }), (list) => {
+        const value = list.join('');
+        expect(isBase64Url(value)).toBe(roundTrips(value));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('accepts the encoding of any bytes, and of its variants in the last character only the canonical one', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 70 }), (bytes) => {
+        const value = Buffer.from(bytes).toString('base64url');
+        expect(isBase64Url(value)).toBe(true);
+        if (value.length === 0) return;
+        for (const digit of digits) {
+          const variant = `${value.slice(0, -1)}${digit}`;
+          expect(isBase64Url(variant)).toBe(variant === value || roundTrips(variant));
+        }
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });
 
