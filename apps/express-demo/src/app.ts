@@ -49,7 +49,8 @@ export function demoMiddleware(config: ResolvedDemoConfig, backend: DemoBackend)
       // Session ids (24 random bytes, as express-session's own) from Passgate's bulk random pool.
       genid: () => pooledRandomBytes(24).toString('base64url'),
       // A sign-in lasts 8 hours from when it happened (absolute, not sliding): the cookie is set at
-      // sign-in, not re-signed and re-sent on every request.
+      // sign-in, not re-signed and re-sent on every request, and the session stores are never
+      // touched by later requests (backend.ts), so the server forgets it at the same time.
       rolling: false,
       cookie: {
         httpOnly: true,

@@ -72,7 +72,7 @@ export async function createDemoBackend(
     case 'memory':
       return {
         passgate: createPassgate(base(createMemoryStores(), memoryLimits)),
-        sessionStore: new session.MemoryStore(),
+        sessionStore: new AbsoluteMemoryStore(),
         description: 'in memory (lost on restart)',
         close: async () => {},
       };
@@ -108,7 +108,8 @@ export async function createDemoBackend(
       return {
         passgate: createPassgate(base(createRedisStores({ client: used, prefix }), rateLimits)),
         // connect-redis 8 accepts an ioredis client (it normalises node-redis and ioredis calls).
-        sessionStore: new RedisStore({ client: used, prefix: `${prefix}sess:` }),
+        // disableTouch: requests never extend the stored session (see AbsoluteMemoryStore).
+        sessionStore: new RedisStore({ client: used, prefix: `${prefix}sess:`, disableTouch: true }),
         description: `in Redis (${redactUrl(config.redisUrl)}, keys ${prefix}*)`,
         close: async () => {
           await client.quit().catch(() => client.disconnect());
@@ -151,6 +152,8 @@ export async function createDemoBackend(
         tableName: sessionTable,
         createTableIfMissing: false,
         pruneSessionInterval: 15 * 60,
+        // Requests never extend the stored session (see AbsoluteMemoryStore).
+        disableTouch: true,
       });
       return {
         // Rate limits stay per process here (in memory); use Redis to share them between instances.
@@ -164,6 +167,20 @@ export async function createDemoBackend(
         },
       };
     }
+  }
+}
+
+/**
+ * express-session's MemoryStore without `touch`. A session lasts 8 hours from the sign-in, in the
+ * browser and in the store alike: express-session (even with `rolling: false`) resets the expiry of
+ * every session a request reads and asks the store to `touch` it, which would keep a session alive
+ * on the server as long as someone kept sending its cookie, e.g. a stolen one replayed past the
+ * cookie's own expiry. The Redis and PostgreSQL session stores get `disableTouch: true` for the same
+ * reason. It also spares each signed-in request a store write (a round trip on Redis and PostgreSQL).
+ */
+class AbsoluteMemoryStore extends session.MemoryStore {
+  override touch(_sid: string, _session: session.SessionData, callback?: () => void): void {
+    callback?.();
   }
 }
 

@@ -3,8 +3,17 @@ import { SoftwareAuthenticator } from '@passgate/testing';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadDemoConfig, type RunningDemo, startDemo } from '../src/index.js';
-import { CookieJar, call, cleanUpSharedStores, ORIGIN } from './demo-http.js';
+import type { RunningDemo } from '../src/index.js';
+import {
+  CookieJar,
+  call,
+  cleanUpSharedStores,
+  DATABASE_URL,
+  ORIGIN,
+  REDIS_URL,
+  signUp,
+  startStoreDemo,
+} from './demo-http.js';
 
 /**
  * Round trips to the store server per full sign-in ceremony (`login/options` then `login/verify`
@@ -15,8 +24,6 @@ import { CookieJar, call, cleanUpSharedStores, ORIGIN } from './demo-http.js';
  * every pipeline or MULTI, every SQL statement (on the pool or a checked-out client) is one.
  */
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const MAX_ROUND_TRIPS = 5;
 
 const tablePrefix = `trips_${randomBytes(4).toString('hex')}_`;
@@ -100,30 +107,14 @@ function describeStore(store: 'redis' | 'postgres') {
     });
 
     it(`a full sign-in ceremony costs at most ${MAX_ROUND_TRIPS} round trips, session included`, async () => {
-      const env = {
-        PORT: '0',
-        ORIGIN,
-        SESSION_SECRET: 'round-trip-session-secret-0123456789',
-        PASSGATE_STORE: store,
-        REDIS_URL,
-        DATABASE_URL,
-      };
-      demo = await startDemo(loadDemoConfig(env, { warn() {} }), {
-        log: () => {},
-        host: '127.0.0.1',
+      demo = await startStoreDemo(store, 'round-trip-session-secret-0123456789', {
         redisPrefix,
         postgresTablePrefix: tablePrefix,
         wrapRedisClient: countingRedis,
         wrapPostgresPool: countingPool,
       });
       const authenticator = new SoftwareAuthenticator();
-      const signUpJar = new CookieJar();
-      const username = `trips-${randomBytes(4).toString('hex')}`;
-      const options = await call(demo, signUpJar, 'POST', '/passkeys/register/options', { username });
-      const registration = await authenticator.createCredential(options.body, { origin: ORIGIN });
-      expect((await call(demo, signUpJar, 'POST', '/passkeys/register/verify', registration)).status).toBe(
-        200,
-      );
+      const username = await signUp(demo, new CookieJar(), authenticator, 'trips');
 
       // The first sign-in loads the scripts (EVALSHA's NOSCRIPT fallback) and warms the pool.
       await fullSignIn(demo, authenticator);
