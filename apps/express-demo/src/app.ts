@@ -4,6 +4,7 @@
  */
 
 import { pooledRandomBytes } from '@passgate/core';
+import { endpointSessions, pathBelow } from '@passgate/core/http';
 import {
   loadPage,
   passgateBrowserDir,
@@ -20,9 +21,14 @@ import type { ResolvedDemoConfig } from './config.js';
 
 export const SESSION_COOKIE_NAME = 'passgate_demo.sid';
 
+/** Where both demos mount the passkey routes (the routers' default prefix). */
+const PASSKEY_PREFIX = '/passkeys';
+
 /**
  * What both demos (Express and NestJS) put in front of their routes: the page's static files first
- * (they need no session), then express-session with the backend's store.
+ * (they need no session), then express-session with the backend's store, except on the passkey
+ * endpoint that neither reads nor keeps a sign-in (`POST /passkeys/login/options`): a sign-in storm's
+ * first request of each ceremony then loads, makes and checks no session at all.
  */
 export function demoMiddleware(config: ResolvedDemoConfig, backend: DemoBackend): Router {
   const router = express.Router();
@@ -39,27 +45,30 @@ export function demoMiddleware(config: ResolvedDemoConfig, backend: DemoBackend)
     if (req.method === 'GET' || req.method === 'HEAD') staticFiles(req, res, next);
     else next();
   });
-  router.use(
-    session({
-      name: SESSION_COOKIE_NAME,
-      secret: config.sessionSecret,
-      store: backend.sessionStore,
-      resave: false,
-      saveUninitialized: false,
-      // Session ids (24 random bytes, as express-session's own) from Passgate's bulk random pool.
-      genid: () => pooledRandomBytes(24).toString('base64url'),
-      // A sign-in lasts 8 hours from when it happened (absolute, not sliding): the cookie is set at
-      // sign-in, not re-signed and re-sent on every request, and the session stores are never
-      // touched by later requests (backend.ts), so the server forgets it at the same time.
-      rolling: false,
-      cookie: {
-        httpOnly: true,
-        sameSite: 'lax',
-        secure: config.origin.startsWith('https:'),
-        maxAge: 8 * 60 * 60 * 1000,
-      },
-    }),
-  );
+  const withSession = session({
+    name: SESSION_COOKIE_NAME,
+    secret: config.sessionSecret,
+    store: backend.sessionStore,
+    resave: false,
+    saveUninitialized: false,
+    // Session ids (24 random bytes, as express-session's own) from Passgate's bulk random pool.
+    genid: () => pooledRandomBytes(24).toString('base64url'),
+    // A sign-in lasts 8 hours from when it happened (absolute, not sliding): the cookie is set at
+    // sign-in, not re-signed and re-sent on every request, and the session stores are never
+    // touched by later requests (backend.ts), so the server forgets it at the same time.
+    rolling: false,
+    cookie: {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: config.origin.startsWith('https:'),
+      maxAge: 8 * 60 * 60 * 1000,
+    },
+  });
+  router.use((req, res, next) => {
+    const below = pathBelow(PASSKEY_PREFIX, req.path);
+    if (below !== undefined && endpointSessions(req.method, below) === 'none') next();
+    else withSession(req, res, next);
+  });
   return router;
 }
 

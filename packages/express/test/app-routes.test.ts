@@ -156,7 +156,7 @@ describe('options: prefix, cookie name, express-session cookie name, https', () 
     }
   });
 
-  it('without express-session (and no hooks) every passkey route fails closed before writing anything', async () => {
+  it('without express-session (and no hooks) every passkey route that reads or keeps a sign-in fails closed before writing anything', async () => {
     const logged: string[] = [];
     const stores = createMemoryStores();
     const logger = {
@@ -173,7 +173,12 @@ describe('options: prefix, cookie name, express-session cookie name, https', () 
       const options = await client.post('/register/options', { username: 'alice' });
       expect(options.status).toBe(500);
       expect(options.body).toEqual({ error: { code: 'internal_error', message: expect.any(String) } });
-      expect((await client.post('/login/options', {})).status).toBe(500);
+      // Before its body is even read: a sign-in could not be kept.
+      expect((await client.post('/login/verify', {})).status).toBe(500);
+      expect((await client.post('/logout', {})).status).toBe(500);
+      // login/options neither reads nor keeps one: it needs no session (an app may leave its session
+      // middleware off that path).
+      expect((await client.post('/login/options', {})).status).toBe(200);
       // Nothing was started or written, and the log says what to do.
       expect(await stores.accounts.findByUsername('alice')).toBeNull();
       expect(logged.some((m) => /mount express-session before the passkey routes/.test(m))).toBe(true);

@@ -1,3 +1,4 @@
+import { endpointSessions, pathBelow } from '@passgate/core/http';
 import { SoftwareAuthenticator } from '@passgate/testing';
 import express from 'express';
 import session from 'express-session';
@@ -69,5 +70,51 @@ describe('session writes per sign-in (express-session mode)', () => {
     expect(store.calls.set).toBe(1);
     expect(client.cookie('connect.sid')).not.toBe(before);
     expect(store.ids()).not.toContain(oldId);
+  });
+});
+
+describe('express-session left off POST /login/options (endpointSessions)', () => {
+  const store = new CountingStore();
+  let server: Awaited<ReturnType<typeof listen>>;
+  beforeAll(async () => {
+    const app = express();
+    const withSession = session({ secret: SESSION_SECRET, resave: false, saveUninitialized: false, store });
+    app.use((req, res, next) => {
+      const below = pathBelow('/passkeys', req.path);
+      if (below !== undefined && endpointSessions(req.method, below) === 'none') next();
+      else withSession(req, res, next);
+    });
+    app.use(createPasskeyRouter({ passgate: makePassgate() }));
+    server = await listen(app);
+  });
+  afterAll(() => server.close());
+
+  it('names login/options as the one endpoint that needs no session', () => {
+    expect(endpointSessions('POST', '/login/options')).toBe('none');
+    expect(endpointSessions('post', '/login/options/')).toBe('none');
+    expect(endpointSessions('POST', '/login/verify')).toBe('keeps');
+    expect(endpointSessions('POST', '/logout')).toBe('keeps');
+    expect(endpointSessions('POST', '/register/options')).toBe('reads');
+    expect(endpointSessions('GET', '/session')).toBe('reads');
+    expect(endpointSessions('DELETE', '/credentials/AAAA')).toBe('reads');
+    expect(endpointSessions('GET', '/login/options')).toBeNull();
+  });
+
+  it('sign-ins work, and login/options touches no session, signed in or not', async () => {
+    const client = new ContractClient(server.url);
+    const { authenticator } = await signUp(client);
+    const signedIn = client.cookie('connect.sid');
+    expect(signedIn).toBeDefined();
+    store.reset();
+    const options = await client.post('/login/options', {});
+    expect(options.status).toBe(200);
+    expect(options.setCookies.some((c) => c.startsWith('connect.sid='))).toBe(false);
+    expect(store.calls).toEqual({ get: 0, set: 0, destroy: 0, touch: 0 });
+    // Still signed in, and a new sign-in replaces the session as before.
+    expect((await client.get('/session')).status).toBe(200);
+    const answer = await signIn(client, authenticator);
+    expect(answer.status).toBe(200);
+    expect(client.cookie('connect.sid')).not.toBe(signedIn);
+    expect((await client.get('/session')).status).toBe(200);
   });
 });

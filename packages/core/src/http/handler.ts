@@ -60,6 +60,9 @@ export function createContractHandler(
     const matched = matchRoute(routes, request.method.toUpperCase(), request.path);
     if (!matched) return null;
     const { route, params } = matched;
+    // Before anything else (it throws when the app cannot keep sign-ins): a misconfigured app fails
+    // before the endpoint writes anything, not after an account exists.
+    if (route.sessions !== 'none') request.sessionsReady?.();
 
     const origin = header(request, 'origin');
     const host = header(request, 'host');
@@ -96,8 +99,14 @@ export function createContractHandler(
       const raw = route.body === 'ignored' ? undefined : await readBody(request, maxBodyBytes);
       if (route.rateLimited) await passgate.consumeRequestLimit(request.ip);
       const body = route.body === 'ignored' ? undefined : decodeJson(raw, route.body);
-      // Only now the sign-in, which costs a store lookup (its outage is a 503 after the checks above).
-      const session = typeof request.session === 'function' ? await request.session() : request.session;
+      // Only now the sign-in, which costs a store lookup (its outage is a 503 after the checks above),
+      // and only for endpoints that read it.
+      const session =
+        route.sessions !== 'reads'
+          ? null
+          : typeof request.session === 'function'
+            ? await request.session()
+            : request.session;
       if (route.auth && !session) throw new PassgateError('unauthenticated');
       return await route.run({ request: { ...request, session }, params, body, context, cookie });
     } catch (error) {

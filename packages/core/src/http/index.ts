@@ -10,7 +10,7 @@ export {
 export { locatePrefix, normalizePrefix, pathBelow } from './paths.js';
 export { readLimitedStream } from './read-stream.js';
 export { errorResponse } from './responses.js';
-export { isContractPath } from './routes.js';
+export { endpointSessions, isContractPath, type SessionUse } from './routes.js';
 export { identifyRequest, resolveRequestSignIn, type SignInSources } from './sign-in.js';
 export type {
   ContractBody,

@@ -27,8 +27,17 @@ export interface Route {
   body: BodyRule;
   /** Answers `401 unauthenticated` without a session (after the body checks, as the contract orders). */
   auth: boolean;
+  /** What the endpoint does with sign-ins (see `SessionUse`). */
+  sessions: SessionUse;
   run(call: Call): Promise<ContractResponse>;
 }
+
+/**
+ * What an endpoint does with sign-ins: `reads` the current one (the integration resolves it, from its
+ * session and `identify`), `keeps` one without reading it (signs in or out: the session layer must be
+ * there), or `none` (`POST /login/options`: an app may leave its session middleware off that path).
+ */
+export type SessionUse = 'none' | 'keeps' | 'reads';
 
 /** One request on its way through an endpoint. */
 export interface Call {
@@ -75,6 +84,18 @@ export function matchRoute(
   return null;
 }
 
+/**
+ * What the endpoint at `method` and `path` (below the prefix) does with sign-ins, or `null` when no
+ * endpoint matches. For an app that mounts its session middleware per path: only endpoints that
+ * read or keep a sign-in need it (all but `POST /login/options`).
+ */
+export function endpointSessions(method: string, path: string): SessionUse | null {
+  // The route table's metadata; its `run` functions are never called, so it needs no instance.
+  routeTable ??= buildRoutes(undefined as unknown as Passgate);
+  return matchRoute(routeTable, method.toUpperCase(), path)?.route.sessions ?? null;
+}
+let routeTable: Route[] | undefined;
+
 /** The contract's endpoints (`http-api.md`), each calling one `Passgate` operation. */
 export function buildRoutes(passgate: Passgate): Route[] {
   return [
@@ -84,6 +105,7 @@ export function buildRoutes(passgate: Passgate): Route[] {
       rateLimited: true,
       body: 'optional',
       auth: false,
+      sessions: 'reads',
       async run({ request, body, context, cookie }) {
         const signedIn = request.session !== null;
         // A conditional create is for a signed-in user only, whatever else the body holds.
@@ -116,6 +138,7 @@ export function buildRoutes(passgate: Passgate): Route[] {
       rateLimited: true,
       body: 'required',
       auth: false,
+      sessions: 'reads',
       async run({ request, body, context, cookie }) {
         const response = parseBody(registrationResponseSchema, body);
         return withCeremony(passgate.runtime.logger, cookie, request, async (ceremonyId) => {
@@ -144,6 +167,7 @@ export function buildRoutes(passgate: Passgate): Route[] {
       rateLimited: true,
       body: 'optional',
       auth: false,
+      sessions: 'none',
       async run({ body, context, cookie }) {
         const input = parseBody(loginOptionsBodySchema, body);
         const started = await passgate.startAuthentication({
@@ -160,6 +184,7 @@ export function buildRoutes(passgate: Passgate): Route[] {
       rateLimited: true,
       body: 'required',
       auth: false,
+      sessions: 'keeps',
       async run({ request, body, context, cookie }) {
         const response = parseBody(authenticationResponseSchema, body);
         return withCeremony(passgate.runtime.logger, cookie, request, async (ceremonyId) => {
@@ -178,6 +203,7 @@ export function buildRoutes(passgate: Passgate): Route[] {
       rateLimited: false,
       body: 'ignored',
       auth: true,
+      sessions: 'reads',
       async run({ request }) {
         return json(200, await passgate.describeSession(request.session));
       },
@@ -188,6 +214,7 @@ export function buildRoutes(passgate: Passgate): Route[] {
       rateLimited: false,
       body: 'ignored',
       auth: false,
+      sessions: 'keeps',
       async run() {
         return {
           status: 204,
@@ -204,6 +231,7 @@ export function buildRoutes(passgate: Passgate): Route[] {
       rateLimited: false,
       body: 'ignored',
       auth: true,
+      sessions: 'reads',
       async run({ request, context }) {
         return json(200, await passgate.listCredentials(request.session, context));
       },
@@ -215,6 +243,7 @@ export function buildRoutes(passgate: Passgate): Route[] {
       body: 'required',
       // The contract checks the body (400) before the session (401): parse first, then require one.
       auth: false,
+      sessions: 'reads',
       async run({ request, params, body }) {
         const { nickname } = parseBody(renameBodySchema, body);
         if (!request.session) throw new PassgateError('unauthenticated');
@@ -228,6 +257,7 @@ export function buildRoutes(passgate: Passgate): Route[] {
       rateLimited: false,
       body: 'ignored',
       auth: true,
+      sessions: 'reads',
       async run({ request, params, context }) {
         const id = credentialIdParam(params[0]);
         return json(200, await passgate.deleteCredential(request.session, id, context));

@@ -25,6 +25,12 @@ export interface ContractRequest {
    * touches the store, and during an outage its 503 must not answer before them (contract order).
    */
   session: SignIn | null | (() => Promise<SignIn | null>);
+  /**
+   * Throws when the app cannot keep sign-ins (e.g. express-session not mounted). Called first, and
+   * only for endpoints that read or keep one (every one but `POST /login/options`), so an app may
+   * leave its session layer off that path. Optional.
+   */
+  sessionsReady?: () => void;
 }
 
 /** A `ContractRequest` whose sign-in has been resolved, as the endpoints see it. */

@@ -37,13 +37,14 @@ export async function serveContract<Req extends object, Res>(
 ): Promise<boolean> {
   const { req, res, write } = exchange;
   try {
-    signIns.assertReady(req);
     // The handler looks the sign-in up only after the request-shape checks (contract order: a store
-    // outage behind the session must not answer before 403/415/413/429/400).
+    // outage behind the session must not answer before 403/415/413/429/400), and only for endpoints
+    // that read it; it asks whether sign-ins can be kept first, except on `POST /login/options`,
+    // which needs no session (an app may leave its session middleware off that path).
     const resolve = () => signIns.resolve(req, res);
-    const response = await handler.handle(
-      toContractRequest(exchange.raw, exchange.below, resolve, exchange.info),
-    );
+    const request = toContractRequest(exchange.raw, exchange.below, resolve, exchange.info);
+    request.sessionsReady = () => signIns.assertReady(req);
+    const response = await handler.handle(request);
     if (!response) {
       // Not a contract route: the app's handlers after us still read `req.passkey`.
       await resolve();
