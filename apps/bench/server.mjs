@@ -132,6 +132,7 @@ async function main() {
         process.send({
           type: 'stats',
           cpuMicros: cpu.user + cpu.system,
+          systemMicros: cpu.system,
           rss: process.memoryUsage().rss,
           storeCalls: { ...storeCalls },
           gc: { ...gc },
