@@ -40,7 +40,8 @@ export function readLimitedStream(
       if (done) return;
       done = true;
       cleanup();
-      resolve(new Uint8Array(Buffer.concat(chunks)));
+      // A body of one chunk (most of them) as it came; several joined once, not copied again.
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
     };
     const onError = (error: unknown) => {
       if (done) return;
