@@ -84,6 +84,10 @@ interface OtelApi {
   metrics: { getMeterProvider(): MeterProviderLike };
   SpanStatusCode: { OK: number; ERROR: number };
   SpanKind: { INTERNAL: number };
+  /** The global provider's class: it hands out no-op tracers until an SDK registers a delegate. */
+  ProxyTracerProvider?: new () => { getDelegate(): unknown };
+  /** The meter the API's no-op meter provider hands out. */
+  createNoopMeter?: () => unknown;
 }
 interface Span {
   setAttribute(key: string, value: string | number | boolean): unknown;
@@ -184,6 +188,12 @@ export function createTelemetry(
   );
   events.on('clone_suspected', () => clones.add(1));
 
+  const tracingOff = noSdkYet(api, tracerProvider);
+  // The meter is fixed here: the API's no-op one records nothing, ever (unlike the tracer's proxy).
+  const metricsOff = typeof api.createNoopMeter === 'function' && meter === api.createNoopMeter();
+  /** Neither a span nor a metric would be kept: run the call bare. */
+  const off = () => metricsOff && tracingOff();
+
   /** Runs `run` in an active span (so store spans nest under their step), ending it either way. */
   async function inSpan<T>(
     name: string,
@@ -191,6 +201,15 @@ export function createTelemetry(
     run: (span: Span) => Promise<T>,
     failed: (span: Span, error: unknown) => void,
   ): Promise<T> {
+    if (tracingOff()) {
+      // The metrics are recorded all the same; only the span (which nothing would keep) is skipped.
+      try {
+        return await run(NO_SPAN);
+      } catch (error) {
+        failed(NO_SPAN, error);
+        throw error;
+      }
+    }
     return tracer.startActiveSpan(name, { kind: INTERNAL, attributes }, async (span) => {
       try {
         const result = await run(span);
@@ -209,6 +228,7 @@ export function createTelemetry(
 
   return {
     step(kind, step, run) {
+      if (off()) return run();
       const attributes = { 'passgate.ceremony.kind': kind, 'passgate.ceremony.step': step };
       const started = performance.now();
       return inSpan(
@@ -240,6 +260,7 @@ export function createTelemetry(
       );
     },
     store(operation, run) {
+      if (off()) return run();
       const started = performance.now();
       return inSpan(
         `passgate.store ${operation}`,
@@ -265,6 +286,7 @@ export function createTelemetry(
       );
     },
     async ipLimit(run) {
+      if (metricsOff) return run();
       try {
         return await run();
       } catch (error) {
@@ -273,6 +295,25 @@ export function createTelemetry(
       }
     },
   };
+}
+
+/** What `inSpan` hands its callbacks when no span is made. */
+const NO_SPAN: Span = { setAttribute: () => NO_SPAN, setStatus: () => NO_SPAN, end: () => {} };
+
+/**
+ * Whether spans would go nowhere right now: `provider` is the API's global proxy and no SDK has
+ * registered a tracer provider behind it yet. Then each span would be a non-recording one that costs
+ * a context copy and several closures for nothing (about a sixth of what a sign-in allocates in the
+ * core), so `inSpan` skips it. Checked on every call (a property read), so an SDK registered after
+ * Passgate was created is used from its first span on. Any other provider: always false.
+ */
+function noSdkYet(api: OtelApi, provider: TracerProviderLike): () => boolean {
+  const Proxy = api.ProxyTracerProvider;
+  if (typeof Proxy !== 'function' || !(provider instanceof Proxy)) return () => false;
+  const proxy = provider as InstanceType<typeof Proxy>;
+  // The API's no-op provider: what a proxy without a delegate hands back.
+  const noop = new Proxy().getDelegate();
+  return () => proxy.getDelegate() === noop;
 }
 
 function credentialIdOf(result: unknown): string | undefined {

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { context, metrics, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -119,6 +120,26 @@ describe('OpenTelemetry spans', () => {
     const h = makePassgate();
     await h.passgate.startAuthentication();
     expect(r.spans().map((s) => s.name)).toContain('passgate.authentication.start');
+  });
+
+  it('an SDK registered after Passgate was created gets the spans from then on (none are made before)', async () => {
+    // The copy of the API the core loads (its CommonJS build; this file imports the ES one, whose
+    // global proxy is another object): an SDK registers through the application's copy.
+    const api = createRequire(import.meta.url)('@opentelemetry/api') as typeof import('@opentelemetry/api');
+    const h = makePassgate();
+    await h.passgate.startAuthentication();
+    const r = recorder();
+    api.trace.setGlobalTracerProvider(r.options.tracerProvider);
+    try {
+      expect(r.spans()).toEqual([]);
+      await h.passgate.startAuthentication();
+      expect(r.spans().map((s) => s.name)).toEqual([
+        'passgate.store challenges.put',
+        'passgate.authentication.start',
+      ]);
+    } finally {
+      api.trace.disable();
+    }
   });
 
   it("nests the store calls' spans under their ceremony step's span (with a context manager)", async () => {
