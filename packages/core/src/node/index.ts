@@ -1,9 +1,10 @@
 /**
  * `@passgate/core/node`: the Node.js glue every framework integration shares (Express, NestJS on
- * Express and on Fastify, `@passgate/fastify`, the testing kit's child process), on plain `node:http`
- * types and no framework import (Fastify's request and reply are typed structurally): a Node request as the contract's request, the contract's response written on a Node
- * response, sign-ins kept in a session (express-session or hooks) and applied from the contract's
- * session actions, body-parser errors as contract errors, and the options all integrations take.
+ * Express and on Fastify, `@passgate/fastify`, the testing kit's child process), on plain
+ * `node:http` types with no framework import (Fastify's request and reply are typed structurally):
+ * a Node request as the contract's request, the contract's response written back, sign-ins kept in
+ * a session (express-session, @fastify/session or hooks) and applied from the contract's session
+ * actions, body-parser errors as contract errors, and the options all integrations take.
  * @packageDocumentation
  */
 export { contractErrorResponse, fromBodyParserError } from './errors.js';
