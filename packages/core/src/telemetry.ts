@@ -308,11 +308,11 @@ const NO_SPAN: Span = { setAttribute: () => NO_SPAN, setStatus: () => NO_SPAN, e
  * Passgate was created is used from its first span on. Any other provider: always false.
  */
 function noSdkYet(api: OtelApi, provider: TracerProviderLike): () => boolean {
-  const Proxy = api.ProxyTracerProvider;
-  if (typeof Proxy !== 'function' || !(provider instanceof Proxy)) return () => false;
-  const proxy = provider as InstanceType<typeof Proxy>;
+  const ProxyProvider = api.ProxyTracerProvider;
+  if (typeof ProxyProvider !== 'function' || !(provider instanceof ProxyProvider)) return () => false;
+  const proxy = provider as InstanceType<typeof ProxyProvider>;
   // The API's no-op provider: what a proxy without a delegate hands back.
-  const noop = new Proxy().getDelegate();
+  const noop = new ProxyProvider().getDelegate();
   return () => proxy.getDelegate() === noop;
 }
 
