@@ -17,5 +17,8 @@ export interface DemoPage {
   /** Content-Type, Cache-Control: no-store, the Content-Security-Policy (import map allowed by hash), nosniff, Referrer-Policy. */
   headers: Readonly<Record<string, string>>;
 }
-/** Reads `index.html` and computes its headers; in Express: `res.set(page.headers).send(page.html)`. */
-export declare function loadPage(): DemoPage;
+/**
+ * Reads `index.html` (or another demo's page, `file`) and computes its headers; in Express:
+ * `res.set(page.headers).send(page.html)`.
+ */
+export declare function loadPage(file?: string): DemoPage;

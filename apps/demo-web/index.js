@@ -54,10 +54,11 @@ function contentSecurityPolicy(html) {
 
 /**
  * Reads the page once: its HTML and the response headers to send it with (at `/`, `/account`, …).
- * In Express: `res.set(page.headers).send(page.html)`.
+ * In Express: `res.set(page.headers).send(page.html)`. `file` defaults to this page's `index.html`;
+ * another demo passes its own page (same import map rules, same headers).
  */
-export function loadPage() {
-  const html = readFileSync(indexHtml, 'utf8');
+export function loadPage(file = indexHtml) {
+  const html = readFileSync(file, 'utf8');
   return {
     html,
     headers: {

@@ -1,93 +1,23 @@
 // The Passgate demo page: UI only. @passgate/browser does the WebAuthn and HTTP work against the
 // routes under /passkeys (ceremonies, autofill, cancellations, the Signal API, re-authentication).
 import { createPasskeyClient, isPasskeyError } from '@passgate/browser';
+import {
+  $,
+  busy,
+  clearStatus,
+  renameAndReload,
+  renderPasskeys,
+  showError,
+  showStatus,
+  signOutAndGoHome,
+  startAutofill,
+  withReauthentication,
+} from './passkey-ui.js';
 
 const passkeys = createPasskeyClient({ prefix: '/passkeys' });
 
 // ---------------------------------------------------------------------------------------------------
-// Messages
-
-/** Our words for the client's error codes (the contract's codes and the browser-side ones). */
-const ERROR_MESSAGES = {
-  forbidden_origin:
-    'This page is not allowed to talk to the server (wrong origin). Open the demo at its configured address.',
-  unsupported_media_type: 'The request was not sent as JSON. Reload the page and try again.',
-  payload_too_large: 'The request was too large.',
-  rate_limited: 'Too many attempts. Wait a moment and try again.',
-  invalid_request: 'Something in the request was not accepted.',
-  unauthenticated: 'You are not signed in (or your session has ended). Sign in again.',
-  username_taken: 'That username is already taken. Pick another, or sign in if it is yours.',
-  verification_failed:
-    'Your passkey could not be verified. Nobody was signed in. Try again, or use another passkey.',
-  credential_exists: 'This passkey is already registered.',
-  ceremony_expired: 'The passkey request expired or was already used. Please try again.',
-  unknown_credential:
-    'This passkey is not registered here (it may have been deleted). Pick another one or create an account.',
-  credential_cloned:
-    'This passkey looks like it was copied, so it was blocked. Use another passkey, and consider deleting this one.',
-  not_found: 'That passkey no longer exists. The list has been refreshed.',
-  last_credential: 'You cannot delete your only passkey. Add another one first.',
-  too_many_credentials: 'This account already has the most passkeys allowed. Delete one first.',
-  reauthentication_required: 'For your security, confirm it is you with a passkey first.',
-  store_unavailable: 'The service is temporarily unavailable. Try again in a moment.',
-  internal_error: 'Something went wrong on the server. Try again.',
-  security_error:
-    'The browser refused the passkey request for this address (the RP ID does not match the site). Check RP_ID and ORIGIN.',
-  unsupported: 'No authenticator here supports what the site asked for.',
-  network: 'Could not reach the server. Check your connection and try again.',
-};
-
-const FIELD_NAMES = {
-  username: 'the username',
-  displayName: 'the display name',
-  nickname: 'the passkey name',
-};
-
-/** The message to show for a PasskeyError, in the context it happened in. */
-function describeError(error, context) {
-  const register = context === 'register';
-  switch (error?.code) {
-    case 'cancelled':
-      return register
-        ? 'Passkey creation was cancelled or timed out (or your device could not verify you). Nothing was saved.'
-        : 'Sign-in was cancelled or timed out (or your device could not verify you). Nobody was signed in.';
-    case 'already_registered':
-      return 'This device already has a passkey for this account. Use another device or security key.';
-    case 'invalid_request':
-      if (error.field) return `Please check ${FIELD_NAMES[error.field] ?? error.field}: ${error.message}`;
-      break;
-    case 'rate_limited':
-      if (error.retryAfter) {
-        return `Too many attempts. Try again in ${error.retryAfter} second${error.retryAfter === 1 ? '' : 's'}.`;
-      }
-      break;
-  }
-  return ERROR_MESSAGES[error?.code] ?? error?.message ?? 'Something went wrong.';
-}
-
-// ---------------------------------------------------------------------------------------------------
 // UI helpers
-
-const $ = (selector) => document.querySelector(selector);
-const statusEl = $('#status');
-
-function showStatus(kind, message) {
-  statusEl.hidden = false;
-  statusEl.dataset.kind = kind;
-  statusEl.textContent = message;
-  statusEl.setAttribute('role', kind === 'error' ? 'alert' : 'status');
-}
-
-function clearStatus() {
-  statusEl.hidden = true;
-  statusEl.dataset.kind = '';
-  statusEl.textContent = '';
-}
-
-function showError(error, context) {
-  showStatus('error', describeError(error, context));
-  statusEl.dataset.code = error?.code ?? 'error';
-}
 
 function showView(view) {
   document.body.dataset.view = view;
@@ -97,85 +27,11 @@ function showView(view) {
   $('#sign-out').hidden = !(view === 'account' || view === 'home-signed-in');
 }
 
-/** Runs an action with its buttons disabled, so a double click cannot start two ceremonies. */
-async function busy(action) {
-  const buttons = [...document.querySelectorAll('button')];
-  const wasDisabled = buttons.map((b) => b.disabled);
-  for (const b of buttons) b.disabled = true;
-  document.body.dataset.busy = 'true';
-  try {
-    return await action();
-  } finally {
-    buttons.forEach((b, i) => {
-      b.disabled = wasDisabled[i];
-    });
-    delete document.body.dataset.busy;
-  }
-}
-
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-
-function setTime(el, iso, fallback) {
-  if (iso) {
-    el.dateTime = iso;
-    el.textContent = dateFormat.format(new Date(iso));
-  } else {
-    el.removeAttribute('datetime');
-    el.textContent = fallback;
-  }
-}
-
-/**
- * Runs a sensitive action; when the server wants a fresh sign-in first, says so and lets the
- * client sign the same account in again and retry.
- */
-async function withReauthentication(action) {
-  try {
-    return await action();
-  } catch (error) {
-    if (!isPasskeyError(error, 'reauthentication_required')) throw error;
-    showStatus('info', ERROR_MESSAGES.reauthentication_required);
-    return error.reauthenticate();
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Sign-in: autofill (conditional mediation), the modal button, and username-first for security keys
 
 /** Set when a modal ceremony replaces the autofill request (the client aborts it). */
 let modalStarted = false;
-let autofillRetried = false;
-
-async function startAutofill() {
-  if (!(await passkeys.isAutofillAvailable())) {
-    document.body.dataset.autofill = 'unavailable';
-    return;
-  }
-  try {
-    await passkeys.signInWithAutofill({
-      onWaiting: () => {
-        document.body.dataset.autofill = 'pending';
-      },
-    });
-  } catch (error) {
-    if (isPasskeyError(error, 'cancelled')) {
-      // Aborted for a modal ceremony, or nothing picked (no passkey for this site): stay quiet.
-      document.body.dataset.autofill = modalStarted ? 'aborted' : 'failed';
-      return;
-    }
-    document.body.dataset.autofill = 'failed';
-    showError(error, 'sign-in');
-    // The browser was told to forget the unknown passkey: offer the others (once per page).
-    if (isPasskeyError(error, 'unknown_credential') && !autofillRetried) {
-      autofillRetried = true;
-      startAutofill();
-    }
-    return;
-  }
-  document.body.dataset.autofill = 'done';
-  showStatus('success', 'Signed in.');
-  location.assign('/account');
-}
 
 async function modalSignIn(input) {
   clearStatus();
@@ -231,81 +87,10 @@ async function loadAccount() {
   session = current;
   $('#account-display-name').textContent = current.user.displayName;
   $('#account-username').textContent = current.user.name;
-  renderPasskeys(credentials);
+  renderPasskeys(credentials, session, { rename: renamePasskey, delete: deletePasskey });
 }
 
-function renderPasskeys(credentials) {
-  const list = $('#passkeys');
-  const template = $('#passkey-template');
-  list.replaceChildren();
-  $('#passkey-count').textContent = `(${credentials.length})`;
-  for (const credential of credentials) {
-    const item = template.content.firstElementChild.cloneNode(true);
-    const q = (id) => item.querySelector(`[data-testid="${id}"]`);
-    item.dataset.credentialId = credential.id;
-    const fallbackName =
-      credential.authenticatorName ?? (credential.transports.includes('usb') ? 'Security key' : 'Passkey');
-    q('passkey-name').textContent = credential.nickname ?? fallbackName;
-    const synced = credential.deviceType === 'multiDevice';
-    const sync = q('passkey-sync');
-    sync.textContent = synced
-      ? credential.backedUp
-        ? 'Synced'
-        : 'Can sync (not backed up yet)'
-      : 'This device only';
-    sync.dataset.sync = synced ? 'synced' : 'device-bound';
-    sync.classList.add(synced ? 'synced' : 'bound');
-    sync.title = synced
-      ? 'A synced passkey is kept by a password manager or cloud keychain and works on your other devices.'
-      : 'A device-bound passkey lives only on this authenticator (e.g. a security key).';
-    // Under a nickname, say which authenticator it is; without one the title already does.
-    const kind = credential.transports.includes('usb') ? 'Security key' : 'Unknown authenticator';
-    const authenticator = q('passkey-authenticator');
-    authenticator.textContent = credential.authenticatorName ?? kind;
-    authenticator.hidden = credential.nickname === null;
-    setTime(q('passkey-created'), credential.createdAt, '—');
-    setTime(q('passkey-last-used'), credential.lastUsedAt, 'never');
-    q('passkey-current').hidden = session?.credentialId !== credential.id;
-
-    const renameForm = q('rename-form');
-    const renameInput = q('rename-input');
-    const confirmation = q('delete-confirmation');
-    q('rename').addEventListener('click', () => {
-      confirmation.hidden = true;
-      renameForm.hidden = false;
-      renameInput.value = credential.nickname ?? '';
-      renameInput.focus();
-    });
-    q('rename-cancel').addEventListener('click', () => {
-      renameForm.hidden = true;
-    });
-    renameForm.addEventListener('submit', (event) => {
-      event.preventDefault();
-      busy(() => renamePasskey(credential.id, renameInput.value.trim()));
-    });
-    q('delete').addEventListener('click', () => {
-      renameForm.hidden = true;
-      confirmation.hidden = false;
-    });
-    q('delete-cancel').addEventListener('click', () => {
-      confirmation.hidden = true;
-    });
-    q('delete-confirm').addEventListener('click', () => busy(() => deletePasskey(credential.id)));
-    list.append(item);
-  }
-}
-
-async function renamePasskey(id, nickname) {
-  clearStatus();
-  try {
-    const updated = await passkeys.renamePasskey(id, nickname);
-    await loadAccount();
-    showStatus('success', `Renamed to “${updated.nickname}”.`);
-  } catch (error) {
-    showError(error, 'rename');
-    if (isPasskeyError(error, 'not_found')) await loadAccount().catch(() => {});
-  }
-}
+const renamePasskey = (id, nickname) => renameAndReload(passkeys, id, nickname, loadAccount);
 
 async function deletePasskey(id) {
   clearStatus();
@@ -320,22 +105,11 @@ async function deletePasskey(id) {
   }
 }
 
-async function signOut() {
-  clearStatus();
-  try {
-    await passkeys.signOut();
-  } catch (error) {
-    showError(error, 'sign-out');
-    return;
-  }
-  location.assign('/?signed-out');
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Start
 
 async function main() {
-  $('#sign-out').addEventListener('click', () => busy(signOut));
+  $('#sign-out').addEventListener('click', () => busy(() => signOutAndGoHome(passkeys)));
 
   if (!passkeys.isSupported()) {
     showView('unsupported');
@@ -391,7 +165,7 @@ async function main() {
     busy(() => signUp(displayName ? { username, displayName } : { username }));
   });
 
-  startAutofill();
+  startAutofill(passkeys, { modalStarted: () => modalStarted });
 }
 
 main();

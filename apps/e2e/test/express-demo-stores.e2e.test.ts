@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { loadDemoConfig, startDemo } from '@passgate/express-demo';
+import { loadDemoConfig, removeDemoData, startDemo } from '@passgate/express-demo';
 import { afterAll } from 'vitest';
 import { type DemoEnv, describeDemoInBrowser, type StartDemo } from './browser-suite.js';
 
@@ -16,31 +15,11 @@ import { type DemoEnv, describeDemoInBrowser, type StartDemo } from './browser-s
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-// pg and ioredis are the demo's own dependencies: load them from there rather than adding them here.
-const demoRequire = createRequire(createRequire(import.meta.url).resolve('@passgate/express-demo'));
-
-interface PgPool {
-  query<Row>(text: string, values?: unknown[]): Promise<{ rows: Row[] }>;
-  end(): Promise<void>;
-}
-interface RedisClient {
-  connect(): Promise<void>;
-  scan(cursor: string, ...args: (string | number)[]): Promise<[string, string[]]>;
-  del(...keys: string[]): Promise<number>;
-  disconnect(): void;
-}
-const { Pool } = demoRequire('pg') as { Pool: new (config: { connectionString: string }) => PgPool };
-const { Redis } = demoRequire('ioredis') as {
-  Redis: new (url: string, options: Record<string, unknown>) => RedisClient;
-};
-
 const run = randomBytes(4).toString('hex');
 /** Table prefix of this run: every demo's tables (incl. `<prefix>demo_sessions`) start with it. */
 const tablePrefix = `e2e_${run}_`;
 /** Key prefix of this run: every demo's keys (incl. `<prefix>sess:`) start with it. */
 const redisPrefix = `passgate-e2e-${run}:`;
-
-const pool = new Pool({ connectionString: DATABASE_URL });
 
 function startOn(store: 'postgres' | 'redis'): StartDemo {
   let count = 0;
@@ -73,28 +52,5 @@ describeDemoInBrowser('express-redis', startOn('redis'));
 
 // Runs after both suites have closed their demos: leave nothing behind in the shared services.
 afterAll(async () => {
-  try {
-    const { rows } = await pool.query<{ tablename: string }>(
-      `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND starts_with(tablename, $1)`,
-      [tablePrefix],
-    );
-    for (const { tablename } of rows) {
-      await pool.query(`DROP TABLE IF EXISTS "${tablename}" CASCADE`);
-    }
-  } finally {
-    await pool.end();
-  }
-
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+  await removeDemoData({ redisUrl: REDIS_URL, redisPrefix, databaseUrl: DATABASE_URL, tablePrefix });
 });

@@ -24,13 +24,24 @@ export const SESSION_COOKIE_NAME = 'passgate_demo.sid';
 /** Where both demos mount the passkey routes (the routers' default prefix). */
 const PASSKEY_PREFIX = '/passkeys';
 
+export interface DemoMiddlewareOptions {
+  /** express-session's cookie name. Default `SESSION_COOKIE_NAME`. */
+  cookieName?: string;
+  /** More folders of static files, served before the shared page's (another demo's own page). */
+  staticDirs?: string[];
+}
+
 /**
- * What both demos (Express and NestJS) put in front of their routes: the page's static files first
- * (they need no session), then express-session with the backend's store, except on the passkey
- * endpoint that neither reads nor keeps a sign-in (`POST /passkeys/login/options`): a sign-in storm's
- * first request of each ceremony then loads, makes and checks no session at all.
+ * What the demos (Express, NestJS, existing users) put in front of their routes: the page's static
+ * files first (they need no session), then express-session with the backend's store, except on the
+ * passkey endpoint that neither reads nor keeps a sign-in (`POST /passkeys/login/options`): a
+ * sign-in storm's first request of each ceremony then loads, makes and checks no session at all.
  */
-export function demoMiddleware(config: ResolvedDemoConfig, backend: DemoBackend): Router {
+export function demoMiddleware(
+  config: ResolvedDemoConfig,
+  backend: DemoBackend,
+  options: DemoMiddlewareOptions = {},
+): Router {
   const router = express.Router();
   const staticFiles = express.Router();
   // The page's client (@passgate/browser's built ES modules) and the library it imports.
@@ -39,6 +50,7 @@ export function demoMiddleware(config: ResolvedDemoConfig, backend: DemoBackend)
     simplewebauthnBrowserPath,
     express.static(simplewebauthnBrowserDir, { index: false, maxAge: '1h' }),
   );
+  for (const dir of options.staticDirs ?? []) staticFiles.use(express.static(dir, { index: false }));
   staticFiles.use(express.static(publicDir, { index: false }));
   // Static files answer GET and HEAD only: the passkey POSTs skip the three file lookups.
   router.use((req, res, next) => {
@@ -46,7 +58,7 @@ export function demoMiddleware(config: ResolvedDemoConfig, backend: DemoBackend)
     else next();
   });
   const withSession = session({
-    name: SESSION_COOKIE_NAME,
+    name: options.cookieName ?? SESSION_COOKIE_NAME,
     secret: config.sessionSecret,
     store: backend.sessionStore,
     resave: false,

@@ -21,8 +21,18 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { passgatePolicyOptions, type ResolvedDemoConfig } from './config.js';
 
+/**
+ * The client the stores use, for an app that keeps its own data beside the passkeys (the
+ * existing-users demo's password accounts). Closed by `DemoBackend.close`.
+ */
+export type DemoConnection =
+  | { kind: 'memory' }
+  | { kind: 'redis'; client: Redis; prefix: string }
+  | { kind: 'postgres'; pool: pg.Pool; tablePrefix: string };
+
 export interface DemoBackend {
   passgate: Passgate;
+  connection: DemoConnection;
   /** The express-session store. */
   sessionStore: session.Store;
   /** A one-line description of where state lives, for the start-up log. */
@@ -44,6 +54,13 @@ export interface DemoBackendOptions {
   wrapRedisClient?: (client: Redis) => Redis;
   /** Likewise for the PostgreSQL pool (after migrating): the stores and the session store get the wrapper. */
   wrapPostgresPool?: (pool: pg.Pool) => pg.Pool;
+  /** The relying party's name authenticators show. Default `Passgate demo`. */
+  rpName?: string;
+  /**
+   * Passgate options that win over the environment's (the existing-users demo turns Passgate's own
+   * sign-up off and allows deleting the last passkey: its users have passwords).
+   */
+  passgateOverrides?: Pick<PassgateOptions, 'signUp' | 'allowDeletingLastCredential'>;
 }
 
 export async function createDemoBackend(
@@ -53,7 +70,7 @@ export async function createDemoBackend(
   const logger = options.logger ?? consoleLogger;
   const base = (stores: PassgateStores, rateLimits: RateLimitOptions): PassgateOptions => ({
     rp: {
-      name: 'Passgate demo',
+      name: options.rpName ?? 'Passgate demo',
       id: config.rpId,
       origins: [config.origin],
       relatedOrigins: config.relatedOrigins,
@@ -63,6 +80,7 @@ export async function createDemoBackend(
     rateLimits,
     logger,
     ...passgatePolicyOptions(config),
+    ...options.passgateOverrides,
   });
   const memoryLimits: RateLimitOptions = {};
   if (config.perIp) memoryLimits.perIp = config.perIp;
@@ -72,6 +90,7 @@ export async function createDemoBackend(
     case 'memory':
       return {
         passgate: createPassgate(base(createMemoryStores(), memoryLimits)),
+        connection: { kind: 'memory' },
         sessionStore: new AbsoluteMemoryStore(),
         description: 'in memory (lost on restart)',
         close: async () => {},
@@ -107,6 +126,7 @@ export async function createDemoBackend(
       });
       return {
         passgate: createPassgate(base(createRedisStores({ client: used, prefix }), rateLimits)),
+        connection: { kind: 'redis', client: used, prefix },
         // connect-redis 8 accepts an ioredis client (it normalises node-redis and ioredis calls).
         // disableTouch: requests never extend the stored session (see AbsoluteMemoryStore).
         sessionStore: new RedisStore({ client: used, prefix: `${prefix}sess:`, disableTouch: true }),
@@ -158,6 +178,7 @@ export async function createDemoBackend(
       return {
         // Rate limits stay per process here (in memory); use Redis to share them between instances.
         passgate: createPassgate(base(stores, memoryLimits)),
+        connection: { kind: 'postgres', pool: used, tablePrefix },
         sessionStore,
         description: `in PostgreSQL (${redactUrl(config.databaseUrl)}, tables ${tablePrefix}*)`,
         close: async () => {

@@ -1,12 +1,14 @@
 /** Core's own console logger (warnings and errors), re-exported for the demos' callers. */
 export { consoleLogger } from '@passgate/core';
-export { createDemoApp, demoMiddleware, SESSION_COOKIE_NAME } from './app.js';
+export { createDemoApp, type DemoMiddlewareOptions, demoMiddleware, SESSION_COOKIE_NAME } from './app.js';
 export {
   createDemoBackend,
   type DemoBackend,
   type DemoBackendOptions,
+  type DemoConnection,
   redactUrl,
 } from './backend.js';
+export { type DemoDataLocation, removeDemoData } from './cleanup.js';
 export {
   type DemoConfig,
   DemoConfigError,

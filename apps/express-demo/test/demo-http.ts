@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { SoftwareAuthenticator } from '@passgate/testing';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { expect } from 'vitest';
-import { loadDemoConfig, type RunningDemo, type StartDemoOptions, startDemo } from '../src/index.js';
+import {
+  loadDemoConfig,
+  type RunningDemo,
+  removeDemoData,
+  type StartDemoOptions,
+  startDemo,
+} from '../src/index.js';
 
 /** Talking to an in-process demo over HTTP, as a browser on `ORIGIN` would. */
 
@@ -87,29 +91,10 @@ export async function call(demo: RunningDemo, jar: CookieJar, method: string, pa
 }
 
 /** Deletes what a demo left in the shared services: Redis keys under `redisPrefix`, tables under `tablePrefix`. */
-export async function cleanUpSharedStores(
+export function cleanUpSharedStores(
   urls: { redis: string; postgres: string },
   redisPrefix: string,
   tablePrefix: string,
 ): Promise<void> {
-  const redis = new Redis(urls.redis, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-  const pool = new pg.Pool({ connectionString: urls.postgres });
-  try {
-    for (const table of ['demo_sessions', 'credentials', 'challenges', 'accounts', 'migrations']) {
-      await pool.query(`DROP TABLE IF EXISTS "${tablePrefix}${table}" CASCADE`);
-    }
-  } finally {
-    await pool.end();
-  }
+  return removeDemoData({ redisUrl: urls.redis, redisPrefix, databaseUrl: urls.postgres, tablePrefix });
 }
