@@ -198,7 +198,7 @@ function relatedOriginList(env, name) {
   } catch (error) {
     throw new DemoConfigError(
       name,
-      error.message.replace(/^Passgate configuration: rp\.relatedOrigins:? ?/, ''),
+      error.message.replace(/^passgate: rp\.relatedOrigins:? ?/, ''),
     );
   }
   return origins;
