@@ -1,4 +1,4 @@
-import { createContractHandler, pathBelow } from '@passgate/core/http';
+import { createContractHandler, pathBelow, WELL_KNOWN_WEBAUTHN_PATH } from '@passgate/core/http';
 import {
   contractHandlerOptions,
   createSignInAdapter,
@@ -45,10 +45,12 @@ export function createPasskeyRouter(options: PasskeyRouterOptions): Router {
     try {
       // Resolved afresh for each router (a second router may belong to another Passgate instance).
       req.passkey = undefined;
+      const path = fullPath(req);
       const write = nodeWriter(res);
-      // The related origins (rp.relatedOrigins), at the site root whatever the prefix.
-      if (serveWellKnown(passgate, req, fullPath(req), req.ip, write)) return;
-      const below = ours(req);
+      // The related origins (rp.relatedOrigins), at the site root whatever the prefix. `req.ip`
+      // (proxy-addr walking X-Forwarded-For) only for that path.
+      if (path === WELL_KNOWN_WEBAUTHN_PATH && serveWellKnown(passgate, req, path, req.ip, write)) return;
+      const below = pathBelow(handler.prefix, path);
       if (below === undefined) {
         await signIns.resolve(req, res);
         next();
