@@ -196,10 +196,7 @@ function relatedOriginList(env, name) {
   try {
     assertRelatedOrigins(origins);
   } catch (error) {
-    throw new DemoConfigError(
-      name,
-      error.message.replace(/^passgate: rp\.relatedOrigins:? ?/, ''),
-    );
+    throw new DemoConfigError(name, error.message.replace(/^passgate: rp\.relatedOrigins:? ?/, ''));
   }
   return origins;
 }
