@@ -1,7 +1,18 @@
 // Acme Notes: an app with password accounts that adds passkeys. UI only: the password forms talk to
 // the app's own /api routes; @passgate/browser does every passkey step against /passkeys.
 import { createPasskeyClient, isPasskeyError } from '@passgate/browser';
-import { $, busy, clearStatus, ERROR_MESSAGES, renderPasskeys, showError, showStatus } from '/passkey-ui.js';
+import {
+  $,
+  busy,
+  clearStatus,
+  ERROR_MESSAGES,
+  renameAndReload,
+  renderPasskeys,
+  showError,
+  showStatus,
+  signOutAndGoHome,
+  startAutofill,
+} from '/passkey-ui.js';
 
 const passkeys = createPasskeyClient({ prefix: '/passkeys' });
 
