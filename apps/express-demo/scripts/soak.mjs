@@ -1,270 +1,261 @@
 #!/usr/bin/env node
 /**
- * Soak test (issue 12; not in CI): the Express demo app on Redis + PostgreSQL (challenges, rate
- * limits and sessions in Redis, accounts and passkeys in PostgreSQL) under mixed traffic — sign-ups,
- * sign-ins (usernameless and username-first), management (list, rename, add-less delete attempts),
- * abandoned ceremonies and bad input — for SOAK_SECONDS (default 600). Prints the figures: answers
- * by status, zero 5xx expected, RSS over time, and the ceremony keys left once their TTL has passed.
+ * Soak (issue 12 `pnpm soak`, issue 14 `pnpm bench:soak`; not in CI). The Express demo app runs in
+ * its own process (`soak-server.mjs`, with `--expose-gc`) and the load in another (`soak-load.mjs`);
+ * this process only samples and judges, so the memory measured is the server's alone.
  *
- *   pnpm soak                      # 10 minutes
- *   SOAK_SECONDS=60 pnpm soak      # a short run
+ *   pnpm soak          # 10 min mixed traffic on Redis + PostgreSQL (SOAK_STORE=redis+postgres)
+ *   pnpm bench:soak    # 10 min full load on the memory store (SOAK_STORE=memory, fixed population)
+ *   SOAK_SECONDS=60 pnpm soak   # a short run
  *
- * Needs the build (`pnpm build`), Redis at REDIS_URL and PostgreSQL at DATABASE_URL (the CI defaults).
- * It uses its own key prefix and table prefix and removes them at the end.
+ * Env: SOAK_SECONDS (600), SOAK_WARMUP_SECONDS (a fifth of the run, at most 60), SOAK_SAMPLE_SECONDS
+ * (10; a 60th of a shorter run), SOAK_CLIENTS (8), SOAK_STORE (redis+postgres | memory),
+ * SOAK_NEW_USERS (share of iterations that sign up a new user; 0.05, and 0 on memory so the state the
+ * server holds stays constant), SOAK_HEAP_SNAPSHOTS (a folder: heap snapshots of the server after
+ * warm-up and at the end, to diff in DevTools' Memory tab when it grows), SOAK_JSON (write the
+ * figures and the time series there), REDIS_URL, DATABASE_URL.
+ *
+ * Every sample reads the server's RSS from /proc/<pid>/status (its own `process.memoryUsage()` where
+ * there is no /proc) and its V8 heap in use after two forced full collections (asked over IPC).
+ * The run fails (exit 1) on any 5xx, any error Passgate logged, any ceremony key left once its TTL
+ * has passed, any account without a passkey, or growth:
+ * - heap: the post-GC heap at the end exceeds the one after warm-up by more than 2 MiB + 5 %;
+ * - heap: the post-GC heap's least-squares slope over the second half is above 0.25 MiB/min;
+ * - RSS: the RSS's least-squares slope over the second half is above 1 MiB/min.
+ * Bounded caches are set small in the server so that they are full before warm-up ends.
  */
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
-import { createPassgate } from '@passgate/core';
-import { createPostgresStores, migrate } from '@passgate/postgres';
-import { createRedisRateLimiters, createRedisStores } from '@passgate/redis';
-import { SoftwareAuthenticator } from '@passgate/testing';
-import { RedisStore } from 'connect-redis';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { createDemoApp, loadDemoConfig, resolveOrigin } from '../dist/index.js';
 
+const HERE = dirname(fileURLToPath(import.meta.url));
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
+const WARMUP = Number(process.env.SOAK_WARMUP_SECONDS ?? Math.min(60, SECONDS / 5));
+const SAMPLE = Number(process.env.SOAK_SAMPLE_SECONDS ?? Math.min(10, Math.max(1, SECONDS / 60)));
 const CLIENTS = Number(process.env.SOAK_CLIENTS ?? 8);
+const STORE = process.env.SOAK_STORE ?? 'redis+postgres';
+const NEW_USERS = Number(process.env.SOAK_NEW_USERS ?? (STORE === 'memory' ? 0 : 0.05));
+const SNAPSHOTS = process.env.SOAK_HEAP_SNAPSHOTS ? resolve(process.env.SOAK_HEAP_SNAPSHOTS) : null;
 const TTL_SECONDS = 5;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const MiB = 2 ** 20;
+const RULES = { heapGrowthMiB: 2, heapGrowthShare: 0.05, heapSlopeMiBPerMin: 0.25, rssSlopeMiBPerMin: 1 };
+if (!(SECONDS > 0 && WARMUP > 0 && WARMUP < SECONDS && SAMPLE > 0)) {
+  throw new Error(
+    'SOAK_SECONDS, SOAK_WARMUP_SECONDS (< SOAK_SECONDS) and SOAK_SAMPLE_SECONDS must be positive',
+  );
+}
+
 const tag = randomBytes(4).toString('hex');
 const prefix = `soak-${tag}:`;
 const tablePrefix = `soak_${tag}_`;
+const durable = STORE === 'redis+postgres';
 
-const client = new Redis(REDIS_URL, {
-  autoResendUnfulfilledCommands: false,
-  enableOfflineQueue: false,
-  maxRetriesPerRequest: 1,
-  commandTimeout: 1000,
-});
-client.on('error', () => {});
-const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 10, query_timeout: 5000 });
-pool.on('error', () => {});
-await migrate({ pool, tablePrefix });
-
-const errors = [];
-const logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error: (message, fields) => errors.push(`${message} ${JSON.stringify(fields ?? {})}`),
-};
-
-const server = createServer();
-server.listen(0, '127.0.0.1');
-await once(server, 'listening');
-const { port } = server.address();
-const config = resolveOrigin(
-  loadDemoConfig({ PORT: String(port), SESSION_SECRET: `soak-${tag}-session-secret` }),
-  port,
-);
-const pgStores = createPostgresStores({ pool, tablePrefix });
-const redisStores = createRedisStores({ client, prefix });
-const passgate = createPassgate({
-  rp: { name: 'Passgate soak', id: config.rpId, origins: [config.origin] },
-  stores: {
-    challenges: redisStores.challenges,
-    credentials: pgStores.credentials,
-    accounts: pgStores.accounts,
-  },
-  secret: config.passgateSecret,
-  logger,
-  policy: { challengeTtlSeconds: TTL_SECONDS },
-  reauthenticationWindowSeconds: 3600,
-  rateLimits: createRedisRateLimiters({ client, prefix, perIp: { points: 1_000_000, durationSeconds: 60 } }),
-});
-const backend = {
-  passgate,
-  sessionStore: new RedisStore({ client, prefix: `${prefix}sess:` }),
-  description: 'soak',
-  close: async () => {},
-};
-server.on('request', createDemoApp(config, backend));
-const base = `http://127.0.0.1:${port}/passkeys`;
-
-const statuses = new Map();
-const byKind = new Map();
-let fiveHundreds = 0;
-const count = (kind, status) => {
-  statuses.set(status, (statuses.get(status) ?? 0) + 1);
-  const key = `${kind} ${status}`;
-  byKind.set(key, (byKind.get(key) ?? 0) + 1);
-  if (status >= 500) fiveHundreds++;
-};
-
-async function call(kind, method, path, { body, raw, jar } = {}) {
-  const headers = { origin: config.origin };
-  if (body !== undefined || raw !== undefined) headers['content-type'] = 'application/json';
-  if (jar && jar.size > 0) headers.cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers,
-    body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+/** Sends `message` to `child` and resolves with its next message of the same type. */
+function ask(child, message, answer = message.type) {
+  return new Promise((done, fail) => {
+    const onMessage = (reply) => {
+      if (reply.type !== answer) return;
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      done(reply);
+    };
+    const onExit = (code) => fail(new Error(`soak child exited (${code}) before answering ${message.type}`));
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+    child.send(message);
   });
-  const text = await response.text();
-  for (const line of response.headers.getSetCookie()) {
-    const [pair] = line.split(';');
-    const [name, ...value] = pair.split('=');
-    if (!jar) continue;
-    if (/max-age=0|expires=thu, 01 jan 1970/i.test(line) || value.join('=') === '') jar.delete(name);
-    else jar.set(name, value.join('='));
-  }
-  count(kind, response.status);
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, json };
 }
 
-const garbage = () => {
-  const choices = [
-    () => '{',
-    () => JSON.stringify({ id: randomBytes(8).toString('base64url'), response: {} }),
-    () => JSON.stringify({ username: 'x'.repeat(100) }),
-    () => `${'['.repeat(3000)}${']'.repeat(3000)}`,
-    () => randomBytes(64).toString('latin1'),
-    () => JSON.stringify({ rawId: 5, type: 'public-key', response: { clientDataJSON: '%%%' } }),
-  ];
-  return choices[Math.floor(Math.random() * choices.length)]();
+function procRss(pid) {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+    return line ? Number(line[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Least-squares slope of `y` over `x`. */
+function slope(points) {
+  const n = points.length;
+  if (n < 2) return 0;
+  const mx = points.reduce((a, p) => a + p.x, 0) / n;
+  const my = points.reduce((a, p) => a + p.y, 0) / n;
+  const sxy = points.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0);
+  const sxx = points.reduce((a, p) => a + (p.x - mx) ** 2, 0);
+  return sxx === 0 ? 0 : sxy / sxx;
+}
+
+const env = {
+  ...process.env,
+  SOAK_STORE: STORE,
+  SOAK_TTL_SECONDS: String(TTL_SECONDS),
+  SOAK_REDIS_PREFIX: prefix,
+  SOAK_TABLE_PREFIX: tablePrefix,
+  REDIS_URL,
+  DATABASE_URL,
+};
+const server = fork(join(HERE, 'soak-server.mjs'), { env, execArgv: ['--expose-gc'] });
+const [ready] = await once(server, 'message');
+if (ready.type !== 'ready') throw new Error(`soak server: unexpected ${JSON.stringify(ready)}`);
+console.log(
+  `soak: ${SECONDS} s (warm-up ${WARMUP} s, a sample every ${SAMPLE} s), ${CLIENTS} clients, store ${STORE}, ` +
+    `new users ${NEW_USERS}, server pid ${server.pid} at ${ready.url}, challenge TTL ${TTL_SECONDS} s`,
+);
+const load = fork(join(HERE, 'soak-load.mjs'), {
+  env: {
+    ...env,
+    SOAK_URL: ready.url,
+    SOAK_ORIGIN: ready.origin,
+    SOAK_CLIENTS: String(CLIENTS),
+    SOAK_NEW_USERS: String(NEW_USERS),
+    SOAK_TAG: tag,
+  },
+});
+
+if (SNAPSHOTS) mkdirSync(SNAPSHOTS, { recursive: true });
+const snapshot = async (name) => {
+  if (!SNAPSHOTS) return;
+  const { path } = await ask(server, {
+    type: 'snapshot',
+    path: join(SNAPSHOTS, `soak-${tag}-${name}.heapsnapshot`),
+  });
+  console.log(`  heap snapshot: ${path}`);
 };
 
-let stopping = false;
-let users = 0;
-async function clientLoop(n) {
-  const authenticator = new SoftwareAuthenticator({ algorithms: ['ES256'] });
-  const jar = new Map();
-  let username;
-  let credentialId;
-  while (!stopping) {
-    const roll = Math.random();
-    try {
-      if (credentialId === undefined || roll < 0.05) {
-        username = `soak-${tag}-${n}-${++users}`;
-        // A fresh cookie jar: signed out, so this is a sign-up (not a passkey added to the account).
-        const ceremony = new Map();
-        const opts = await call('register/options', 'POST', '/register/options', {
-          body: { username },
-          jar: ceremony,
-        });
-        if (opts.status !== 200) continue;
-        const created = await authenticator.createCredential(opts.json, { origin: config.origin });
-        jar.clear();
-        for (const [k, v] of ceremony) jar.set(k, v);
-        const verified = await call('register/verify', 'POST', '/register/verify', { body: created, jar });
-        if (verified.status === 200) credentialId = created.id;
-      } else if (roll < 0.45) {
-        const usernameFirst = roll < 0.25;
-        const opts = await call('login/options', 'POST', '/login/options', {
-          body: usernameFirst ? { username } : {},
-          jar,
-        });
-        if (opts.status !== 200) continue;
-        const assertion = await authenticator.getAssertion(opts.json, {
-          origin: config.origin,
-          credentialId,
-        });
-        await call('login/verify', 'POST', '/login/verify', { body: assertion, jar });
-      } else if (roll < 0.6) {
-        await call('GET /credentials', 'GET', '/credentials', { jar });
-        await call('GET /session', 'GET', '/session', { jar });
-      } else if (roll < 0.7) {
-        await call('PATCH /credentials', 'PATCH', `/credentials/${credentialId}`, {
-          body: { nickname: `key ${Math.floor(Math.random() * 1000)}` },
-          jar,
-        });
-      } else if (roll < 0.75) {
-        // The only passkey: 409 last_credential, nothing deleted.
-        await call('DELETE /credentials', 'DELETE', `/credentials/${credentialId}`, { jar });
-      } else if (roll < 0.85) {
-        // Abandoned ceremonies: options never verified (their keys must expire).
-        await call(
-          'abandoned options',
-          'POST',
-          Math.random() < 0.5 ? '/login/options' : '/register/options',
-          {
-            body: Math.random() < 0.5 ? {} : { username: `ghost-${tag}-${Math.floor(Math.random() * 1e6)}` },
-          },
-        );
-      } else {
-        const path = ['/login/verify', '/register/verify', '/login/options', '/register/options'][
-          Math.floor(Math.random() * 4)
-        ];
-        await call(`bad input ${path}`, 'POST', path, { raw: garbage(), jar: new Map() });
-      }
-    } catch (error) {
-      count(`client error ${error?.name ?? 'Error'}`, 0);
-    }
+const samples = [];
+const started = performance.now();
+const elapsed = () => (performance.now() - started) / 1000;
+const sleepUntil = (seconds) =>
+  new Promise((done) => setTimeout(done, Math.max(0, (seconds - elapsed()) * 1000)));
+let warmIndex = -1;
+for (let next = SAMPLE; ; next += SAMPLE) {
+  const due = Math.min(next, SECONDS);
+  await sleepUntil(due);
+  const { total } = await ask(load, { type: 'count' });
+  const stats = await ask(server, { type: 'stats', gc: true });
+  const sample = {
+    t: Math.round(elapsed()),
+    requests: total,
+    rssMiB: (procRss(server.pid) ?? stats.rss) / MiB,
+    heapMiB: stats.heapUsed / MiB,
+    gcMs: stats.gcMs,
+  };
+  samples.push(sample);
+  if (warmIndex < 0 && due >= WARMUP) {
+    warmIndex = samples.length - 1;
+    await snapshot('warm');
   }
+  if (due >= SECONDS) break;
+}
+await snapshot('end');
+const figures = await ask(load, { type: 'stop' }, 'done');
+const runSeconds = elapsed();
+const serverStats = await ask(server, { type: 'stats', gc: false });
+
+// Ceremony keys and rows: every ceremony's TTL has passed TTL + 2 s after the last request.
+let ceremonyKeys = null;
+let accounts = null;
+let orphans = null;
+let redis;
+let pool;
+if (durable) {
+  await new Promise((done) => setTimeout(done, (TTL_SECONDS + 2) * 1000));
+  redis = new Redis(REDIS_URL);
+  pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
+  ceremonyKeys = (await scan(`${prefix}ch:*`)).length;
+  accounts = (await pool.query(`SELECT count(*)::int AS n FROM "${tablePrefix}accounts"`)).rows[0].n;
+  orphans = (
+    await pool.query(
+      `SELECT count(*)::int AS n FROM "${tablePrefix}accounts" a WHERE NOT EXISTS (SELECT 1 FROM "${tablePrefix}credentials" c WHERE c.user_handle = a.user_handle)`,
+    )
+  ).rows[0].n;
+}
+await ask(server, { type: 'stop' }, 'stopped');
+if (durable) {
+  // This run's keys and tables only (their names carry its tag).
+  const keys = await scan(`${prefix}*`);
+  for (let i = 0; i < keys.length; i += 500) await redis.unlink(...keys.slice(i, i + 500));
+  for (const table of ['credentials', 'challenges', 'migrations', 'accounts']) {
+    await pool.query(`DROP TABLE IF EXISTS "${tablePrefix}${table}" CASCADE`);
+  }
+  redis.disconnect();
+  await pool.end();
 }
 
-const rss = [];
-const sampleRss = () => rss.push(Math.round(process.memoryUsage().rss / 2 ** 20));
-sampleRss();
-const sampler = setInterval(sampleRss, 10_000);
-const started = Date.now();
-console.log(
-  `soak: ${SECONDS} s, ${CLIENTS} clients, demo at ${config.origin} (port ${port}), challenge TTL ${TTL_SECONDS} s`,
-);
-const loops = Array.from({ length: CLIENTS }, (_, i) => clientLoop(i));
-await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
-stopping = true;
-await Promise.all(loops);
-clearInterval(sampler);
-sampleRss();
-const elapsed = (Date.now() - started) / 1000;
+async function scan(match) {
+  const found = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== '0');
+  return found;
+}
 
-// Ceremony keys: every ceremony's TTL has passed after TTL + 2 s.
-await new Promise((resolve) => setTimeout(resolve, (TTL_SECONDS + 2) * 1000));
-let cursor = '0';
-let ceremonyKeys = 0;
-do {
-  const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}ch:*`, 'COUNT', 1000);
-  cursor = next;
-  ceremonyKeys += keys.length;
-} while (cursor !== '0');
-const total = [...statuses.values()].reduce((a, b) => a + b, 0);
-const orphans = await pool.query(
-  `SELECT count(*)::int AS n FROM "${tablePrefix}accounts" a WHERE NOT EXISTS (SELECT 1 FROM "${tablePrefix}credentials" c WHERE c.user_handle = a.user_handle)`,
-);
-const accounts = await pool.query(`SELECT count(*)::int AS n FROM "${tablePrefix}accounts"`);
+// The rules.
+const warm = samples[warmIndex];
+const end = samples.at(-1);
+const secondHalf = samples.filter((s) => s.t >= SECONDS / 2);
+const heapSlope = slope(secondHalf.map((s) => ({ x: s.t / 60, y: s.heapMiB })));
+const rssSlope = slope(secondHalf.map((s) => ({ x: s.t / 60, y: s.rssMiB })));
+const heapAllowance = RULES.heapGrowthMiB + RULES.heapGrowthShare * warm.heapMiB;
+const failures = [];
+if (figures.fiveHundreds > 0) failures.push(`${figures.fiveHundreds} answers 5xx`);
+if (serverStats.errors > 0)
+  failures.push(`${serverStats.errors} errors logged (first: ${serverStats.firstErrors[0]})`);
+if (end.heapMiB - warm.heapMiB > heapAllowance) {
+  failures.push(
+    `post-GC heap grew ${(end.heapMiB - warm.heapMiB).toFixed(1)} MiB after warm-up (allowed ${heapAllowance.toFixed(1)})`,
+  );
+}
+if (heapSlope > RULES.heapSlopeMiBPerMin)
+  failures.push(`post-GC heap slope ${heapSlope.toFixed(2)} MiB/min over the second half`);
+if (rssSlope > RULES.rssSlopeMiBPerMin)
+  failures.push(`RSS slope ${rssSlope.toFixed(2)} MiB/min over the second half`);
+if (ceremonyKeys) failures.push(`${ceremonyKeys} ceremony keys left after their TTL`);
+if (orphans) failures.push(`${orphans} accounts without a passkey`);
 
+const f1 = (n) => n.toFixed(1);
+const series = samples.map((s, i) => {
+  const before = samples[i - 1] ?? { t: 0, requests: 0 };
+  const rate = (s.requests - before.requests) / Math.max(1, s.t - before.t);
+  return `    ${String(s.t).padStart(5)} s ${String(Math.round(rate)).padStart(6)}/s  RSS ${f1(s.rssMiB).padStart(6)} MiB  heap after GC ${f1(s.heapMiB).padStart(6)} MiB${i === warmIndex ? '  <- warm-up ends' : ''}`;
+});
+const statuses = figures.statuses.sort(([a], [b]) => a - b).map(([s, n]) => `${s}:${n}`);
 console.log(
   [
-    `soak finished: ${total} requests in ${elapsed.toFixed(0)} s (${(total / elapsed).toFixed(0)}/s), ${CLIENTS} clients`,
-    `  5xx: ${fiveHundreds}; errors logged: ${errors.length}${errors.length ? ` (first: ${errors[0]})` : ''}`,
-    `  statuses: ${[...statuses]
-      .sort(([a], [b]) => a - b)
-      .map(([s, n]) => `${s}:${n}`)
-      .join(' ')}`,
-    `  by kind: ${[...byKind]
+    `soak finished: ${figures.total} requests in ${runSeconds.toFixed(0)} s (${(figures.total / runSeconds).toFixed(0)}/s), ${CLIENTS} clients, store ${STORE}, ${figures.users} sign-ups`,
+    `  5xx: ${figures.fiveHundreds}; errors logged by the server: ${serverStats.errors}`,
+    `  statuses: ${statuses.join(' ')}`,
+    `  by kind: ${figures.byKind
       .sort()
       .map(([k, n]) => `${k}=${n}`)
       .join(', ')}`,
-    `  RSS MiB (every 10 s): first ${rss[0]}, last ${rss.at(-1)}, max ${Math.max(...rss)}, after 1 min ${rss[6] ?? '-'}`,
-    `  accounts: ${accounts.rows[0].n}, accounts without a passkey: ${orphans.rows[0].n}`,
-    `  ceremony keys left ${TTL_SECONDS + 2} s after the last request: ${ceremonyKeys}`,
+    '  server memory over time (post-GC heap: two forced full collections at each sample):',
+    ...series,
+    `  heap after GC: ${f1(warm.heapMiB)} MiB after warm-up, ${f1(end.heapMiB)} MiB at the end (allowed +${f1(heapAllowance)}); slope over the second half ${heapSlope.toFixed(3)} MiB/min (allowed ${RULES.heapSlopeMiBPerMin})`,
+    `  RSS: ${f1(samples[0].rssMiB)} MiB first, ${f1(warm.rssMiB)} after warm-up, ${f1(end.rssMiB)} at the end, max ${f1(Math.max(...samples.map((s) => s.rssMiB)))}; slope over the second half ${rssSlope.toFixed(3)} MiB/min (allowed ${RULES.rssSlopeMiBPerMin})`,
+    durable
+      ? `  accounts: ${accounts}, accounts without a passkey: ${orphans}; ceremony keys left ${TTL_SECONDS + 2} s after the last request: ${ceremonyKeys}`
+      : '  (memory store: ceremonies live in the server process; their bound is the heap rule above)',
+    failures.length
+      ? `FAILED: ${failures.join('; ')}`
+      : 'PASSED: no 5xx, no error logged, memory flat by the rules above',
   ].join('\n'),
 );
-
-// Clean up: keys under the prefix, the tables.
-cursor = '0';
-do {
-  const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-  cursor = next;
-  if (keys.length > 0) await client.unlink(...keys);
-} while (cursor !== '0');
-for (const table of ['credentials', 'challenges', 'migrations', 'accounts']) {
-  await pool.query(`DROP TABLE IF EXISTS "${tablePrefix}${table}" CASCADE`);
+if (process.env.SOAK_JSON) {
+  writeFileSync(
+    process.env.SOAK_JSON,
+    `${JSON.stringify({ store: STORE, seconds: SECONDS, warmup: WARMUP, clients: CLIENTS, rules: RULES, figures, serverErrors: serverStats.errors, ceremonyKeys, accounts, orphans, heapSlope, rssSlope, samples, failures }, null, 2)}\n`,
+  );
 }
-await new Promise((resolve) => server.close(resolve));
-server.closeAllConnections?.();
-client.disconnect();
-await pool.end();
-process.exit(
-  fiveHundreds === 0 && errors.length === 0 && ceremonyKeys === 0 && orphans.rows[0].n === 0 ? 0 : 1,
-);
+process.exit(failures.length ? 1 : 0);
