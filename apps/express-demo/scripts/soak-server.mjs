@@ -21,12 +21,12 @@ import { createServer } from 'node:http';
 import { writeHeapSnapshot } from 'node:v8';
 import { createMemoryStores, createPassgate } from '@passgate/core';
 import { createPostgresStores, migrate } from '@passgate/postgres';
-import { createRedisRateLimiters, createRedisStores } from '@passgate/redis';
+import { createRedisRateLimiters, createRedisStores, isUnavailableError } from '@passgate/redis';
 import { RedisStore } from 'connect-redis';
 import session from 'express-session';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { createDemoApp, loadDemoConfig, resolveOrigin } from '../dist/index.js';
+import { createDemoApp, loadDemoConfig, resolveOrigin, withStoreOutages } from '../dist/index.js';
 
 const STORE = process.env.SOAK_STORE ?? 'redis+postgres';
 const TTL_SECONDS = Number(process.env.SOAK_TTL_SECONDS ?? 5);
@@ -93,7 +93,8 @@ if (STORE === 'memory') {
     prefix,
     perIp: { points: 1_000_000_000, durationSeconds: 60 },
   });
-  sessionStore = new RedisStore({ client, prefix: `${prefix}sess:` });
+  // As the demo on Redis has it (src/backend.ts): the session store's outages answer 503.
+  sessionStore = withStoreOutages(new RedisStore({ client, prefix: `${prefix}sess:` }), isUnavailableError);
   closers.push(
     () => client.quit().catch(() => client.disconnect()),
     () => pool.end(),

@@ -7,6 +7,7 @@ export {
   type DemoBackendOptions,
   type DemoConnection,
   redactUrl,
+  withStoreOutages,
 } from './backend.js';
 export { type DemoDataLocation, removeDemoData } from './cleanup.js';
 export {

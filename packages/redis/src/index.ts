@@ -24,7 +24,11 @@ export {
   type RedisRateLimitersOptions,
 } from './rate-limiters.js';
 export { RedisSignInStore } from './sign-in-store.js';
-export { DEFAULT_COMMAND_TIMEOUT_MS, RedisCommandTimeoutError } from './timeout.js';
+export {
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  isUnavailable as isUnavailableError,
+  RedisCommandTimeoutError,
+} from './timeout.js';
 
 export interface RedisStoresOptions {
   /**

@@ -82,7 +82,11 @@ const UNAVAILABLE_ERROR_NAMES = new Set([
   'ClusterAllFailedError',
 ]);
 
-/** Whether an error from the client means Redis is unreachable, too slow or in a transient state. */
+/**
+ * Whether an error from the client means Redis is unreachable, too slow or in a transient state.
+ * Exported as `isUnavailableError` (as `@passgate/postgres` names its own), so an application can
+ * classify its other Redis-backed parts (a session store) the way the stores do.
+ */
 export function isUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (UNAVAILABLE_ERROR_NAMES.has(error.name) || error instanceof RedisCommandTimeoutError) return true;

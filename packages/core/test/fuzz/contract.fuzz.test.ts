@@ -1,8 +1,11 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORIGIN } from '../helpers.js';
 import {
   b64u,
+  draw,
   fromB64u,
   jsonValue,
   mutatedAttestationObject,
@@ -58,12 +61,28 @@ interface Tally {
 const tallies = new Map<string, Tally>();
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => void unhandled.push(reason);
-let heapBefore = 0;
+
+/**
+ * The V8 heap in use after full collections, sampled every HEAP_SAMPLE_EVERY cases: without a
+ * collection `heapUsed` mostly counts garbage not yet collected. `gc` is exposed at run time (no
+ * flag on the vitest worker needed).
+ */
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+const heapAfterGc = () => {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed / 2 ** 20;
+};
+const HEAP_SAMPLE_EVERY = Math.max(250, runs(500));
+const heapSamples: { cases: number; mib: number }[] = [];
+let casesSoFar = 0;
 
 function record(name: string, answered: Answered, what: () => string): void {
   const tally = tallies.get(name) ?? { cases: 0, statuses: new Map(), slowestMs: 0 };
   tallies.set(name, tally);
   tally.cases++;
+  if (++casesSoFar % HEAP_SAMPLE_EVERY === 0) heapSamples.push({ cases: casesSoFar, mib: heapAfterGc() });
   const { status } = answered.response;
   tally.statuses.set(status, (tally.statuses.get(status) ?? 0) + 1);
   tally.slowestMs = Math.max(tally.slowestMs, answered.ms);
@@ -81,9 +100,9 @@ let vectors: VectorTarget;
 
 beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled);
-  heapBefore = process.memoryUsage().heapUsed;
   app = await appTarget();
   vectors = await vectorTarget();
+  heapSamples.push({ cases: 0, mib: heapAfterGc() });
 });
 
 afterAll(() => {
@@ -93,12 +112,12 @@ afterAll(() => {
     return `  ${name.padEnd(34)} ${String(t.cases).padStart(7)} cases  slowest ${t.slowestMs.toFixed(1)} ms  ${statuses.join(' ')}`;
   });
   const total = [...tallies.values()].reduce((sum, t) => sum + t.cases, 0);
-  const heapAfter = process.memoryUsage().heapUsed;
+  const heap = heapSamples.map((h) => h.mib.toFixed(1));
   console.log(
     [
       `contract fuzzing: ${total} cases (FUZZ_SCALE=${SCALE}), no 5xx, no crash`,
       ...lines,
-      `  heap used: ${(heapBefore / 2 ** 20).toFixed(0)} MiB before, ${(heapAfter / 2 ** 20).toFixed(0)} MiB after`,
+      `  heap after GC (MiB), every ${HEAP_SAMPLE_EVERY} cases: ${heap.join(' ')}`,
     ].join('\n'),
   );
 });
@@ -172,23 +191,26 @@ describe('contract fuzzing (fast-check)', () => {
           rawId: string;
           response: { attestationObject: string; clientDataJSON: string };
         };
-        const part = g(() =>
+        // The authenticator would keep every credential it made (a private key each) for the run.
+        app.authenticator.removeCredential(valid.id);
+        const part = draw(
+          g,
           fc.constantFrom('attestationObject', 'clientDataJSON', 'id', 'both ids', 'body'),
         );
         let mutant: unknown;
         if (part === 'attestationObject') {
-          const value = g(() => mutatedAttestationObject(valid.response.attestationObject, donors));
+          const value = draw(g, mutatedAttestationObject(valid.response.attestationObject, donors));
           mutant = { ...valid, response: { ...valid.response, attestationObject: value } };
         } else if (part === 'clientDataJSON') {
-          const value = g(() => mutatedClientDataJSON(valid.response.clientDataJSON));
+          const value = draw(g, mutatedClientDataJSON(valid.response.clientDataJSON));
           mutant = { ...valid, response: { ...valid.response, clientDataJSON: value } };
         } else if (part === 'id') {
-          mutant = { ...valid, id: g(() => mutatedBase64url(valid.id)) };
+          mutant = { ...valid, id: draw(g, mutatedBase64url(valid.id)) };
         } else if (part === 'both ids') {
-          const id = g(() => mutatedBase64url(valid.id));
+          const id = draw(g, mutatedBase64url(valid.id));
           mutant = { ...valid, id, rawId: id };
         } else {
-          mutant = g(() => mutatedBody(valid as unknown as Record<string, unknown>));
+          mutant = draw(g, mutatedBody(valid as unknown as Record<string, unknown>));
         }
         const sent: Sent = { method: 'POST', path: '/register/verify', body: asBody(mutant, parsed), cookie };
         record('register/verify mutants', await send(app.handler, sent), () => JSON.stringify(mutant));
@@ -215,7 +237,8 @@ describe('contract fuzzing (fast-check)', () => {
             userHandle?: string;
           };
         };
-        const part = g(() =>
+        const part = draw(
+          g,
           fc.constantFrom(
             'authenticatorData',
             'authenticatorData bytes',
@@ -232,14 +255,15 @@ describe('contract fuzzing (fast-check)', () => {
           response: { ...valid.response, ...changes },
         });
         if (part === 'authenticatorData') {
-          const bytes = g(() => mutatedAuthenticatorDataBytes(fromB64u(valid.response.authenticatorData)));
+          const bytes = draw(g, mutatedAuthenticatorDataBytes(fromB64u(valid.response.authenticatorData)));
           mutant = withResponse({ authenticatorData: b64u(bytes) });
         } else if (part === 'authenticatorData bytes') {
           mutant = withResponse({
-            authenticatorData: g(() => mutatedBase64url(valid.response.authenticatorData)),
+            authenticatorData: draw(g, mutatedBase64url(valid.response.authenticatorData)),
           });
         } else if (part === 'signature') {
-          const signature = g(() =>
+          const signature = draw(
+            g,
             fc.oneof(
               mutatedBytes(fromB64u(valid.response.signature)).map(b64u),
               mutatedBase64url(valid.response.signature),
@@ -248,17 +272,17 @@ describe('contract fuzzing (fast-check)', () => {
           mutant = withResponse({ signature });
         } else if (part === 'clientDataJSON') {
           mutant = withResponse({
-            clientDataJSON: g(() => mutatedClientDataJSON(valid.response.clientDataJSON)),
+            clientDataJSON: draw(g, mutatedClientDataJSON(valid.response.clientDataJSON)),
           });
         } else if (part === 'userHandle') {
           mutant = withResponse({
-            userHandle: g(() => mutatedBase64url(valid.response.userHandle ?? 'AAAA')),
+            userHandle: draw(g, mutatedBase64url(valid.response.userHandle ?? 'AAAA')),
           });
         } else if (part === 'id') {
-          const id = g(() => mutatedBase64url(valid.id));
+          const id = draw(g, mutatedBase64url(valid.id));
           mutant = { ...valid, id, rawId: id };
         } else {
-          mutant = g(() => mutatedBody(valid as unknown as Record<string, unknown>));
+          mutant = draw(g, mutatedBody(valid as unknown as Record<string, unknown>));
         }
         const sent: Sent = { method: 'POST', path: '/login/verify', body: asBody(mutant, parsed), cookie };
         record('login/verify mutants', await send(app.handler, sent), () => JSON.stringify(mutant));
@@ -272,8 +296,8 @@ describe('contract fuzzing (fast-check)', () => {
   }, async () => {
     await fc.assert(
       fc.asyncProperty(fc.gen(), async (g) => {
-        const vector = g(() => fc.constantFrom(...vectors.vectors));
-        const kind = g(() => fc.constantFrom('registration' as const, 'authentication' as const));
+        const vector = draw(g, fc.constantFrom(...vectors.vectors));
+        const kind = draw(g, fc.constantFrom('registration' as const, 'authentication' as const));
         const origin = 'https://example.org';
         const path = kind === 'registration' ? '/register/options' : '/login/options';
         const options = await send(
@@ -290,7 +314,7 @@ describe('contract fuzzing (fast-check)', () => {
         let body: Record<string, unknown>;
         if (kind === 'registration') {
           const r = vector.registration;
-          const which = g(() => fc.constantFrom('attestationObject', 'clientDataJSON'));
+          const which = draw(g, fc.constantFrom('attestationObject', 'clientDataJSON'));
           body = {
             id,
             rawId: id,
@@ -298,11 +322,11 @@ describe('contract fuzzing (fast-check)', () => {
             response: {
               attestationObject:
                 which === 'attestationObject'
-                  ? g(() => mutatedAttestationObject(r.attestationObject))
+                  ? draw(g, mutatedAttestationObject(r.attestationObject))
                   : r.attestationObject,
               clientDataJSON:
                 which === 'clientDataJSON'
-                  ? g(() => mutatedClientDataJSON(r.clientDataJSON))
+                  ? draw(g, mutatedClientDataJSON(r.clientDataJSON))
                   : r.clientDataJSON,
               transports: [],
             },
@@ -310,7 +334,7 @@ describe('contract fuzzing (fast-check)', () => {
           };
         } else {
           const a = vector.authentication;
-          const which = g(() => fc.constantFrom('authenticatorData', 'clientDataJSON', 'signature'));
+          const which = draw(g, fc.constantFrom('authenticatorData', 'clientDataJSON', 'signature'));
           body = {
             id,
             rawId: id,
@@ -318,13 +342,13 @@ describe('contract fuzzing (fast-check)', () => {
             response: {
               authenticatorData:
                 which === 'authenticatorData'
-                  ? b64u(g(() => mutatedAuthenticatorDataBytes(fromB64u(a.authenticatorData))))
+                  ? b64u(draw(g, mutatedAuthenticatorDataBytes(fromB64u(a.authenticatorData))))
                   : a.authenticatorData,
               clientDataJSON:
                 which === 'clientDataJSON'
-                  ? g(() => mutatedClientDataJSON(a.clientDataJSON))
+                  ? draw(g, mutatedClientDataJSON(a.clientDataJSON))
                   : a.clientDataJSON,
-              signature: which === 'signature' ? g(() => mutatedBase64url(a.signature)) : a.signature,
+              signature: which === 'signature' ? draw(g, mutatedBase64url(a.signature)) : a.signature,
             },
             clientExtensionResults: {},
           };

@@ -8,6 +8,19 @@ import fc from 'fast-check';
  * cases start from well-formed ceremonies and go as deep into the checks as a mutation allows.
  */
 
+/**
+ * One value of `arbitrary`, an arbitrary built from this case's own data (a fresh valid ceremony).
+ * Not `g(() => arbitrary)`: `fc.gen()` memoises every builder it is given with its arguments for the
+ * whole run (a cache keyed by the builder function), so a fresh closure per case is kept forever:
+ * about 25 KB a case, hundreds of MiB at `pnpm fuzz`'s scale. Here `g` draws only a seed from one
+ * stable builder (one cache entry for the run) and the seed picks the value: the case stays
+ * reproducible from fast-check's seed and path; the mutant itself is not shrunk.
+ */
+export function draw<T>(g: fc.GeneratorValue, arbitrary: fc.Arbitrary<T>): T {
+  const [value] = fc.sample(arbitrary, { seed: g(fc.integer), numRuns: 1 });
+  return value as T;
+}
+
 export const b64u = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
 export const fromB64u = (text: string) => new Uint8Array(Buffer.from(text, 'base64url'));
 
