@@ -6,6 +6,7 @@ import {
   loadVectors,
   makePassgate,
   ORIGIN,
+  START,
   seedVectorCredential,
   TEST_ROOT_PEM,
   type Vector,
@@ -100,6 +101,8 @@ export interface AppTarget {
   session: PasskeySession;
   /** Errors the instance logged: a bug would show up here as well as in a 500. */
   logged: string[];
+  /** The harness's event log (see `makePassgate`), emptied after every case by the fuzz. */
+  events: unknown[];
 }
 
 let names = 0;
@@ -107,11 +110,19 @@ export const freshName = () => `fuzz-${process.pid}-${++names}`;
 
 export async function appTarget(): Promise<AppTarget> {
   const logged: string[] = [];
-  const h = makePassgate({
-    rateLimits: { perIp: false, accountFailures: false },
-    reauthenticationWindowSeconds: 3600,
-    logger: { debug() {}, info() {}, warn() {}, error: (m) => void logged.push(m) },
-  });
+  // Few pending ceremonies kept (the oldest is dropped past the cap): each case verifies its own
+  // right away, and abandoned ones (most random bodies) would otherwise fill the heap to the
+  // default cap of 10,000 over a long run and hide what the heap check looks for.
+  const clock = { now: START };
+  const stores = createMemoryStores({ now: () => clock.now, maxPendingChallenges: 1000 });
+  const h = makePassgate(
+    {
+      rateLimits: { perIp: false, accountFailures: false },
+      reauthenticationWindowSeconds: 3600,
+      logger: { debug() {}, info() {}, warn() {}, error: (m) => void logged.push(m) },
+    },
+    { stores, clock },
+  );
   // The harness's clock is fixed; ceremonies must not expire between options and verify.
   const handler = createContractHandler(h.passgate);
   const authenticator = new SoftwareAuthenticator({ algorithms: ['ES256'] });
@@ -132,7 +143,15 @@ export async function appTarget(): Promise<AppTarget> {
   if (verified.response.status !== 200 || action?.type !== 'sign_in') {
     throw new Error(`fuzz target sign-up failed: ${JSON.stringify(verified.response.body)}`);
   }
-  return { passgate: h.passgate, handler, authenticator, username, session: action.session, logged };
+  return {
+    passgate: h.passgate,
+    handler,
+    authenticator,
+    username,
+    session: action.session,
+    logged,
+    events: h.events,
+  };
 }
 
 /**
@@ -146,11 +165,12 @@ export interface VectorTarget {
   /** The vector whose challenge the next consumed ceremony gets. */
   use(vector: Vector, kind: 'registration' | 'authentication'): void;
   logged: string[];
+  events: unknown[];
 }
 
 export async function vectorTarget(): Promise<VectorTarget> {
   const { vectors } = loadVectors();
-  const base = createMemoryStores();
+  const base = createMemoryStores({ maxPendingChallenges: 1000 });
   let next: { vector: Vector; kind: 'registration' | 'authentication' } | undefined;
   const stores: PassgateStores = {
     ...base,
@@ -197,5 +217,6 @@ export async function vectorTarget(): Promise<VectorTarget> {
       next = { vector, kind };
     },
     logged,
+    events: h.events,
   };
 }
