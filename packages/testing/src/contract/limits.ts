@@ -19,7 +19,12 @@ export function rateLimitTests(h: Harness): void {
     expect(retryAfter).toBeLessThanOrEqual(60);
     // Shared by options and verify endpoints of both ceremonies.
     expectErrorBody(await client.post('/register/options', { username: 'someone' }), 429, 'rate_limited');
-    expectErrorBody(await client.post('/login/verify', {}), 429, 'rate_limited');
+    // A request the bucket refuses changes nothing: the ceremony cookie the options above set is
+    // neither cleared nor replaced (contract 1.1).
+    expect(client.jar.get(CEREMONY_COOKIE)).toBeTruthy();
+    const verifyLimited = await client.post('/login/verify', {});
+    expectErrorBody(verifyLimited, 429, 'rate_limited');
+    expect(verifyLimited.setCookies.filter((c) => c.startsWith(`${CEREMONY_COOKIE}=`))).toEqual([]);
     // 429 comes before 400.
     expectErrorBody(
       await client.post('/login/options', undefined, { body: '{', contentType: 'application/json' }),
