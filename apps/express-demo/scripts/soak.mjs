@@ -26,6 +26,8 @@
  *   allocator's and V8's young generation's pages, so a slope of RSS is mostly noise over 10 minutes:
  *   the post-GC heap is the fine measure, the RSS rule catches memory outside the heap.)
  * Bounded caches are set small in the server so that they are full before warm-up ends.
+ * Runs of a minute or less are for trying the harness: V8 is still compiling then, and the heap
+ * slope rule mostly sees that.
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
