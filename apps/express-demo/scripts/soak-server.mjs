@@ -94,7 +94,10 @@ if (STORE === 'memory') {
     perIp: { points: 1_000_000_000, durationSeconds: 60 },
   });
   // As the demo on Redis has it (src/backend.ts): the session store's outages answer 503.
-  sessionStore = withStoreOutages(new RedisStore({ client, prefix: `${prefix}sess:` }), isUnavailableError);
+  sessionStore = withStoreOutages(
+    new RedisStore({ client, prefix: `${prefix}sess:`, disableTouch: true }),
+    isUnavailableError,
+  );
   closers.push(
     () => client.quit().catch(() => client.disconnect()),
     () => pool.end(),
