@@ -375,11 +375,12 @@ export function createPasskeyClient(options: PasskeyClientOptions = {}): Passkey
     },
 
     async listPasskeys() {
-      const { credentials, signal } = await call<{ credentials: Credential[]; signal: AccountSignal }>(
-        'GET',
-        '/credentials',
-      );
-      if (signals) {
+      const { credentials, signal } = await call<{
+        credentials: Credential[];
+        signal: AccountSignal | null;
+      }>('GET', '/credentials');
+      // `null` for the application's user before their first passkey: nothing to signal about.
+      if (signals && signal) {
         await signalAllAcceptedCredentials(signal);
         await signalCurrentUserDetails(signal);
       }
