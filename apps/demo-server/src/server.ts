@@ -6,12 +6,10 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Express } from 'express';
-import { createDemoApp } from './app.js';
 import { createDemoBackend, type DemoBackend, type DemoBackendOptions } from './backend.js';
 import { type DemoConfig, type ResolvedDemoConfig, resolveOrigin } from './config.js';
 
-export interface RunningDemo<App = Express> {
+export interface RunningDemo<App> {
   /** The URL to open: the configured origin (ORIGIN, or http://localhost:<port>). */
   url: string;
   port: number;
@@ -121,15 +119,4 @@ export async function serveDemo<App>(
 
   log(`${name}: passkeys and sessions ${backend.description}. Open ${resolved.origin}`);
   return { url: resolved.origin, port, config: resolved, app: demoApp.app, server, backend, close };
-}
-
-/**
- * Starts the Express demo: listens on `config.port` (0 = a free port), then connects the stores and
- * serves the app. Resolves once it is ready.
- */
-export function startDemo(config: DemoConfig, options: StartDemoOptions = {}): Promise<RunningDemo> {
-  return serveDemo('Passgate demo', config, options, (resolved, backend) => {
-    const app = createDemoApp(resolved, backend);
-    return { app, listener: app };
-  });
 }
