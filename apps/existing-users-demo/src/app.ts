@@ -7,9 +7,9 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consoleLogger, type IdentifiedUser, type PassgateLogger, storeUnavailable } from '@passgate/core';
+import { type DemoBackend, demoMiddleware, type ResolvedDemoConfig } from '@passgate/demo-server';
 import { loadPage } from '@passgate/demo-web';
 import { createPasskeyRouter, passkeyErrorHandler, requireSignIn } from '@passgate/express';
-import { type DemoBackend, demoMiddleware, type ResolvedDemoConfig } from '@passgate/express-demo';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { Passport } from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';

@@ -1,5 +1,5 @@
 /** `node dist/main.js`: the existing-users demo configured by the contract's "Demo apps' environment". */
-import { closeOnSignals, loadConfigOrExit, type RunningDemo, startOrExit } from '@passgate/express-demo';
+import { closeOnSignals, loadConfigOrExit, type RunningDemo, startOrExit } from '@passgate/demo-server';
 import type { Express } from 'express';
 import { startExistingUsersDemo } from './server.js';
 

@@ -1,10 +1,10 @@
-import { type DemoConfig, type RunningDemo, type StartDemoOptions, serveDemo } from '@passgate/express-demo';
+import { type DemoConfig, type RunningDemo, type StartDemoOptions, serveDemo } from '@passgate/demo-server';
 import type { Express } from 'express';
 import { createExistingUsersApp } from './app.js';
 import { createUserStore, prepareUserStore } from './users.js';
 
 /**
- * Starts the existing-users demo on the shared demo machinery (`serveDemo` of the Express demo: the
+ * Starts the existing-users demo on the shared demo machinery (`serveDemo` of `@passgate/demo-server`: the
  * contract's environment, stores and express-session store by `PASSGATE_STORE`), with the app's
  * password accounts in the same store. Passgate's own sign-up is off (accounts are made with a
  * password here) and the last passkey may be deleted (the password still signs the user in).

@@ -4,7 +4,7 @@
  * it only learns the user's id, email and name from `identify`.
  */
 import { randomUUID } from 'node:crypto';
-import type { DemoConnection } from '@passgate/express-demo';
+import type { DemoConnection } from '@passgate/demo-server';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 

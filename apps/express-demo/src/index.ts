@@ -1,32 +1,36 @@
-/** Core's own console logger (warnings and errors), re-exported for the demos' callers. */
-export { consoleLogger } from '@passgate/core';
-export { createDemoApp, type DemoMiddlewareOptions, demoMiddleware, SESSION_COOKIE_NAME } from './app.js';
+/**
+ * The Express demo, plus what it runs on from `@passgate/demo-server` (shared with the other demos),
+ * re-exported for its callers (apps/e2e, apps/bench, scripts/soak.mjs).
+ */
 export {
+  type ConsoleTelemetry,
+  closeOnSignals,
+  consoleLogger,
   createDemoBackend,
+  type DemoApp,
   type DemoBackend,
   type DemoBackendOptions,
-  type DemoConnection,
-  redactUrl,
-  withStoreOutages,
-} from './backend.js';
-export { type DemoDataLocation, removeDemoData } from './cleanup.js';
-export {
   type DemoConfig,
   DemoConfigError,
+  type DemoConnection,
+  type DemoDataLocation,
+  type DemoMiddlewareOptions,
   type DemoStore,
+  demoMiddleware,
+  installConsoleTelemetry,
   loadConfigOrExit,
   loadDemoConfig,
   originFor,
   passgatePolicyOptions,
   type ResolvedDemoConfig,
+  redactUrl,
+  removeDemoData,
   resolveOrigin,
-} from './config.js';
-export { closeOnSignals, startOrExit } from './run.js';
-export {
-  type DemoApp,
-  type RunningDemo,
+  SESSION_COOKIE_NAME,
   type StartDemoOptions,
   serveDemo,
-  startDemo,
-} from './server.js';
-export { type ConsoleTelemetry, installConsoleTelemetry } from './telemetry.js';
+  startOrExit,
+  withStoreOutages,
+} from '@passgate/demo-server';
+export { createDemoApp } from './app.js';
+export { type RunningDemo, startDemo } from './server.js';

@@ -1,8 +1,11 @@
 /** `node dist/main.js`: the demo configured by the environment (the contract's "Demo apps' environment"). */
-import { loadConfigOrExit } from './config.js';
-import { closeOnSignals, startOrExit } from './run.js';
+import {
+  closeOnSignals,
+  installConsoleTelemetry,
+  loadConfigOrExit,
+  startOrExit,
+} from '@passgate/demo-server';
 import { type RunningDemo, startDemo } from './server.js';
-import { installConsoleTelemetry } from './telemetry.js';
 
 installConsoleTelemetry();
 const config = loadConfigOrExit();

@@ -19,8 +19,8 @@ import {
 } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { UserView } from '@passgate/core';
+import { type DemoBackend, type ResolvedDemoConfig, SESSION_COOKIE_NAME } from '@passgate/demo-server';
 import type { DemoPage } from '@passgate/demo-web';
-import { type DemoBackend, type ResolvedDemoConfig, SESSION_COOKIE_NAME } from '@passgate/express-demo';
 import {
   CurrentUser,
   PassgateHttpException,
@@ -30,7 +30,7 @@ import {
 } from '@passgate/nestjs';
 import type { Request, Response } from 'express';
 
-/** express-session's cookie name, the Express demo's (so the logout clears the right cookie). */
+/** express-session's cookie name, the demos' shared one (so the logout clears the right cookie). */
 export { SESSION_COOKIE_NAME };
 
 const DEMO_CONFIG = Symbol('DEMO_CONFIG');

@@ -4,7 +4,7 @@ import {
   installConsoleTelemetry,
   loadConfigOrExit,
   startOrExit,
-} from '@passgate/express-demo';
+} from '@passgate/demo-server';
 import { startDemo } from './server.js';
 
 installConsoleTelemetry();

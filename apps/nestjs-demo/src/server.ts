@@ -2,23 +2,23 @@ import 'reflect-metadata';
 import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
-import { loadPage } from '@passgate/demo-web';
-import type { DemoConfig } from '@passgate/demo-web/config';
 // The start-up and shutdown, the store wiring (PASSGATE_STORE: memory, redis, postgres; sessions kept
-// next to the passkeys), the origin rules and the static files + session middleware are the Express
-// demo's, imported rather than copied, so both demos run alike.
+// next to the passkeys), the origin rules and the static files + session middleware are the demos'
+// shared ones (@passgate/demo-server), so all the demos run alike.
 import {
   demoMiddleware,
-  type RunningDemo as ExpressRunningDemo,
-  type StartDemoOptions as ExpressStartDemoOptions,
+  type StartDemoOptions as ServeDemoOptions,
+  type RunningDemo as ServedDemo,
   serveDemo,
-} from '@passgate/express-demo';
+} from '@passgate/demo-server';
+import { loadPage } from '@passgate/demo-web';
+import type { DemoConfig } from '@passgate/demo-web/config';
 import express from 'express';
 import { DemoModule } from './app.module.js';
 
-export type RunningDemo = ExpressRunningDemo<NestExpressApplication>;
+export type RunningDemo = ServedDemo<NestExpressApplication>;
 
-export interface StartDemoOptions extends ExpressStartDemoOptions {
+export interface StartDemoOptions extends ServeDemoOptions {
   /** Nest's own log levels. Default `['error', 'warn']`. */
   nestLogLevels?: LogLevel[] | false;
 }
