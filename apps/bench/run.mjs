@@ -334,7 +334,12 @@ function goals(byTarget) {
     const e = byTarget[`express-${store}`];
     if (e) {
       const calls = store === 'redis' ? e.redisCommandsPerCeremony : e.postgresQueriesPerCeremony;
-      list.push({ goal: `express-${store} ≤ 5 store calls per ceremony`, value: calls, pass: (v) => v <= 5 });
+      // Nothing counted means the counting missed the demo's client, not a store-free ceremony.
+      list.push({
+        goal: `express-${store} ≤ 5 store calls per ceremony`,
+        value: calls,
+        pass: (v) => v > 0 && v <= 5,
+      });
     }
   }
   return list

@@ -40,8 +40,11 @@ new PerformanceObserver((list) => {
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
 
-// Count what the demo sends to its stores, on the very module instances the demo loads.
-const demoRequire = createRequire(createRequire(import.meta.url).resolve('@passgate/express-demo'));
+// Count what the demo sends to its stores, on the very module instances the demo loads: the clients
+// are opened by @passgate/demo-server (pnpm may resolve another copy of ioredis or pg for
+// express-demo itself, e.g. for a different supports-color, whose prototype the demo never uses).
+const expressDemoRequire = createRequire(createRequire(import.meta.url).resolve('@passgate/express-demo'));
+const demoRequire = createRequire(expressDemoRequire.resolve('@passgate/demo-server'));
 const { Redis } = demoRequire('ioredis');
 const pg = demoRequire('pg');
 const sendCommand = Redis.prototype.sendCommand;
