@@ -5,9 +5,13 @@ import type { PasskeySessionHooks as NodeSessionHooks, PasskeyHttpOptions } from
  * Session hooks for apps that keep sign-ins themselves (their own session store, a JWT cookie, ...).
  * `req`/`res` are the platform's: Express's request and response, or Fastify's request and reply.
  * Each may be async. Errors thrown here answer `500 internal_error` on the passkey routes.
+ *
+ * `Req`/`Res` default to `any`, which fits either platform but checks nothing; name the platform's
+ * types to have the hooks checked: `satisfies PasskeySessionHooks<Request, Response>` (express) or
+ * `PasskeySessionHooks<FastifyRequest, FastifyReply>` (fastify).
  */
-// biome-ignore lint/suspicious/noExplicitAny: the platform's request and response (Express or Fastify)
-export type PasskeySessionHooks = NodeSessionHooks<any, any>;
+// biome-ignore lint/suspicious/noExplicitAny: the defaults fit either platform (Express or Fastify)
+export type PasskeySessionHooks<Req = any, Res = any> = NodeSessionHooks<Req, Res>;
 
 /**
  * How the HTTP side of the module behaves, whichever way the Passgate instance is given: the options

@@ -3,7 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PasskeysExceptionFilter, PasskeysModule } from '../src/index.js';
-import { type Booted, boot, Client, ORIGIN, testPassgate } from './helpers.js';
+import { type Booted, boot, browser, ORIGIN, rawJson, testPassgate } from './helpers.js';
 
 let booted: Booted | undefined;
 afterEach(async () => {
@@ -52,23 +52,27 @@ describe("Nest's default body parser (express.json, 100 kb) and the passkey rout
 
   it("a 1 MB body gets the contract's 413, not Nest's", async () => {
     booted = await bootDefault();
-    const reply = await new Client(booted.url).post('/passkeys/register/options', big);
+    const reply = await browser(booted.url).post('/register/options', undefined, rawJson(big));
     expect(reply.status).toBe(413);
     expect(reply.body).toEqual({ error: { code: 'payload_too_large', message: expect.any(String) } });
   });
 
   it('bad JSON gets 400 invalid_request naming $', async () => {
     booted = await bootDefault();
-    const reply = await new Client(booted.url).post('/passkeys/login/options', '{bad');
+    const reply = await browser(booted.url).post('/login/options', undefined, rawJson('{bad'));
     expect(reply.status).toBe(400);
     expect(reply.body.error).toMatchObject({ code: 'invalid_request', field: '$' });
   });
 
   it('the contract order holds: a foreign origin is 403 before the size or the JSON is looked at', async () => {
     booted = await bootDefault();
-    const client = new Client(booted.url);
+    const client = browser(booted.url);
     for (const body of [big, '{bad']) {
-      const reply = await client.post('/passkeys/login/options', body, { origin: 'https://evil.example' });
+      const reply = await client.post(
+        '/login/options',
+        undefined,
+        rawJson(body, { origin: 'https://evil.example' }),
+      );
       expect(reply.status).toBe(403);
       expect(reply.body.error.code).toBe('forbidden_origin');
     }
@@ -83,8 +87,9 @@ describe("Nest's default body parser (express.json, 100 kb) and the passkey rout
 
   it('a non-UTF-8 charset is 415 unsupported_media_type', async () => {
     booted = await bootDefault();
-    const reply = await new Client(booted.url).post('/passkeys/login/options', '{}', {
-      'content-type': 'application/json; charset=latin1',
+    const reply = await browser(booted.url).post('/login/options', undefined, {
+      body: '{}',
+      contentType: 'application/json; charset=latin1',
     });
     expect(reply.status).toBe(415);
     expect(reply.body.error.code).toBe('unsupported_media_type');
@@ -92,9 +97,9 @@ describe("Nest's default body parser (express.json, 100 kb) and the passkey rout
 
   it("the app's other routes keep Nest's parser (and its own error format)", async () => {
     booted = await bootDefault();
-    const client = new Client(booted.url);
-    expect((await client.post('/echo', { a: 1 })).body).toEqual({ body: { a: 1 } });
-    const tooBig = await client.post('/echo', big);
+    const client = browser(booted.url);
+    expect((await client.request('POST', '/echo', { json: { a: 1 } })).body).toEqual({ body: { a: 1 } });
+    const tooBig = await client.request('POST', '/echo', rawJson(big));
     expect(tooBig.status).toBe(413);
     expect(tooBig.body).toEqual({ statusCode: 413, message: 'request entity too large' });
   });
@@ -104,11 +109,11 @@ describe("Nest's default body parser (express.json, 100 kb) and the passkey rout
       { imports: [PasskeysModule.forRoot({ passgate: testPassgate() })], controllers: [EchoController] },
       { bodyParser: false, configure: (app) => app.useBodyParser('json', { limit: '10mb' }) },
     );
-    const client = new Client(booted.url);
-    const reply = await client.post('/passkeys/register/options', big);
+    const client = browser(booted.url);
+    const reply = await client.post('/register/options', undefined, rawJson(big));
     expect(reply.status).toBe(413);
     expect(reply.body.error.code).toBe('payload_too_large');
-    expect((await client.post('/echo', big)).status).toBe(201);
+    expect((await client.request('POST', '/echo', rawJson(big))).status).toBe(201);
   });
 
   it('with bodyParser: false in the app the passkey routes behave the same', async () => {
@@ -116,9 +121,9 @@ describe("Nest's default body parser (express.json, 100 kb) and the passkey rout
       { imports: [PasskeysModule.forRoot({ passgate: testPassgate() })] },
       { bodyParser: false },
     );
-    const client = new Client(booted.url);
-    expect((await client.post('/passkeys/login/options', {})).status).toBe(200);
-    expect((await client.post('/passkeys/login/options', big)).status).toBe(413);
+    const client = browser(booted.url);
+    expect((await client.post('/login/options', {})).status).toBe(200);
+    expect((await client.post('/login/options', undefined, rawJson(big))).status).toBe(413);
   });
 });
 
@@ -136,19 +141,20 @@ describe('a parser the module does not recognise, ahead of the passkey routes', 
         },
       },
     );
-    const client = new Client(booted.url);
-    const ok = await client.post('/passkeys/login/options', { hints: ['security-key'] });
+    const client = browser(booted.url);
+    const ok = await client.post('/login/options', { hints: ['security-key'] });
     expect(ok.status).toBe(200);
     expect(ok.body.hints).toEqual(['security-key']);
-    const wrong = await client.post('/passkeys/login/options', { hints: ['nope'] });
+    const wrong = await client.post('/login/options', { hints: ['nope'] });
     expect(wrong.status).toBe(400);
     expect(wrong.body.error.code).toBe('invalid_request');
-    const bad = await client.post('/passkeys/login/options', '{bad');
+    const bad = await client.post('/login/options', undefined, rawJson('{bad'));
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatchObject({ code: 'invalid_request', field: '$' });
     const huge = await client.post(
-      '/passkeys/login/options',
-      JSON.stringify({ a: 'x'.repeat(2 * 1024 * 1024) }),
+      '/login/options',
+      undefined,
+      rawJson(JSON.stringify({ a: 'x'.repeat(2 * 1024 * 1024) })),
     );
     expect(huge.status).toBe(413);
     expect(huge.body.error.code).toBe('payload_too_large');

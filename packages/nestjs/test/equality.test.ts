@@ -10,7 +10,7 @@ import { createFetchHandler } from '@passgate/core/fetch';
 import { createPasskeyRouter } from '@passgate/express';
 import { passkeys } from '@passgate/fastify';
 import { SoftwareAuthenticator } from '@passgate/testing';
-import { memoryCookieSessions } from '@passgate/testing/contract';
+import { type Answer, type ContractClient, memoryCookieSessions } from '@passgate/testing/contract';
 import express from 'express';
 import session from 'express-session';
 import Fastify from 'fastify';
@@ -21,10 +21,10 @@ import {
   type Booted,
   boot,
   bootFastify,
-  Client,
+  browser,
   FASTIFY_SESSION,
   ORIGIN,
-  type Reply,
+  rawJson,
   SECRET,
   testPassgate,
 } from './helpers.js';
@@ -150,14 +150,14 @@ function normalize(value: unknown, key = ''): unknown {
  * library may clear the old cookie before setting the new one): signed in by this answer, or, on an
  * answer that signs nobody in, a new empty session or a cleared cookie alike, both signed out.
  */
-function view(reply: Reply, sessionCookie: 'exact' | 'effect' | 'outcome' = 'exact') {
+function view(reply: Answer, sessionCookie: 'exact' | 'effect' | 'outcome' = 'exact') {
   const ceremony = (cookie: string) => cookie.startsWith('passgate_ceremony=');
-  const cookies = reply.cookies.map((cookie) => cookie.replace(/^([^=]+)=[^;]*/, '$1=<value>'));
+  const cookies = reply.setCookies.map((cookie) => cookie.replace(/^([^=]+)=[^;]*/, '$1=<value>'));
   const cleared = (cookie: string) => /^[^=]+=;|max-age=0|expires=thu, 01 jan 1970/i.test(cookie);
   const signsIn = reply.status === 200 && reply.body?.verified === true;
   const outcome = () => {
     const last = new Map<string, string>();
-    for (const cookie of reply.cookies.filter((c) => !ceremony(c)))
+    for (const cookie of reply.setCookies.filter((c) => !ceremony(c)))
       last.set(cookie.split('=')[0] ?? '', cookie);
     return [...last.values()].map((cookie) =>
       !cleared(cookie) && signsIn ? '<session set>' : '<signed out>',
@@ -168,7 +168,7 @@ function view(reply: Reply, sessionCookie: 'exact' | 'effect' | 'outcome' = 'exa
     contentType: reply.headers.get('content-type'),
     cacheControl: reply.headers.get('cache-control'),
     retryAfter: reply.headers.get('retry-after'),
-    body: normalize(reply.body),
+    body: normalize(reply.body ?? (reply.text || undefined)),
     cookies:
       sessionCookie === 'exact'
         ? cookies
@@ -176,17 +176,17 @@ function view(reply: Reply, sessionCookie: 'exact' | 'effect' | 'outcome' = 'exa
           ? [...cookies.filter(ceremony), ...outcome()]
           : [
               ...cookies.filter(ceremony),
-              ...reply.cookies
+              ...reply.setCookies
                 .filter((cookie) => !ceremony(cookie))
                 .map((cookie) => (cleared(cookie) ? '<session cleared>' : '<session set>')),
             ],
   };
 }
 
-type Step = (client: Client, state: Record<string, any>) => Promise<Reply>;
+type Step = (client: ContractClient, state: Record<string, any>) => Promise<Answer>;
 
 async function run(base: string, steps: [string, Step][]) {
-  const client = new Client(base);
+  const client = browser(base);
   const state: Record<string, any> = { authenticator: new SoftwareAuthenticator() };
   const exact: Record<string, unknown> = {};
   const effect: Record<string, unknown> = {};
@@ -203,21 +203,21 @@ async function run(base: string, steps: [string, Step][]) {
 const big = JSON.stringify({ username: 'x'.repeat(1024 * 1024) });
 
 const script: [string, Step][] = [
-  ['session signed out', (c) => c.get('/passkeys/session')],
-  ['credentials signed out', (c) => c.get('/passkeys/credentials')],
-  ['foreign origin', (c) => c.post('/passkeys/register/options', {}, { origin: 'https://evil.example' })],
-  ['null origin', (c) => c.post('/passkeys/login/options', {}, { origin: 'null' })],
-  ['text/plain', (c) => c.post('/passkeys/login/options', '{}', { 'content-type': 'text/plain' })],
-  ['1 MB body', (c) => c.post('/passkeys/register/options', big)],
-  ['bad JSON', (c) => c.post('/passkeys/login/options', '{bad')],
-  ['array body', (c) => c.post('/passkeys/login/options', '[]')],
-  ['missing username', (c) => c.post('/passkeys/register/options', {})],
-  ['bad hint', (c) => c.post('/passkeys/login/options', { hints: ['usb'] })],
-  ['verify without ceremony', (c) => c.post('/passkeys/login/verify', { id: 'AAAA' })],
+  ['session signed out', (c) => c.get('/session')],
+  ['credentials signed out', (c) => c.get('/credentials')],
+  ['foreign origin', (c) => c.post('/register/options', {}, { origin: 'https://evil.example' })],
+  ['null origin', (c) => c.post('/login/options', {}, { origin: 'null' })],
+  ['text/plain', (c) => c.post('/login/options', undefined, { body: '{}', contentType: 'text/plain' })],
+  ['1 MB body', (c) => c.post('/register/options', undefined, rawJson(big))],
+  ['bad JSON', (c) => c.post('/login/options', undefined, rawJson('{bad'))],
+  ['array body', (c) => c.post('/login/options', undefined, rawJson('[]'))],
+  ['missing username', (c) => c.post('/register/options', {})],
+  ['bad hint', (c) => c.post('/login/options', { hints: ['usb'] })],
+  ['verify without ceremony', (c) => c.post('/login/verify', { id: 'AAAA' })],
   [
     'register options',
     async (c, s) => {
-      const reply = await c.post('/passkeys/register/options', { username: 'alice', displayName: 'Alice' });
+      const reply = await c.post('/register/options', { username: 'alice', displayName: 'Alice' });
       s.options = reply.body;
       return reply;
     },
@@ -226,26 +226,23 @@ const script: [string, Step][] = [
     'register verify',
     async (c, s) => {
       s.response = await s.authenticator.createCredential(s.options, { origin: ORIGIN });
-      const reply = await c.post('/passkeys/register/verify', { ...s.response, nickname: 'Laptop' });
+      const reply = await c.post('/register/verify', { ...s.response, nickname: 'Laptop' });
       s.credentialId = reply.body.credential.id;
       return reply;
     },
   ],
-  ['register verify replayed', (c, s) => c.post('/passkeys/register/verify', s.response)],
-  ['session signed in', (c) => c.get('/passkeys/session')],
-  ['taken username', (c) => new Client(c.base).post('/passkeys/register/options', { username: 'alice' })],
-  ['credentials', (c) => c.get('/passkeys/credentials')],
-  ['rename', (c, s) => c.request('PATCH', `/passkeys/credentials/${s.credentialId}`, { nickname: 'Work' })],
-  ['rename empty', (c, s) => c.request('PATCH', `/passkeys/credentials/${s.credentialId}`, { nickname: '' })],
-  [
-    'rename unknown',
-    (c) => c.request('PATCH', '/passkeys/credentials/AAAAAAAAAAAAAAAAAAAAAA', { nickname: 'x' }),
-  ],
-  ['delete last', (c, s) => c.request('DELETE', `/passkeys/credentials/${s.credentialId}`)],
+  ['register verify replayed', (c, s) => c.post('/register/verify', s.response)],
+  ['session signed in', (c) => c.get('/session')],
+  ['taken username', (c) => browser(c.baseUrl).post('/register/options', { username: 'alice' })],
+  ['credentials', (c) => c.get('/credentials')],
+  ['rename', (c, s) => c.patch(`/credentials/${s.credentialId}`, { nickname: 'Work' })],
+  ['rename empty', (c, s) => c.patch(`/credentials/${s.credentialId}`, { nickname: '' })],
+  ['rename unknown', (c) => c.patch('/credentials/AAAAAAAAAAAAAAAAAAAAAA', { nickname: 'x' })],
+  ['delete last', (c, s) => c.delete(`/credentials/${s.credentialId}`)],
   [
     'login options (username)',
     async (c, s) => {
-      const reply = await c.post('/passkeys/login/options', { username: 'alice' });
+      const reply = await c.post('/login/options', { username: 'alice' });
       s.loginOptions = reply.body;
       return reply;
     },
@@ -253,18 +250,12 @@ const script: [string, Step][] = [
   [
     'login verify',
     async (c, s) =>
-      c.post(
-        '/passkeys/login/verify',
-        await s.authenticator.getAssertion(s.loginOptions, { origin: ORIGIN }),
-      ),
+      c.post('/login/verify', await s.authenticator.getAssertion(s.loginOptions, { origin: ORIGIN })),
   ],
-  ['login options (unknown user)', (c) => c.post('/passkeys/login/options', { username: 'nobody' })],
-  ['logout', (c) => c.post('/passkeys/logout')],
-  ['session after logout', (c) => c.get('/passkeys/session')],
-  [
-    'logout without body and origin',
-    (c) => c.request('POST', '/passkeys/logout', undefined, { origin: ORIGIN }),
-  ],
+  ['login options (unknown user)', (c) => c.post('/login/options', { username: 'nobody' })],
+  ['logout', (c) => c.post('/logout')],
+  ['session after logout', (c) => c.get('/session')],
+  ['logout without body and origin', (c) => c.post('/logout', undefined, { origin: ORIGIN })],
 ];
 
 describe('@passgate/nestjs (on Express and Fastify), @passgate/fastify and @passgate/core/fetch answer exactly like @passgate/express', () => {
@@ -312,7 +303,7 @@ describe('@passgate/nestjs (on Express and Fastify), @passgate/fastify and @pass
     const relatedOrigins = ['https://example-shop.com', 'https://example.co.uk'];
     const related = () =>
       testPassgate({ rp: { name: 'Passgate test', id: 'localhost', origins: [ORIGIN], relatedOrigins } });
-    const steps: [string, Step][] = [['well-known', (c) => c.get('/.well-known/webauthn')]];
+    const steps: [string, Step][] = [['well-known', (c) => c.request('GET', '/.well-known/webauthn')]];
     const [
       served,
       servedByNest,
@@ -341,18 +332,18 @@ describe('@passgate/nestjs (on Express and Fastify), @passgate/fastify and @pass
   });
 
   it("the same answers for the application's own users: link, conditional create, session end, bad identify", async () => {
-    const as = (c: Client, user: string) => {
+    const as = (c: ContractClient, user: string) => {
       c.jar.set('app_user', user);
       return c;
     };
     const steps: [string, Step][] = [
-      ['app session', (c) => as(c, 'ada').get('/passkeys/session')],
-      ['app credentials (none yet)', (c) => c.get('/passkeys/credentials')],
-      ['bad mediation', (c) => c.post('/passkeys/register/options', { mediation: 'silent' })],
+      ['app session', (c) => as(c, 'ada').get('/session')],
+      ['app credentials (none yet)', (c) => c.get('/credentials')],
+      ['bad mediation', (c) => c.post('/register/options', { mediation: 'silent' })],
       [
         'conditional options',
         async (c, s) => {
-          const reply = await c.post('/passkeys/register/options', { mediation: 'conditional' });
+          const reply = await c.post('/register/options', { mediation: 'conditional' });
           s.options = reply.body;
           return reply;
         },
@@ -365,33 +356,27 @@ describe('@passgate/nestjs (on Express and Fastify), @passgate/fastify and @pass
             flags: { up: false, uv: false },
           });
           s.credentialId = response.id;
-          return c.post('/passkeys/register/verify', response);
+          return c.post('/register/verify', response);
         },
       ],
-      ['app credentials', (c) => c.get('/passkeys/credentials')],
+      ['app credentials', (c) => c.get('/credentials')],
       [
         'passkey sign-in elsewhere',
         async (_c, s) => {
-          s.other = new Client(_c.base);
-          const options = (await s.other.post('/passkeys/login/options', {})).body;
+          s.other = browser(_c.baseUrl);
+          const options = (await s.other.post('/login/options', {})).body;
           return s.other.post(
-            '/passkeys/login/verify',
+            '/login/verify',
             await s.authenticator.getAssertion(options, { origin: ORIGIN }),
           );
         },
       ],
-      ['session elsewhere', (_c, s) => s.other.get('/passkeys/session')],
-      [
-        'app deletes its only passkey',
-        (c, s) => c.request('DELETE', `/passkeys/credentials/${s.credentialId}`),
-      ],
-      ['session elsewhere after the delete', (_c, s) => s.other.get('/passkeys/session')],
-      [
-        'conditional signed out',
-        (_c, s) => s.other.post('/passkeys/register/options', { mediation: 'conditional' }),
-      ],
-      ['identify throws', (c) => as(c, 'broken').get('/passkeys/session')],
-      ['identify garbage', (c) => as(c, 'garbage').get('/passkeys/credentials')],
+      ['session elsewhere', (_c, s) => s.other.get('/session')],
+      ['app deletes its only passkey', (c, s) => c.delete(`/credentials/${s.credentialId}`)],
+      ['session elsewhere after the delete', (_c, s) => s.other.get('/session')],
+      ['conditional signed out', (_c, s) => s.other.post('/register/options', { mediation: 'conditional' })],
+      ['identify throws', (c) => as(c, 'broken').get('/session')],
+      ['identify garbage', (c) => as(c, 'garbage').get('/credentials')],
     ];
     const allowLast = () => testPassgate({ allowDeletingLastCredential: true });
     const [fromExpress, fromNest, fromNestFastify, fromFastify] = await Promise.all([
@@ -427,7 +412,7 @@ describe('@passgate/nestjs (on Express and Fastify), @passgate/fastify and @pass
       testPassgate({ rateLimits: { perIp: { points: 2, durationSeconds: 60 }, accountFailures: false } });
     const steps: [string, Step][] = [1, 2, 3].map((n) => [
       `login options ${n}`,
-      (c) => c.post('/passkeys/login/options', {}),
+      (c) => c.post('/login/options', {}),
     ]);
     const [fromExpress, fromNest, fromNestFastify, fromFetch, fromFastify] = await Promise.all([
       expressApp(limited()).then((app) => run(app.url, steps)),

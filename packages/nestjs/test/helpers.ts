@@ -12,7 +12,7 @@ import {
   type PassgateOptions,
   silentLogger,
 } from '@passgate/core';
-import { SoftwareAuthenticator } from '@passgate/testing';
+import { ContractClient, type SentRequest } from '@passgate/testing/contract';
 import session from 'express-session';
 
 export const ORIGIN = 'http://localhost:3000';
@@ -95,78 +95,16 @@ export async function bootFastify(
   return { app, url: `http://127.0.0.1:${address.port}`, close: () => app.close() };
 }
 
-export interface Reply {
-  status: number;
-  body: any;
-  headers: Headers;
-  cookies: string[];
+/**
+ * A browser on {@link ORIGIN} (the testing kit's contract client), talking to the contract at
+ * `prefix` (default `/passkeys`); the kit's `signUp`/`signIn` flows take it. App routes outside the
+ * prefix go through `request` with the whole path.
+ */
+export function browser(url: string, prefix?: string): ContractClient {
+  return new ContractClient(url, { origin: ORIGIN, prefix });
 }
 
-/** fetch with a cookie jar, JSON in and out, and the browser's Origin on state-changing requests. */
-export class Client {
-  readonly jar = new Map<string, string>();
-
-  constructor(readonly base: string) {}
-
-  async request(
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<Reply> {
-    const init: RequestInit = { method, headers: { ...headers } };
-    const h = init.headers as Record<string, string>;
-    if (method !== 'GET' && h['origin'] === undefined) h['origin'] = ORIGIN;
-    if (body !== undefined) {
-      h['content-type'] ??= 'application/json';
-      init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    }
-    if (this.jar.size > 0) h['cookie'] = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(`${this.base}${path}`, init);
-    const cookies = res.headers.getSetCookie();
-    for (const cookie of cookies) {
-      const [pair = ''] = cookie.split(';');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      if (value === '' || /max-age=0|expires=thu, 01 jan 1970/i.test(cookie)) this.jar.delete(name);
-      else this.jar.set(name, value);
-    }
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {}
-    return { status: res.status, body: parsed, headers: res.headers, cookies };
-  }
-
-  get(path: string, headers?: Record<string, string>) {
-    return this.request('GET', path, undefined, headers);
-  }
-
-  post(path: string, body?: unknown, headers?: Record<string, string>) {
-    return this.request('POST', path, body, headers);
-  }
-}
-
-/** Signs up `username` with a new software passkey; the client is then signed in. */
-export async function signUp(
-  client: Client,
-  username: string,
-  prefix = '/passkeys',
-  authenticator = new SoftwareAuthenticator(),
-): Promise<{ authenticator: SoftwareAuthenticator; verify: Reply }> {
-  const options = await client.post(`${prefix}/register/options`, { username });
-  if (options.status !== 200)
-    throw new Error(`register/options: ${options.status} ${JSON.stringify(options.body)}`);
-  const response = await authenticator.createCredential(options.body, { origin: ORIGIN });
-  const verify = await client.post(`${prefix}/register/verify`, response);
-  return { authenticator, verify };
-}
-
-/** Signs in with the authenticator's discoverable passkey. */
-export async function signIn(client: Client, authenticator: SoftwareAuthenticator, prefix = '/passkeys') {
-  const options = await client.post(`${prefix}/login/options`, {});
-  const response = await authenticator.getAssertion(options.body, { origin: ORIGIN });
-  return client.post(`${prefix}/login/verify`, response);
+/** A body sent as is with `content-type: application/json` (bad JSON, a JSON array, a big body). */
+export function rawJson(body: string, sent: SentRequest = {}): SentRequest {
+  return { body, contentType: 'application/json', ...sent };
 }

@@ -12,6 +12,7 @@ import {
 } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { createMemoryStores, PassgateError, type PasskeySession as Session } from '@passgate/core';
+import { signIn, signUp } from '@passgate/testing/contract';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   CurrentUser,
@@ -30,11 +31,10 @@ import {
   type Booted,
   boot,
   bootFastify,
-  Client,
+  browser,
   ORIGIN,
   passgateOptions,
-  signIn,
-  signUp,
+  rawJson,
   testPassgate,
 } from './helpers.js';
 
@@ -63,13 +63,17 @@ describe.each(PLATFORMS)('PasskeysModule.forRoot on %s: prefixes and paths', (_p
       { imports: [PasskeysModule.forRoot({ passgate: testPassgate() })] },
       { globalPrefix: 'api' },
     );
-    const client = new Client(booted.url);
-    const options = await client.post('/api/passkeys/login/options', {});
+    const client = browser(booted.url, '/api/passkeys');
+    const options = await client.post('/login/options', {});
     expect(options.status).toBe(200);
-    expect(options.cookies[0]).toContain('Path=/api/passkeys;');
-    expect((await signUp(client, 'dave', '/api/passkeys')).verify.status).toBe(200);
+    expect(options.setCookies[0]).toContain('Path=/api/passkeys;');
+    expect((await signUp(client, { username: 'dave' })).answer.status).toBe(200);
     // The platform's body parser is kept off the prefixed passkey routes too.
-    const big = await client.post('/api/passkeys/login/options', JSON.stringify({ a: 'x'.repeat(200_000) }));
+    const big = await client.post(
+      '/login/options',
+      undefined,
+      rawJson(JSON.stringify({ a: 'x'.repeat(200_000) })),
+    );
     expect(big.status).toBe(413);
     expect(big.body.error.code).toBe('payload_too_large');
   });
@@ -80,39 +84,39 @@ describe.each(PLATFORMS)('PasskeysModule.forRoot on %s: prefixes and paths', (_p
       rp: { name: 'Related', id: 'localhost', origins: [ORIGIN], relatedOrigins },
     });
     booted = await boot({ imports: [PasskeysModule.forRoot({ passgate })] }, { globalPrefix: 'api' });
-    const client = new Client(booted.url);
-    const answer = await client.get('/.well-known/webauthn');
+    const client = browser(booted.url);
+    const answer = await client.request('GET', '/.well-known/webauthn');
     expect(answer.status).toBe(200);
     expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
     expect(answer.body).toEqual({ origins: relatedOrigins });
-    expect((await client.get('/api/.well-known/webauthn')).status).toBe(404);
+    expect((await client.request('GET', '/api/.well-known/webauthn')).status).toBe(404);
   });
 
   it('answers unknown paths below the prefix with 404', async () => {
     booted = await boot({ imports: [PasskeysModule.forRoot({ passgate: testPassgate() })] });
-    expect((await new Client(booted.url).get('/passkeys/nope')).status).toBe(404);
+    expect((await browser(booted.url).get('/nope')).status).toBe(404);
   });
 });
 
 describe('PasskeysModule.forRoot', () => {
   it('serves the contract at the default prefix and signs up with express-session', async () => {
     booted = await boot({ imports: [PasskeysModule.forRoot({ passgate: testPassgate() })] });
-    const client = new Client(booted.url);
-    expect((await client.get('/passkeys/session')).status).toBe(401);
-    const { verify } = await signUp(client, 'alice');
+    const client = browser(booted.url);
+    expect((await client.get('/session')).status).toBe(401);
+    const { answer: verify } = await signUp(client, { username: 'alice' });
     expect(verify.status).toBe(200);
     expect(verify.body.user.name).toBe('alice');
-    const session = await client.get('/passkeys/session');
+    const session = await client.get('/session');
     expect(session.status).toBe(200);
     expect(session.body.user.name).toBe('alice');
-    expect((await client.post('/passkeys/logout')).status).toBe(204);
-    expect((await client.get('/passkeys/session')).status).toBe(401);
+    expect((await client.post('/logout')).status).toBe(204);
+    expect((await client.get('/session')).status).toBe(401);
   });
 
   it('builds the Passgate instance from options with their own stores', async () => {
     booted = await boot({ imports: [PasskeysModule.forRoot(passgateOptions())] });
-    const client = new Client(booted.url);
-    expect((await signUp(client, 'bob')).verify.status).toBe(200);
+    const client = browser(booted.url);
+    expect((await signUp(client, { username: 'bob' })).answer.status).toBe(200);
   });
 
   it('serves a non-default prefix, with the ceremony cookie scoped to it, and nothing at the default', async () => {
@@ -121,15 +125,15 @@ describe('PasskeysModule.forRoot', () => {
         PasskeysModule.forRoot({ passgate: testPassgate(), prefix: 'auth/passkeys/', cookieName: 'cer' }),
       ],
     });
-    const client = new Client(booted.url);
-    const options = await client.post('/auth/passkeys/login/options', {});
+    const client = browser(booted.url, '/auth/passkeys');
+    const options = await client.post('/login/options', {});
     expect(options.status).toBe(200);
-    expect(options.cookies[0]).toMatch(
+    expect(options.setCookies[0]).toMatch(
       /^cer=[^;]+; Max-Age=300; Path=\/auth\/passkeys; HttpOnly; SameSite=Strict$/,
     );
-    expect((await client.post('/passkeys/login/options', {})).status).toBe(404);
-    expect((await signUp(client, 'carol', '/auth/passkeys')).verify.status).toBe(200);
-    expect((await client.get('/auth/passkeys/session')).status).toBe(200);
+    expect((await client.request('POST', '/passkeys/login/options', { json: {} })).status).toBe(404);
+    expect((await signUp(client, { username: 'carol' })).answer.status).toBe(200);
+    expect((await client.get('/session')).status).toBe(200);
   });
 
   it('controller: false serves no routes but keeps the service', async () => {
@@ -145,9 +149,9 @@ describe('PasskeysModule.forRoot', () => {
       imports: [PasskeysModule.forRoot({ passgate: testPassgate(), controller: false })],
       controllers: [Mine],
     });
-    const client = new Client(booted.url);
-    expect((await client.post('/passkeys/login/options', {})).status).toBe(404);
-    const mine = await client.post('/mine/options', {});
+    const client = browser(booted.url);
+    expect((await client.post('/login/options', {})).status).toBe(404);
+    const mine = await client.request('POST', '/mine/options', { json: {} });
     expect(mine.status).toBe(201);
     expect(typeof mine.body.challenge).toBe('string');
   });
@@ -174,11 +178,11 @@ describe('PasskeysModule.forRootAsync', () => {
         }),
       ],
     });
-    const client = new Client(booted.url);
-    const options = await client.post('/auth/passkeys/register/options', { username: 'erin' });
+    const client = browser(booted.url, '/auth/passkeys');
+    const options = await client.post('/register/options', { username: 'erin' });
     expect(options.status).toBe(200);
     expect(options.body.rp.name).toBe('From config');
-    expect(options.cookies[0]).toContain('Path=/auth/passkeys;');
+    expect(options.setCookies[0]).toContain('Path=/auth/passkeys;');
   });
 
   it('plugs stores in through the PASSGATE_STORES token from another module', async () => {
@@ -201,8 +205,8 @@ describe('PasskeysModule.forRootAsync', () => {
     booted = await boot({
       imports: [PasskeysModule.forRootAsync({ imports: [StoresModule], useFactory: () => config })],
     });
-    const client = new Client(booted.url);
-    expect((await signUp(client, 'frank')).verify.status).toBe(200);
+    const client = browser(booted.url);
+    expect((await signUp(client, { username: 'frank' })).answer.status).toBe(200);
     expect(created).toBe(1);
     expect(await stores.accounts.findByUsername('frank')).not.toBeNull();
   });
@@ -220,7 +224,7 @@ describe('PasskeysModule.forRootAsync', () => {
         }),
       ],
     });
-    expect((await signUp(new Client(booted.url), 'gina')).verify.status).toBe(200);
+    expect((await signUp(browser(booted.url), { username: 'gina' })).answer.status).toBe(200);
     expect(await own.accounts.findByUsername('gina')).not.toBeNull();
     expect(await injected.accounts.findByUsername('gina')).toBeNull();
   });
@@ -235,7 +239,7 @@ describe('PasskeysModule.forRootAsync with useClass', () => {
       }
     }
     booted = await boot({ imports: [PasskeysModule.forRootAsync({ useClass: PasskeysConfig })] });
-    expect((await new Client(booted.url).post('/from-class/login/options', {})).status).toBe(200);
+    expect((await browser(booted.url, '/from-class').post('/login/options', {})).status).toBe(200);
   });
 });
 
@@ -255,7 +259,7 @@ describe('isGlobal', () => {
     booted = await boot({
       imports: [PasskeysModule.forRoot({ passgate: testPassgate(), isGlobal: true }), FeatureModule],
     });
-    expect((await new Client(booted.url).get('/feature')).body).toEqual({ hasPassgate: true });
+    expect((await browser(booted.url).request('GET', '/feature')).body).toEqual({ hasPassgate: true });
   });
 
   it('without isGlobal, such a module cannot resolve it', async () => {
@@ -313,61 +317,67 @@ describe.each(PLATFORMS)('guard and decorators on %s', (_platform, boot) => {
 
   it('PasskeysGuard: 401 unauthenticated with the contract body, then the session and user', async () => {
     booted = await bootGuarded(false);
-    const client = new Client(booted.url);
-    const denied = await client.get('/app/me');
+    const client = browser(booted.url);
+    const denied = await client.request('GET', '/app/me');
     expect(denied.status).toBe(401);
     expect(denied.body).toEqual({ error: { code: 'unauthenticated', message: expect.any(String) } });
-    const { verify } = await signUp(client, 'hana');
-    const me = await client.get('/app/me');
+    const { answer: verify } = await signUp(client, { username: 'hana' });
+    const me = await client.request('GET', '/app/me');
     expect(me.status).toBe(200);
     expect(me.body).toEqual({ userId: verify.body.user.id, user: verify.body.user });
   });
 
   it('as APP_GUARD: @Public routes stay open, and still see who is signed in', async () => {
     booted = await bootGuarded(true);
-    const client = new Client(booted.url);
-    expect((await client.get('/app/me')).status).toBe(401);
-    expect((await client.get('/app/open')).body).toEqual({ signedIn: false, user: null });
+    const client = browser(booted.url);
+    expect((await client.request('GET', '/app/me')).status).toBe(401);
+    expect((await client.request('GET', '/app/open')).body).toEqual({ signedIn: false, user: null });
     // The passkey routes are not behind the global guard.
-    const { verify } = await signUp(client, 'ivan');
+    const { answer: verify } = await signUp(client, { username: 'ivan' });
     expect(verify.status).toBe(200);
-    expect((await client.get('/app/open')).body).toEqual({ signedIn: true, user: verify.body.user });
-    expect((await client.get('/app/me')).status).toBe(200);
+    expect((await client.request('GET', '/app/open')).body).toEqual({
+      signedIn: true,
+      user: verify.body.user,
+    });
+    expect((await client.request('GET', '/app/me')).status).toBe(200);
   });
 
   it('@RequireRecentAuthentication: 401 reauthentication_required once the sign-in is too old, until a new sign-in', async () => {
     booted = await bootGuarded(false);
-    const client = new Client(booted.url);
-    expect((await client.post('/app/sensitive')).body.error.code).toBe('unauthenticated');
-    const { authenticator } = await signUp(client, 'judy');
-    expect((await client.post('/app/sensitive')).status).toBe(201);
+    const client = browser(booted.url);
+    expect((await client.request('POST', '/app/sensitive')).body.error.code).toBe('unauthenticated');
+    const { authenticator } = await signUp(client, { username: 'judy' });
+    expect((await client.request('POST', '/app/sensitive')).status).toBe(201);
     clock += 61_000;
-    const stale = await client.post('/app/sensitive');
+    const stale = await client.request('POST', '/app/sensitive');
     expect(stale.status).toBe(401);
     expect(stale.body.error.code).toBe('reauthentication_required');
     expect((await signIn(client, authenticator)).status).toBe(200);
-    expect((await client.post('/app/sensitive')).status).toBe(201);
+    expect((await client.request('POST', '/app/sensitive')).status).toBe(201);
   });
 
   it("the app's own routes keep the platform's body parser and see who is signed in", async () => {
     booted = await bootGuarded(false);
-    const client = new Client(booted.url);
-    expect((await client.post('/app/echo', { hello: 'world' })).body).toEqual({
+    const client = browser(booted.url);
+    expect((await client.request('POST', '/app/echo', { json: { hello: 'world' } })).body).toEqual({
       body: { hello: 'world' },
       signedIn: false,
     });
-    await signUp(client, 'lena');
-    expect((await client.post('/app/echo', { n: 1 })).body).toEqual({ body: { n: 1 }, signedIn: true });
+    await signUp(client, { username: 'lena' });
+    expect((await client.request('POST', '/app/echo', { json: { n: 1 } })).body).toEqual({
+      body: { n: 1 },
+      signedIn: true,
+    });
   });
 
   it('@RequireRecentAuthentication({ userVerified }) refuses a sign-in without user verification', async () => {
     booted = await bootGuarded(false);
-    const client = new Client(booted.url);
-    const { authenticator } = await signUp(client, 'kim');
-    expect((await client.post('/app/sensitive-uv')).status).toBe(201);
+    const client = browser(booted.url);
+    const { authenticator } = await signUp(client, { username: 'kim' });
+    expect((await client.request('POST', '/app/sensitive-uv')).status).toBe(201);
     authenticator.setUserVerification(false);
     expect((await signIn(client, authenticator)).status).toBe(200);
-    const refused = await client.post('/app/sensitive-uv');
+    const refused = await client.request('POST', '/app/sensitive-uv');
     expect(refused.status).toBe(401);
     expect(refused.body.error.code).toBe('reauthentication_required');
   });
@@ -404,15 +414,15 @@ describe.each(PLATFORMS)('PasskeysExceptionFilter on %s', (_platform, boot) => {
       imports: [PasskeysModule.forRoot({ passgate: testPassgate() })],
       controllers: [Filtered],
     });
-    const client = new Client(booted.url);
-    const account = await client.get('/filtered/account');
+    const client = browser(booted.url);
+    const account = await client.request('GET', '/filtered/account');
     expect(account.status).toBe(401);
     expect(account.body.error.code).toBe('unauthenticated');
     expect(account.headers.get('cache-control')).toBe('no-store');
-    const limited = await client.get('/filtered/limited');
+    const limited = await client.request('GET', '/filtered/limited');
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toBe('7');
-    const other = await client.get('/filtered/other');
+    const other = await client.request('GET', '/filtered/other');
     expect(other.status).toBe(500);
     expect(other.body).toEqual({ statusCode: 500, message: 'Internal server error' });
   });
@@ -446,12 +456,13 @@ describe.each(PLATFORMS)('session hooks on %s', (platform, boot) => {
       },
       { session: false },
     );
-    const client = new Client(booted.url);
-    const { verify } = await signUp(client, 'lee');
+    const client = browser(booted.url);
+    const { answer: verify } = await signUp(client, { username: 'lee' });
     expect(verify.headers.get('x-token')).toBe('token');
-    expect((await client.get('/passkeys/session', { 'x-user': 'token' })).status).toBe(200);
-    expect((await client.post('/passkeys/logout', undefined, { 'x-user': 'token' })).status).toBe(204);
-    expect((await client.get('/passkeys/session', { 'x-user': 'token' })).status).toBe(401);
+    const asToken = { headers: { 'x-user': 'token' } };
+    expect((await client.get('/session', asToken)).status).toBe(200);
+    expect((await client.post('/logout', undefined, asToken)).status).toBe(204);
+    expect((await client.get('/session', asToken)).status).toBe(401);
     expect(calls).toEqual(['signIn', 'signOut']);
   });
 });

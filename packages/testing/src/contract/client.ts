@@ -1,7 +1,7 @@
 /** The origin every suite request claims (and the software authenticator writes): see `harness.ts`. */
 export const ORIGIN = 'https://app.example.test';
 export const RP_ID = 'app.example.test';
-/** The contract's default mount prefix; the app under test must use it. */
+/** The contract's default mount prefix; the contract suite's app must use it. */
 export const PREFIX = '/passkeys';
 export const CEREMONY_COOKIE = 'passgate_ceremony';
 
@@ -11,7 +11,7 @@ export interface SentRequest {
   /** A raw body with the given `contentType` (or none). */
   body?: string | Uint8Array;
   contentType?: string;
-  /** Origin header: default {@link ORIGIN} on non-GET requests; `false` sends none. */
+  /** Origin header: default the client's `origin` on non-GET requests; `false` sends none. */
   origin?: string | false;
   headers?: Record<string, string>;
   /** Use this Cookie header instead of the jar, and do not update the jar from the answer. */
@@ -29,6 +29,20 @@ export interface Answer {
   body: any;
 }
 
+export interface ContractClientOptions {
+  /**
+   * The page's origin: the `Origin` header of non-GET requests, and the origin the flows
+   * (`signUp`, `signIn`, `prepareSignIn`) have the authenticator sign for. Default {@link ORIGIN}.
+   */
+  origin?: string;
+  /**
+   * Where the app mounts the contract: `get`/`post`/`patch`/`delete` put it in front of their path
+   * as given (a leading `/`, no trailing one; `''` for the site root). Default {@link PREFIX}.
+   * `request` takes the whole path.
+   */
+  prefix?: string;
+}
+
 /**
  * A browser-like HTTP client on Node's `fetch` with a tiny cookie jar (name → value, updated from
  * `Set-Cookie`, removed on `Max-Age=0` or a past `Expires`). Paths are not tracked: the suite only
@@ -36,8 +50,18 @@ export interface Answer {
  */
 export class ContractClient {
   readonly jar = new Map<string, string>();
+  /** See {@link ContractClientOptions.origin}. */
+  readonly origin: string;
+  /** See {@link ContractClientOptions.prefix}. */
+  readonly prefix: string;
 
-  constructor(readonly baseUrl: string) {}
+  constructor(
+    readonly baseUrl: string,
+    options: ContractClientOptions = {},
+  ) {
+    this.origin = options.origin ?? ORIGIN;
+    this.prefix = options.prefix ?? PREFIX;
+  }
 
   cookieHeader(): string {
     return [...this.jar].map(([name, value]) => `${name}=${value}`).join('; ');
@@ -49,7 +73,7 @@ export class ContractClient {
 
   /** A copy with the same cookies (a second tab of the same browser). */
   fork(): ContractClient {
-    const copy = new ContractClient(this.baseUrl);
+    const copy = new ContractClient(this.baseUrl, { origin: this.origin, prefix: this.prefix });
     for (const [k, v] of this.jar) copy.jar.set(k, v);
     return copy;
   }
@@ -64,7 +88,7 @@ export class ContractClient {
       body = sent.body;
       if (sent.contentType) headers['content-type'] = sent.contentType;
     }
-    const origin = sent.origin ?? (method === 'GET' ? false : ORIGIN);
+    const origin = sent.origin ?? (method === 'GET' ? false : this.origin);
     if (origin !== false) headers['origin'] = origin;
     const cookie = sent.cookie ?? this.cookieHeader();
     if (cookie) headers['cookie'] = cookie;
@@ -89,19 +113,19 @@ export class ContractClient {
   }
 
   get(path: string, sent?: SentRequest): Promise<Answer> {
-    return this.request('GET', `${PREFIX}${path}`, sent);
+    return this.request('GET', `${this.prefix}${path}`, sent);
   }
 
   post(path: string, json?: unknown, sent: SentRequest = {}): Promise<Answer> {
-    return this.request('POST', `${PREFIX}${path}`, json === undefined ? sent : { json, ...sent });
+    return this.request('POST', `${this.prefix}${path}`, json === undefined ? sent : { json, ...sent });
   }
 
   patch(path: string, json?: unknown, sent: SentRequest = {}): Promise<Answer> {
-    return this.request('PATCH', `${PREFIX}${path}`, json === undefined ? sent : { json, ...sent });
+    return this.request('PATCH', `${this.prefix}${path}`, json === undefined ? sent : { json, ...sent });
   }
 
   delete(path: string, sent?: SentRequest): Promise<Answer> {
-    return this.request('DELETE', `${PREFIX}${path}`, sent);
+    return this.request('DELETE', `${this.prefix}${path}`, sent);
   }
 
   absorb(setCookies: string[]): void {

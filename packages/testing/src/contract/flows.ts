@@ -8,7 +8,7 @@ import {
   type RegistrationContext,
   SoftwareAuthenticator,
 } from '../authenticator/index.js';
-import { type Answer, CEREMONY_COOKIE, type ContractClient, ORIGIN } from './client.js';
+import { type Answer, CEREMONY_COOKIE, type ContractClient } from './client.js';
 
 let counter = 0;
 /** A fresh username per call (tests share one app per group). */
@@ -58,7 +58,10 @@ export async function signUp(
   const started = await client.post('/register/options', { username });
   expect(started.status, started.text).toBe(200);
   const creation = started.body as PublicKeyCredentialCreationOptionsJSON;
-  const response = await authenticator.createCredential(creation, { origin: ORIGIN, ...options.overrides });
+  const response = await authenticator.createCredential(creation, {
+    origin: client.origin,
+    ...options.overrides,
+  });
   const answer = await client.post('/register/verify', {
     ...response,
     ...(options.nickname !== undefined ? { nickname: options.nickname } : {}),
@@ -87,7 +90,7 @@ export async function signIn(
   );
   expect(started.status, started.text).toBe(200);
   const assertion = await authenticator.getAssertion(started.body as PublicKeyCredentialRequestOptionsJSON, {
-    origin: ORIGIN,
+    origin: client.origin,
     ...options.overrides,
   });
   return client.post('/login/verify', assertion);
@@ -102,6 +105,6 @@ export async function prepareSignIn(
   const started = await client.post('/login/options', {});
   expect(started.status, started.text).toBe(200);
   const options = started.body as PublicKeyCredentialRequestOptionsJSON;
-  const assertion = await authenticator.getAssertion(options, { origin: ORIGIN, ...overrides });
+  const assertion = await authenticator.getAssertion(options, { origin: client.origin, ...overrides });
   return { options, assertion };
 }

@@ -15,11 +15,13 @@ export {
   type Answer,
   CEREMONY_COOKIE,
   ContractClient,
+  type ContractClientOptions,
   findSetCookie,
   ORIGIN,
   PREFIX,
   parseSetCookie,
   RP_ID,
+  type SentRequest,
 } from './client.js';
 export { memoryCookieSessions } from './fetch-session.js';
 export {
