@@ -6,14 +6,13 @@ import {
   consoleLogger,
   createMemoryStores,
   createPassgate,
-  isPassgateError,
   type Passgate,
   type PassgateLogger,
   type PassgateOptions,
   type PassgateStores,
   type RateLimitOptions,
-  storeUnavailable,
 } from '@passgate/core';
+import { withStoreOutages } from '@passgate/core/node';
 import { createPostgresStores, isUnavailableError as isPostgresOutage, migrate } from '@passgate/postgres';
 import {
   createRedisRateLimiters,
@@ -215,37 +214,6 @@ class AbsoluteMemoryStore extends session.MemoryStore {
   override touch(_sid: string, _session: session.SessionData, callback?: () => void): void {
     callback?.();
   }
-}
-
-/**
- * The session store's outages answered as Passgate's stores answer theirs, `503 store_unavailable`
- * ("try again"), not as a 500: express-session hands a store's error to the request as it is, and a
- * plain error is a 500. `isOutage` is the store adapter's own classification (`isUnavailableError`
- * of `@passgate/redis` or `@passgate/postgres`), so the two stores of one server fail alike. Any
- * other error (a missing table, a bug) stays what it was: a 500, logged. (Found by the soak: a
- * Redis command timing out while a sign-in saved its session answered 500.)
- */
-export function withStoreOutages<S extends session.Store>(
-  store: S,
-  isOutage: (error: unknown) => boolean,
-): S {
-  const methods = store as unknown as Record<string, ((...args: unknown[]) => unknown) | undefined>;
-  for (const name of ['get', 'set', 'destroy', 'touch']) {
-    const original = methods[name];
-    if (typeof original !== 'function') continue;
-    methods[name] = function classified(this: unknown, ...args: unknown[]) {
-      const callback = args.at(-1);
-      if (typeof callback === 'function') {
-        args[args.length - 1] = (error: unknown, ...rest: unknown[]) =>
-          callback(
-            error && !isPassgateError(error) && isOutage(error) ? storeUnavailable(error) : error,
-            ...rest,
-          );
-      }
-      return original.apply(this, args);
-    };
-  }
-  return store;
 }
 
 /** A URL without its password, for logs. */

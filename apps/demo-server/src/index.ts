@@ -5,13 +5,14 @@
  */
 /** Core's own console logger (warnings and errors), re-exported for the demos' callers. */
 export { consoleLogger } from '@passgate/core';
+/** Now `@passgate/core/node`'s, re-exported for the demos' callers (soak, tests). */
+export { withStoreOutages } from '@passgate/core/node';
 export {
   createDemoBackend,
   type DemoBackend,
   type DemoBackendOptions,
   type DemoConnection,
   redactUrl,
-  withStoreOutages,
 } from './backend.js';
 export { type DemoDataLocation, removeDemoData } from './cleanup.js';
 export {

@@ -2,17 +2,19 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMemoryStores, createPassgate, silentLogger } from '@passgate/core';
+import { withStoreOutages } from '@passgate/express';
 import { isUnavailableError } from '@passgate/redis';
 import { SoftwareAuthenticator } from '@passgate/testing';
 import { RedisStore } from 'connect-redis';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createDemoApp, loadDemoConfig, resolveOrigin, withStoreOutages } from '../src/index.js';
+import { createDemoApp, loadDemoConfig, resolveOrigin } from '../src/index.js';
 
 /**
  * The session store is the application's, but a sign-in writes to it: when it cannot be reached the
  * answer is the contract's `503 store_unavailable`, as for Passgate's own stores, never a 500 (the
- * soak saw a Redis command timing out during a sign-in's session save answered 500).
+ * soak saw a Redis command timing out during a sign-in's session save answered 500). `withStoreOutages`
+ * is the published one, as an app imports it from `@passgate/express`.
  */
 const unreachable = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true, enableOfflineQueue: false });
 unreachable.on('error', () => {});

@@ -4,6 +4,8 @@
  */
 import './augment.js';
 
+/** A connect-style session store whose outages answer 503 (from `@passgate/core/node`). */
+export { withStoreOutages } from '@passgate/core/node';
 // The Node building blocks once exported here for `@passgate/nestjs` now live in
 // `@passgate/core/node`, shared by every integration; kept (deprecated) for existing imports.
 export { fromBodyParserError, passkeyErrorHandler } from './error-handler.js';

@@ -36,4 +36,5 @@ export {
   type SessionAdapter,
   type SessionRequest,
 } from './session.js';
+export { withStoreOutages } from './session-store-outages.js';
 export { type ApplicationSignInOptions, type SignInAdapter, signInAdapter } from './sign-in.js';
