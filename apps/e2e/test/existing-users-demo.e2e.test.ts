@@ -130,11 +130,21 @@ describe('existing-users demo in Chromium', () => {
 
     // Sign out: the home page's autofill (conditional mediation, picked at once by the virtual
     // authenticator) signs the same user in with the passkey, and passport's session with it.
-    const autofillVerify = page.waitForResponse((r) => r.url().endsWith('/passkeys/login/verify'));
+    // The answer is read on its way to the page, which navigates to the account as soon as it has it.
+    let answered: (answer: { status: number; body: { user: { id: string } } }) => void = () => {};
+    const autofillVerify = new Promise<{ status: number; body: { user: { id: string } } }>((resolve) => {
+      answered = resolve;
+    });
+    await page.route('**/passkeys/login/verify', async (route) => {
+      const response = await route.fetch();
+      answered({ status: response.status(), body: await response.json() });
+      await route.fulfill({ response });
+    });
     await page.click(sel('sign-out'));
     const signedIn = await autofillVerify;
-    expect(signedIn.status()).toBe(200);
-    expect(((await signedIn.json()) as { user: { id: string } }).user.id).toBe(userId);
+    expect(signedIn.status).toBe(200);
+    expect(signedIn.body.user.id).toBe(userId);
+    await page.unroute('**/passkeys/login/verify');
     await page.waitForURL(ACCOUNT);
     await page.waitForSelector('body[data-view="account"]');
     expect(await accountUserId(page)).toBe(userId);
