@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { type BrowserSession, openBrowser, screenshot, toBase64Url } from './browser.js';
+import { type BrowserSession, catchAnswer, openBrowser, screenshot, toBase64Url } from './browser.js';
 
 /** Contract environment overrides (`PASSGATE_USER_VERIFICATION`, `PASSGATE_RESIDENT_KEY`, ...). */
 export type DemoEnv = Record<string, string>;
@@ -27,6 +27,8 @@ export interface StartedDemo {
 export type StartDemo = (env?: DemoEnv) => Promise<StartedDemo>;
 
 const sel = (testId: string) => `[data-testid="${testId}"]`;
+/** The sensitive-action window (`PASSGATE_REAUTH_SECONDS`) of the re-authentication test. */
+const REAUTH_SECONDS = 3;
 const uniqueName = (base: string) => `${base}-${randomUUID().slice(0, 8)}`;
 
 export function describeDemoInBrowser(name: string, start: StartDemo): void {
@@ -259,16 +261,15 @@ export function describeDemoInBrowser(name: string, start: StartDemo): void {
 
       await signOutKeepingAutofillPendingOrFailed(b, key);
       await page.fill(sel('sign-in-username'), username);
-      let body: { allowCredentials: { id: string; transports?: string[] }[] } | undefined;
-      const loginOptions = page.waitForResponse(async (r) => {
-        if (!r.url().endsWith('/passkeys/login/options')) return false;
-        body = await r.json(); // read now: the page navigates away once signed in
-        return true;
-      });
+      // Read on its way to the page, which goes to the account as soon as it is signed in.
+      const loginOptions = await catchAnswer<{ allowCredentials: { id: string; transports?: string[] }[] }>(
+        page,
+        '**/passkeys/login/options',
+      );
       await page.click(sel('security-key-sign-in'));
-      const options = await loginOptions;
-      expect(options.request().postDataJSON()).toEqual({ username, hints: ['security-key'] });
-      if (!body) throw new Error('no login/options body');
+      const { request, status, body } = await loginOptions.answer;
+      expect(request.postDataJSON()).toEqual({ username, hints: ['security-key'] });
+      expect(status).toBe(200);
       expect(body.allowCredentials.map((c) => c.id)).toContain(keyCredentialId);
       expect(body.allowCredentials.find((c) => c.id === keyCredentialId)?.transports).toContain('usb');
       await page.waitForURL('**/account');
@@ -376,7 +377,9 @@ export function describeDemoInBrowser(name: string, start: StartDemo): void {
     });
 
     test('deleting a passkey after the sensitive-action window: the page signs the same user in again, then deletes', async () => {
-      const strict = await startExtra({ PASSGATE_REAUTH_SECONDS: '1' });
+      // A window long enough for a step-up sign-in and the retried action to land inside it on a loaded
+      // machine: the page retries once, so a retry that came after a 1 s window would fail the test.
+      const strict = await startExtra({ PASSGATE_REAUTH_SECONDS: String(REAUTH_SECONDS) });
       const b = await open();
       await b.addAuthenticator();
       const { page } = b;
@@ -386,11 +389,13 @@ export function describeDemoInBrowser(name: string, start: StartDemo): void {
       // Adding may itself need a fresh sign-in by now (when the server requires it for adding too):
       // the page handles both.
       await page.click(sel('add-passkey'));
-      await expect.poll(() => passkeyItems(page).count(), { timeout: 15_000 }).toBe(2);
+      await expect.poll(() => passkeyItems(page).count()).toBe(2);
       const added = await b.waitForEvent((e) => e.name === 'credentialAdded' && e.authenticatorId === key);
       const keyCredentialId = toBase64Url(added.credential!.credentialId);
 
-      await new Promise((resolve) => setTimeout(resolve, 1_500)); // past the 1 s window
+      // Past the window (the server's own clock, so nothing to wait on but time): the last sign-in was
+      // before the list showed both passkeys.
+      await new Promise((resolve) => setTimeout(resolve, REAUTH_SECONDS * 1000 + 500));
       // The step-up sign-in must use the other passkey: a session made with the passkey being deleted
       // ends with it (contract 1.1), and Chrome would otherwise pick either authenticator.
       await b.cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId: key, enabled: false });

@@ -7,7 +7,14 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, type CDPSession, chromium, type Page } from 'playwright-core';
+import {
+  type APIResponse,
+  type BrowserContext,
+  type CDPSession,
+  chromium,
+  type Page,
+  type Request,
+} from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -63,7 +70,10 @@ export interface BrowserSession {
   removeAuthenticator(id: string): Promise<void>;
   credentials(authenticatorId: string): Promise<VirtualCredential[]>;
   setUserVerified(authenticatorId: string, isUserVerified: boolean): Promise<void>;
-  /** Resolves with the first event (already seen or future) that matches. */
+  /**
+   * Resolves with the first event (already seen or future) that matches; rejects after `timeoutMs`
+   * (default 15 000 ms: a bound for reporting a failure on a loaded machine, not a timing check).
+   */
   waitForEvent(match: (event: WebAuthnEvent) => boolean, timeoutMs?: number): Promise<WebAuthnEvent>;
   close(): Promise<void>;
 }
@@ -128,7 +138,7 @@ export async function openBrowser(extraArgs: string[] = []): Promise<BrowserSess
     async setUserVerified(authenticatorId, isUserVerified) {
       await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified });
     },
-    waitForEvent(match, timeoutMs = 5000) {
+    waitForEvent(match, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const found = events.find(match);
@@ -155,6 +165,72 @@ export async function openBrowser(extraArgs: string[] = []): Promise<BrowserSess
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** An answer the page got, read by `catchAnswer` on its way to the page. */
+export interface CaughtAnswer<T> {
+  /** The page's request (its post data included). */
+  request: Request;
+  status: number;
+  /** The body, parsed as JSON. */
+  body: T;
+}
+
+/**
+ * Reads the answer to the next request matching `url` (a Playwright glob or RegExp) on its way to the
+ * page and then hands it on unchanged (`page.route` with `times: 1`, `route.fetch`, `route.fulfill`).
+ *
+ * Use it instead of `page.waitForResponse` + `response.json()` whenever the page may navigate once it
+ * has the answer (a sign-in goes to the account page): Chromium then drops the response body, and
+ * reading it fails with 'No resource with given identifier found'. Here the body is read before the
+ * page sees the answer, so nothing the page does afterwards can take it away.
+ *
+ * Await it before the action that makes the request: it resolves once the route is in place.
+ * `answer` resolves with the first matching request's answer; it rejects when that request could not
+ * be made (the page's request is then aborted), when the body is not JSON (the page still gets the
+ * answer as it came), or when no request matched within `timeoutMs` (default 30 000 ms, like
+ * `waitForResponse`). The route serves that one request and then removes itself: no `unroute`, which
+ * could run while the handler is still fulfilling.
+ */
+export async function catchAnswer<T>(
+  page: Page,
+  url: string | RegExp,
+  timeoutMs = 30_000,
+): Promise<{ answer: Promise<CaughtAnswer<T>> }> {
+  let resolve: (answer: CaughtAnswer<T>) => void = () => {};
+  let reject: (error: Error) => void = () => {};
+  const answer = new Promise<CaughtAnswer<T>>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Handled here too, so a test that failed before awaiting it reports no stray rejection.
+  answer.catch(() => {});
+  const timer = setTimeout(() => reject(new Error(`No request to ${url} within ${timeoutMs} ms`)), timeoutMs);
+  timer.unref();
+  await page.route(
+    url,
+    async (route) => {
+      clearTimeout(timer);
+      const request = route.request();
+      let response: APIResponse;
+      try {
+        response = await route.fetch();
+      } catch (error) {
+        reject(error as Error);
+        await route.abort();
+        return;
+      }
+      const text = await response.text();
+      try {
+        resolve({ request, status: response.status(), body: JSON.parse(text) as T });
+      } catch {
+        reject(new Error(`${request.url()} answered ${response.status()}, not JSON: ${text.slice(0, 200)}`));
+      }
+      await route.fulfill({ response });
+    },
+    { times: 1 },
+  );
+  return { answer };
 }
 
 /** base64 (CDP) → base64url (WebAuthn JSON). */

@@ -7,7 +7,7 @@ import { startExistingUsersDemo } from '@passgate/existing-users-demo';
 import { loadDemoConfig } from '@passgate/express-demo';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { type BrowserSession, openBrowser, screenshot, toBase64Url } from './browser.js';
+import { type BrowserSession, catchAnswer, openBrowser, screenshot, toBase64Url } from './browser.js';
 
 const sel = (testId: string) => `[data-testid="${testId}"]`;
 /** The account page, also as `/account?offer` (right after a password sign-in, before the page tidies the URL). */
@@ -131,20 +131,11 @@ describe('existing-users demo in Chromium', () => {
     // Sign out: the home page's autofill (conditional mediation, picked at once by the virtual
     // authenticator) signs the same user in with the passkey, and passport's session with it.
     // The answer is read on its way to the page, which navigates to the account as soon as it has it.
-    let answered: (answer: { status: number; body: { user: { id: string } } }) => void = () => {};
-    const autofillVerify = new Promise<{ status: number; body: { user: { id: string } } }>((resolve) => {
-      answered = resolve;
-    });
-    await page.route('**/passkeys/login/verify', async (route) => {
-      const response = await route.fetch();
-      answered({ status: response.status(), body: await response.json() });
-      await route.fulfill({ response });
-    });
+    const autofillVerify = await catchAnswer<{ user: { id: string } }>(page, '**/passkeys/login/verify');
     await page.click(sel('sign-out'));
-    const signedIn = await autofillVerify;
+    const signedIn = await autofillVerify.answer;
     expect(signedIn.status).toBe(200);
     expect(signedIn.body.user.id).toBe(userId);
-    await page.unroute('**/passkeys/login/verify');
     await page.waitForURL(ACCOUNT);
     await page.waitForSelector('body[data-view="account"]');
     expect(await accountUserId(page)).toBe(userId);
