@@ -130,7 +130,11 @@ export async function createDemoBackend(
         ...(config.accountFailures ? { accountFailures: config.accountFailures } : {}),
       });
       return {
-        passgate: createPassgate(base(createRedisStores({ client: used, prefix }), rateLimits)),
+        // The stores get the limiters too, so login/options and login/verify count the per-IP
+        // request in their own Lua script (one round trip each instead of two).
+        passgate: createPassgate(
+          base(createRedisStores({ client: used, prefix, rateLimiters: rateLimits }), rateLimits),
+        ),
         connection: { kind: 'redis', client: used, prefix },
         // connect-redis 8 accepts an ioredis client (it normalises node-redis and ioredis calls).
         // disableTouch: requests never extend the stored session (see AbsoluteMemoryStore).

@@ -27,8 +27,10 @@ import { decoyCredentials, decoyUserHandle } from './decoys.js';
 import { isPassgateError, PassgateError, verificationFailed } from './errors.js';
 import { pooledRandomBytes } from './random-pool.js';
 import type { CeremonyStart } from './registration.js';
+import { countedInStore, countsInStore, countWithLimiter, type RequestCount } from './request-count.js';
 import type { Runtime } from './runtime.js';
 import type { AuthenticationResponseBody } from './schemas.js';
+import type { SignInReads } from './stores.js';
 import type {
   Account,
   AuthenticatorTransport,
@@ -45,6 +47,13 @@ export interface StartAuthenticationInput {
   username?: string | undefined;
   hints?: PublicKeyCredentialHint[] | undefined;
   context?: RequestContext;
+  /**
+   * Counts this request against its IP's per-IP bucket (what `consumeRequestLimit` does), in the
+   * same store operation as the ceremony's write when the stores offer it (`CountingStore`), else
+   * with the limiter before anything else. Rejects with `rate_limited` when refused, having stored
+   * nothing. Omitted: not counted here (the contract handler passes one).
+   */
+  count?: RequestCount | undefined;
 }
 
 export interface FinishAuthenticationInput {
@@ -52,6 +61,13 @@ export interface FinishAuthenticationInput {
   /** An `AuthenticationResponseJSON`, already schema-checked by `parseBody(authenticationResponseSchema, …)`. */
   response: AuthenticationResponseBody;
   context?: RequestContext;
+  /**
+   * Counts this request against its IP's per-IP bucket, in the same store operation as the
+   * ceremony's consume when the stores offer it (`CountingStore`), else with the limiter before
+   * anything else. Rejects with `rate_limited` when refused, having consumed nothing (the ceremony
+   * stays pending). Omitted: not counted here (the contract handler passes one).
+   */
+  count?: RequestCount | undefined;
 }
 
 export interface AuthenticationResult {
@@ -72,6 +88,9 @@ export async function startAuthentication(
   const origins = runtime.origins(context);
   let allow: { id: string; transports: AuthenticatorTransport[] }[] | null = null;
   let failureKey: string | undefined;
+  // Counted with the ceremony's write when the store can (the username's reads before it write
+  // nothing); otherwise now, before any store call, as the limiter always was.
+  if (!countsInStore(runtime, input.count)) await countWithLimiter(runtime, input.count);
 
   if (input.username !== undefined) {
     const username = canonicalUsername(runtime, input.username);
@@ -95,11 +114,17 @@ export async function startAuthentication(
   });
   options.hints = input.hints ? [...input.hints] : [];
 
-  return storeNewCeremony(runtime, { rpId, origins }, options, {
-    kind: 'authentication',
-    allowCredentialIds: allow ? allow.map((c) => c.id) : null,
-    ...(failureKey !== undefined ? { failureKey } : {}),
-  });
+  return storeNewCeremony(
+    runtime,
+    { rpId, origins },
+    options,
+    {
+      kind: 'authentication',
+      allowCredentialIds: allow ? allow.map((c) => c.id) : null,
+      ...(failureKey !== undefined ? { failureKey } : {}),
+    },
+    input.count,
+  );
 }
 
 /**
@@ -147,7 +172,12 @@ export async function finishAuthentication(
   // The owner, once known, for the event; the failure bucket's key, once known, to count a failure.
   const known: { userHandle?: string; failureKey?: string } = {};
   try {
-    const { state, stored, owner } = await readForSignIn(runtime, input.ceremonyId, input.response.id);
+    const { state, stored, owner } = await readForSignIn(
+      runtime,
+      input.ceremonyId,
+      input.response.id,
+      input.count,
+    );
     // Username-first: the username's bucket (known or not, alike); discoverable: the owner's.
     const failureKey = state.failureKey ?? owner?.userHandle;
     if (failureKey !== undefined) known.failureKey = failureKey;
@@ -264,22 +294,34 @@ function isCredentialIdLength(id: string): boolean {
 
 /**
  * The verify's first reads: consume the ceremony, and read the credential the assertion names with
- * its owner's account. One round trip when the stores offer `signIn` (`stores.ts`); otherwise the
- * credential first, then the consume and the account together (two round trips of latency).
- * Throws `ceremony_expired` when the ceremony is not there (or not a sign-in's), after consuming it.
+ * its owner's account. One round trip when the stores offer `signIn` (`stores.ts`), counting the
+ * request's per-IP limit in it too when they offer `counting`; otherwise the credential first, then
+ * the consume and the account together (two round trips of latency).
+ * Throws `ceremony_expired` when the ceremony is not there (or not a sign-in's), after consuming it;
+ * `rate_limited` when the per-IP bucket refused the request, before consuming anything.
  */
 async function readForSignIn(
   runtime: Runtime,
   ceremonyId: string | undefined,
   credentialId: string,
+  count: RequestCount | undefined,
 ): Promise<{ state: AuthenticationCeremony; stored: StoredCredential | null; owner: Account | null }> {
-  const signIn = runtime.signInStore;
-  if (signIn !== null && isCeremonyId(ceremonyId) && isCredentialIdLength(credentialId)) {
-    const read = await runtime.store('signIn.consumeForSignIn', () =>
-      signIn.consumeForSignIn(ceremonyId, credentialId),
+  const wellFormed = isCeremonyId(ceremonyId) && isCredentialIdLength(credentialId);
+  if (wellFormed && countsInStore(runtime, count)) {
+    return fromSignInReads(
+      await countedInStore(runtime, count, 'counting.consumeForSignInCounted', (store, key) =>
+        store.consumeForSignInCounted(key, ceremonyId as string, credentialId),
+      ),
     );
-    const state = ceremonyOfKind(read.ceremony, 'authentication');
-    return { state, stored: read.credential, owner: read.credential ? read.account : null };
+  }
+  await countWithLimiter(runtime, count);
+  const signIn = runtime.signInStore;
+  if (signIn !== null && wellFormed) {
+    return fromSignInReads(
+      await runtime.store('signIn.consumeForSignIn', () =>
+        signIn.consumeForSignIn(ceremonyId as string, credentialId),
+      ),
+    );
   }
   const stored = isCredentialIdLength(credentialId)
     ? await runtime.store('credentials.findById', () => runtime.stores.credentials.findById(credentialId))
@@ -295,6 +337,16 @@ async function readForSignIn(
       : null,
   ]);
   return { state, stored, owner };
+}
+
+/** A one-operation sign-in read as `readForSignIn` resolves it (`ceremony_expired` when there is no ceremony). */
+function fromSignInReads(read: SignInReads): {
+  state: AuthenticationCeremony;
+  stored: StoredCredential | null;
+  owner: Account | null;
+} {
+  const state = ceremonyOfKind(read.ceremony, 'authentication');
+  return { state, stored: read.credential, owner: read.credential ? read.account : null };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { PassgateError } from './errors.js';
 import type { StoredTrust } from './metadata/policy.js';
 import { pooledRandomBytes } from './random-pool.js';
+import { countedInStore, countsInStore, type RequestCount } from './request-count.js';
 import type { Runtime } from './runtime.js';
 import type { UserVerificationRequirement } from './types.js';
 
@@ -118,13 +119,24 @@ export function parseCeremony(value: string): CeremonyState | null {
   }
 }
 
-/** Keeps a new ceremony under a fresh random id for the policy's TTL; returns the id. */
-export async function putCeremony(runtime: Runtime, state: CeremonyState): Promise<string> {
+/**
+ * Keeps a new ceremony under a fresh random id for the policy's TTL; returns the id. With a pending
+ * `count` and a counting store, the request is counted in the same store operation (`rate_limited`
+ * when refused, and then nothing is stored).
+ */
+export async function putCeremony(
+  runtime: Runtime,
+  state: CeremonyState,
+  count?: RequestCount,
+): Promise<string> {
   const value = serializeCeremony(state);
   const ceremonyId = randomId();
-  const stored = await runtime.store('challenges.put', () =>
-    runtime.stores.challenges.put(ceremonyId, value, runtime.policy.challengeTtlMs),
-  );
+  const ttlMs = runtime.policy.challengeTtlMs;
+  const stored = countsInStore(runtime, count)
+    ? await countedInStore(runtime, count, 'counting.putCounted', (store, key) =>
+        store.putCounted(key, ceremonyId, value, ttlMs),
+      )
+    : await runtime.store('challenges.put', () => runtime.stores.challenges.put(ceremonyId, value, ttlMs));
   // 256 random bits do not collide; a `false` here means a broken store.
   if (!stored) throw new PassgateError('internal_error', undefined, { reason: 'ceremony_id_collision' });
   return ceremonyId;
@@ -163,6 +175,7 @@ export async function storeNewCeremony<O extends { challenge: string }>(
   where: { rpId: string; origins: string[] },
   options: O,
   fields: CeremonyFields,
+  count?: RequestCount,
 ): Promise<{ ceremonyId: string; options: O; expiresAt: Date }> {
   const now = runtime.now();
   const state: CeremonyState = {
@@ -175,6 +188,6 @@ export async function storeNewCeremony<O extends { challenge: string }>(
     createdAt: now,
     ...fields,
   };
-  const ceremonyId = await putCeremony(runtime, state);
+  const ceremonyId = await putCeremony(runtime, state, count);
   return { ceremonyId, options, expiresAt: new Date(now + runtime.policy.challengeTtlMs) };
 }

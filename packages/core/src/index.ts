@@ -56,6 +56,7 @@ export type {
   RegistrationResult,
   StartRegistrationInput,
 } from './registration.js';
+export { RequestCount } from './request-count.js';
 export {
   authenticationResponseSchema,
   loginOptionsBodySchema,

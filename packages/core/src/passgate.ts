@@ -27,6 +27,7 @@ import {
   type StartRegistrationInput,
   startRegistration,
 } from './registration.js';
+import { countWithLimiter, type RequestCount } from './request-count.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import {
   type ApplicationSignIn,
@@ -184,6 +185,15 @@ export class Passgate {
   /** Counts one options or verify request against the client IP's bucket (`rate_limited` when empty). */
   consumeRequestLimit(ip: string | undefined): Promise<void> {
     return this.runtime.telemetry.ipLimit(() => this.runtime.limits.consumeIp(ip));
+  }
+
+  /**
+   * Counts `count` against its IP's per-IP bucket with the limiter, unless it was counted already
+   * (by the ceremony it was passed to); `rate_limited` when refused. For whoever passed it to
+   * `startAuthentication` or `finishAuthentication` and saw the call fail before the ceremony counted it.
+   */
+  countRequest(count: RequestCount): Promise<void> {
+    return countWithLimiter(this.runtime, count);
   }
 
   /** Whether a sign-in is recent enough (and user-verified, if asked) for a sensitive action. */

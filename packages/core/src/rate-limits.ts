@@ -24,6 +24,11 @@ export class RateLimits {
     this.accountFailures = toLimiter(options.accountFailures, DEFAULTS.accountFailures, 'passgate_acct');
   }
 
+  /** The per-IP limiter in force (`null`: off), for `usableCountingStore`. */
+  get perIpLimiter(): RateLimiterAbstract | null {
+    return this.perIp;
+  }
+
   /** Counts one options or verify request from `ip`; throws `rate_limited` once the bucket is empty. */
   async consumeIp(ip: string | undefined): Promise<void> {
     if (!this.perIp) return;
@@ -54,7 +59,9 @@ export class RateLimits {
   }
 
   private toPassgateError(error: unknown, operation: string): PassgateError {
-    if (isRateLimiterRes(error)) return rateLimited(error.msBeforeNext);
+    if (isRateLimiterRes(error)) {
+      return rateLimited(error.msBeforeNext, operation === 'rate_limit_ip' ? PER_IP_REFUSAL : undefined);
+    }
     return storeFailure(error, operation, this.logger);
   }
 }
@@ -73,9 +80,18 @@ function toLimiter(
   return new RateLimiterMemory({ points: bucket.points, duration: bucket.durationSeconds, keyPrefix });
 }
 
-function rateLimited(msBeforeNext: number): PassgateError {
+/**
+ * The `reason` (server-side only) of a `rate_limited` error from the per-IP bucket; the account
+ * bucket's has none. The telemetry tells the buckets apart by it, now that a ceremony step may
+ * throw either (a per-IP refusal counted in the ceremony's store operation is no ceremony attempt).
+ */
+export const PER_IP_REFUSAL = 'per_ip_bucket';
+
+/** The `rate_limited` error for a bucket whose window ends in `msBeforeNext` ms (`Retry-After`, whole seconds, at least 1). */
+export function rateLimited(msBeforeNext: number, reason?: string): PassgateError {
   return new PassgateError('rate_limited', undefined, {
     retryAfterSeconds: Math.max(1, Math.ceil(msBeforeNext / 1000)),
+    ...(reason !== undefined ? { reason } : {}),
   });
 }
 

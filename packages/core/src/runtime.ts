@@ -15,7 +15,13 @@ import { resolveTrustOptions, type TrustOptions } from './metadata/policy.js';
 import { assertWebOrigin, resolveOrigins } from './origins.js';
 import { RateLimits } from './rate-limits.js';
 import { storeFailure } from './store-failures.js';
-import { type PassgateStores, type SignInStore, usableSignInStore } from './stores.js';
+import {
+  type CountingStore,
+  type PassgateStores,
+  type SignInStore,
+  usableCountingStore,
+  usableSignInStore,
+} from './stores.js';
 import { createTelemetry, type Telemetry } from './telemetry.js';
 import type { UserVerificationRequirement } from './types.js';
 
@@ -66,6 +72,11 @@ export interface Runtime {
   /** `stores.signIn` when it reads through exactly `stores` (`usableSignInStore`); `null`: separate calls. */
   signInStore: SignInStore | null;
   /**
+   * `stores.counting` when it keeps the buckets of the per-IP limiter in force and reads through
+   * exactly `stores` (`usableCountingStore`); `null`: the limiter is called on its own.
+   */
+  countingStore: CountingStore | null;
+  /**
    * Runs a store call. A PassgateError passes through (adapters mark outages with `storeUnavailable`);
    * a plain error with a Node.js network code is `store_unavailable` too; anything else is logged and
    * becomes `internal_error`.
@@ -101,6 +112,8 @@ export function createRuntime(options: PassgateOptions): Runtime {
   if (!Number.isInteger(maxCredentials) || maxCredentials < 1)
     throw config('maxCredentialsPerAccount must be >= 1');
 
+  const limits = new RateLimits(options.rateLimits ?? {}, logger);
+
   return {
     stores: options.stores,
     rpName: rp.name,
@@ -112,7 +125,7 @@ export function createRuntime(options: PassgateOptions): Runtime {
     trust: resolveTrustOptions(options.policy?.trust),
     signUp: options.signUp ?? true,
     secret,
-    limits: new RateLimits(options.rateLimits ?? {}, logger),
+    limits,
     events,
     logger,
     now: options.now ?? Date.now,
@@ -129,6 +142,7 @@ export function createRuntime(options: PassgateOptions): Runtime {
     ),
     telemetry,
     signInStore: usableSignInStore(options.stores),
+    countingStore: usableCountingStore(options.stores, limits.perIpLimiter),
     store(operation, call) {
       return telemetry.store(operation, async () => {
         try {

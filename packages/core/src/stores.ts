@@ -1,3 +1,4 @@
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Account, StoredCredential } from './types.js';
 
 /**
@@ -259,6 +260,63 @@ export interface UsernameReads {
   credentials: StoredCredential[];
 }
 
+/**
+ * What a counted operation of `CountingStore` resolves: the operation's own result, or `limited`
+ * when the per-IP bucket refused the request (and the operation did nothing).
+ */
+export type Counted<T> =
+  | { readonly limited: false; readonly value: T }
+  | {
+      readonly limited: true;
+      /** Milliseconds until the bucket's window ends (the `Retry-After`, rounded up to seconds). */
+      readonly msBeforeNext: number;
+    };
+
+/**
+ * Optional: the per-IP request limit counted in the same operation of the store as the ceremony's
+ * write (`login/options`) or consume (`login/verify`), one round trip instead of two. An adapter
+ * that keeps a rate limiter's buckets on the server of its challenges may offer it (one Lua script
+ * on Redis). Without it, or when the application's `rateLimits.perIp` is not `limiter`, the core
+ * calls the limiter first, as it always did: an adapter that leaves it out loses a round trip, no more.
+ *
+ * The bucket is the limiter's own, with its semantics: a fixed window of `durationSeconds` that
+ * starts with its first request, `points` requests in it. Every call counts one request, also a
+ * refused one (as the limiter's `consume(key)` does); the request is refused when the count is
+ * then over `points`. A refused call does nothing else (no ceremony stored, none consumed), and
+ * resolves `{ limited: true, msBeforeNext }`, the window's remaining time by the store's clock.
+ * Counting and the operation are one atomic step: no request slips past the limit between them.
+ * Counts of this store and of `limiter.consume` on the same key are the same counts.
+ * Rejects as the uncounted operation would: `store_unavailable` for an outage, the store's own error
+ * for a deployment fault (a limiter key of the wrong type, say), which the core answers 503 and
+ * 500 (logged) as for the limiter: limits fail closed.
+ */
+export interface CountingStore {
+  /**
+   * The per-IP limiter (`rateLimits.perIp`) whose buckets this store keeps. The core counts
+   * through this store only when its `rateLimits.perIp` is this very object (`===`).
+   */
+  readonly limiter: RateLimiterAbstract;
+  /** The stores it writes and reads, as `SignInStore.readsFrom`: used only when all three are the core's. */
+  readonly readsFrom: SignInStore['readsFrom'];
+
+  /**
+   * Counts one request against the bucket of `key` (the limiter's key: the client IP, or its /64),
+   * then, unless refused, `challenges.put(id, value, ttlMs)` with its rules, in one atomic step.
+   */
+  putCounted(key: string, id: string, value: string, ttlMs: number): Promise<Counted<boolean>>;
+
+  /**
+   * Counts one request against the bucket of `key`, then, unless refused,
+   * `signIn.consumeForSignIn(ceremonyId, credentialId)` with its rules, in one atomic step. A
+   * refused call consumes nothing (the ceremony stays pending) and reads nothing.
+   */
+  consumeForSignInCounted(
+    key: string,
+    ceremonyId: string,
+    credentialId: string,
+  ): Promise<Counted<SignInReads>>;
+}
+
 /** What `createPassgate` takes as `stores`; adapters' factories return this shape. */
 export interface PassgateStores {
   challenges: ChallengeStore;
@@ -266,17 +324,34 @@ export interface PassgateStores {
   accounts: AccountRepository;
   /** Optional (see `SignInStore`): the verify's first reads in one round trip. */
   signIn?: SignInStore;
+  /** Optional (see `CountingStore`): the per-IP limit counted with the ceremony's write or consume. */
+  counting?: CountingStore;
+}
+
+/**
+ * `stores.counting` when the core may use it: it keeps the buckets of `perIp` (the limiter in force)
+ * and writes and reads exactly these stores.
+ */
+export function usableCountingStore(stores: PassgateStores, perIp: object | null): CountingStore | null {
+  const counting = stores.counting;
+  if (counting === undefined || counting === null || perIp === null || counting.limiter !== perIp)
+    return null;
+  return readsThrough(counting.readsFrom, stores) ? counting : null;
 }
 
 /** `stores.signIn` when the core may use it: it reads through exactly these stores. */
 export function usableSignInStore(stores: PassgateStores): SignInStore | null {
   const signIn = stores.signIn;
   if (signIn === undefined || signIn === null) return null;
-  const from = signIn.readsFrom;
-  return from !== undefined &&
+  return readsThrough(signIn.readsFrom, stores) ? signIn : null;
+}
+
+/** Whether `from` (a `readsFrom`) names exactly the three stores of `stores`. */
+function readsThrough(from: SignInStore['readsFrom'] | undefined, stores: PassgateStores): boolean {
+  return (
+    from !== undefined &&
     from.challenges === stores.challenges &&
     from.credentials === stores.credentials &&
     from.accounts === stores.accounts
-    ? signIn
-    : null;
+  );
 }

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
-import { type ErrorCode, isPassgateError } from './errors.js';
+import { type ErrorCode, isPassgateError, type PassgateError } from './errors.js';
 import type { PassgateEvents } from './events.js';
+import { PER_IP_REFUSAL } from './rate-limits.js';
 
 /**
  * OpenTelemetry for Passgate: a span per ceremony step and per store call, and the metrics in
@@ -250,6 +251,9 @@ export function createTelemetry(
           // The code only: messages and causes may carry a store's details.
           span.setAttribute('error.type', code);
           span.setStatus({ code: ERROR, message: code });
+          // A request the per-IP bucket refused (counted in the ceremony's store operation) is no
+          // ceremony attempt: `ipLimit` counted its refusal, as when the limit came before the step.
+          if (code === 'rate_limited' && (error as PassgateError).reason === PER_IP_REFUSAL) return;
           if (code === 'rate_limited') refusals.add(1, { 'passgate.rate_limit.bucket': 'account' });
           if (step === 'finish') {
             const outcome = { 'passgate.ceremony.kind': kind, 'passgate.ceremony.outcome': 'failure' };

@@ -19,6 +19,7 @@ import {
   createMemoryStores,
   FAILURE_REASONS,
   type PassgateStores,
+  RequestCount,
   type TelemetryOptions,
 } from '@passgate/core';
 import { SoftwareAuthenticator } from '@passgate/testing';
@@ -300,6 +301,32 @@ describe('OpenTelemetry metrics', () => {
     }
     const accountRefusals = await limited.points('passgate.rate_limit.refusals');
     expect(sum(accountRefusals, { 'passgate.rate_limit.bucket': 'account' })).toBe(1);
+  });
+
+  it('a per-IP refusal inside a ceremony (a request count it was given) is an ip refusal, not a failed ceremony', async () => {
+    const r = recorder();
+    const h = makePassgate({
+      telemetry: r.options,
+      rateLimits: {
+        perIp: { points: 1, durationSeconds: 60 },
+        accountFailures: { points: 5, durationSeconds: 60 },
+      },
+    });
+    const count = () => new RequestCount('203.0.113.10');
+    await h.passgate.startAuthentication({ count: count() });
+    await failure(h.passgate.startAuthentication({ count: count() }));
+    const refused = await failure(
+      h.passgate.finishAuthentication({
+        ceremonyId: 'A'.repeat(43),
+        response: { id: 'AAAA' } as never,
+        count: count(),
+      }),
+    );
+    expect(refused).toMatchObject({ code: 'rate_limited' });
+    const refusals = await r.points('passgate.rate_limit.refusals');
+    expect(sum(refusals, { 'passgate.rate_limit.bucket': 'ip' })).toBe(2);
+    expect(sum(refusals, { 'passgate.rate_limit.bucket': 'account' })).toBe(0);
+    expect(sum(await r.points('passgate.ceremonies'), {})).toBe(0);
   });
 
   it('records store latency per operation, and store errors by type', async () => {

@@ -61,8 +61,19 @@ export function createRedisRateLimiters(options: RedisRateLimitersOptions): Redi
   return { perIp: make('perIp', perIp), accountFailures: make('accountFailures', accountFailures) };
 }
 
-/** `RateLimiterRedis` whose `consume` marks Redis outages with `storeUnavailable` (see above). */
-class ClassifyingRateLimiterRedis extends RateLimiterRedis {
+/**
+ * `RateLimiterRedis` whose `consume` marks Redis outages with `storeUnavailable` (see above). It
+ * remembers its client, so `createRedisStores` can tell that its buckets are on the stores' server
+ * and count requests in the stores' own scripts (`RedisCountingStore`).
+ */
+export class ClassifyingRateLimiterRedis extends RateLimiterRedis {
+  readonly redisClient: RedisClient;
+
+  constructor(options: ConstructorParameters<typeof RateLimiterRedis>[0] & { storeClient: RedisClient }) {
+    super(options);
+    this.redisClient = options.storeClient;
+  }
+
   override async consume(
     key: string | number,
     pointsToConsume?: number,

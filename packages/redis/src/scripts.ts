@@ -216,6 +216,23 @@ return 'deleted'`,
 );
 
 /**
+ * The body shared by the consume-for-sign-in scripts: consume the challenge at `challenge`, read
+ * the credential hash at `credential` and its owner's account (key `accountPrefix .. userHandle`),
+ * into the Lua locals `v`, `credential` and `account`. The arguments are Lua expressions (`KEYS[n]`).
+ */
+function consumeForSignInLua(challenge: string, credential: string, accountPrefix: string): string {
+  return `local v = redis.call('GET', ${challenge})
+if v then redis.call('DEL', ${challenge}) end
+local credential = redis.call('HGETALL', ${credential})
+local account = {}
+if #credential > 0 then
+  local owner = redis.call('HGET', ${credential}, 'userHandle')
+  if owner then account = redis.call('HGETALL', ${accountPrefix} .. owner) end
+end
+`;
+}
+
+/**
  * A sign-in verify's first reads in one step: consume the challenge, read the credential and its
  * owner's account.
  * KEYS[1] challenge, KEYS[2] credential hash. ARGV[1] the account key without the user handle (the
@@ -231,15 +248,7 @@ return 'deleted'`,
  */
 export const CONSUME_FOR_SIGN_IN = new LuaScript(
   'consumeForSignIn',
-  `local v = redis.call('GET', KEYS[1])
-if v then redis.call('DEL', KEYS[1]) end
-local credential = redis.call('HGETALL', KEYS[2])
-local account = {}
-if #credential > 0 then
-  local owner = redis.call('HGET', KEYS[2], 'userHandle')
-  if owner then account = redis.call('HGETALL', ARGV[1] .. owner) end
-end
-return { v, credential, account }`,
+  `${consumeForSignInLua('KEYS[1]', 'KEYS[2]', 'ARGV[1]')}return { v, credential, account }`,
   2,
 );
 
@@ -298,7 +307,59 @@ return { account, hashes }`,
   1,
 );
 
+/**
+ * The per-IP request count that opens the counted scripts: rate-limiter-flexible's own
+ * `RateLimiterRedis` script (11.x, `rlflxIncr`), so the bucket counts exactly as the limiter's
+ * `consume(key)` does, on the same key: a fixed window of ARGV[2] seconds that starts with its
+ * first request, every request counted (a refused one too), refused once the count is over ARGV[1].
+ * KEYS[1] the limiter's key. ARGV[1] points, ARGV[2] duration in seconds.
+ * A refused request returns { 'limited', ms before the window ends } before anything else is done.
+ */
+const COUNT_REQUEST = `redis.call('SET', KEYS[1], 0, 'EX', ARGV[2], 'NX')
+local consumed = redis.call('INCRBY', KEYS[1], 1)
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  ttl = 1000 * tonumber(ARGV[2])
+end
+if consumed > tonumber(ARGV[1]) then return { 'limited', ttl } end
+`;
+
+/**
+ * `login/options`'s write with its per-IP count (`COUNT_REQUEST`) in one step: count, then, unless
+ * refused, the challenge put (`SET ... PX ttl NX`, as `RedisChallengeStore.put`).
+ * KEYS[1] the limiter's key, KEYS[2] challenge. ARGV[1] points, ARGV[2] duration in seconds,
+ * ARGV[3] value, ARGV[4] TTL in ms.
+ * Returns { 'limited', ms } or { 'ok', 1 when stored / 0 when the id is pending }.
+ * The limiter's key is not in the challenge's slot, so this is for standalone Redis only.
+ * Not safe to run twice (a second run counts twice): `createRedisStores` refuses a client that
+ * would send it again (`autoResendUnfulfilledCommands`).
+ */
+export const PUT_COUNTED = new LuaScript(
+  'putCounted',
+  `${COUNT_REQUEST}if redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4], 'NX') then return { 'ok', 1 } end
+if redis.call('GET', KEYS[2]) == ARGV[3] then return { 'ok', 1 } end
+return { 'ok', 0 }`,
+  2,
+);
+
+/**
+ * `login/verify`'s first step with its per-IP count (`COUNT_REQUEST`): count, then, unless refused,
+ * what `CONSUME_FOR_SIGN_IN` does (consume the challenge, read the credential and its account).
+ * KEYS[1] the limiter's key, KEYS[2] challenge, KEYS[3] credential hash. ARGV[1] points, ARGV[2]
+ * duration in seconds, ARGV[3] the account key without the user handle (with the client's `keyPrefix`).
+ * Returns { 'limited', ms } or { 'ok', challenge value or false, credential pairs, account pairs }.
+ * Standalone Redis only (its keys span slots); not safe to run twice, as `CONSUME_FOR_SIGN_IN`.
+ */
+export const CONSUME_FOR_SIGN_IN_COUNTED = new LuaScript(
+  'consumeForSignInCounted',
+  `${COUNT_REQUEST}${consumeForSignInLua('KEYS[2]', 'KEYS[3]', 'ARGV[3]')}return { 'ok', v, credential, account }`,
+  3,
+);
+
 export const ALL_SCRIPTS: readonly LuaScript[] = [
+  PUT_COUNTED,
+  CONSUME_FOR_SIGN_IN_COUNTED,
   FIND_FOR_SIGN_IN,
   FIND_ACCOUNT_BY_INDEX,
   LIST_CREDENTIALS,

@@ -57,10 +57,8 @@ export class RedisSignInStore implements SignInStore {
         [this.#accountKeyPrefix],
       ),
     );
-    const [ceremony, credentialPairs, accountPairs] = reply as [string | null, unknown, unknown];
-    const credential = credentialFromHash(pairsToHash(credentialPairs));
-    const account = credential === null ? null : accountFromHash(pairsToHash(accountPairs));
-    return { ceremony: typeof ceremony === 'string' ? ceremony : null, credential, account };
+    const [ceremony, credentialPairs, accountPairs] = reply as [unknown, unknown, unknown];
+    return signInReads(ceremony, credentialPairs, accountPairs);
   }
 
   async findForSignIn(username: string, standInHandle: string): Promise<UsernameReads> {
@@ -81,4 +79,11 @@ export class RedisSignInStore implements SignInStore {
     }
     return { account, credentials: credentials.sort(oldestFirst) };
   }
+}
+
+/** `SignInReads` from a script's reply: the challenge value, the credential's and the account's HGETALL pairs. */
+export function signInReads(ceremony: unknown, credentialPairs: unknown, accountPairs: unknown): SignInReads {
+  const credential = credentialFromHash(pairsToHash(credentialPairs));
+  const account = credential === null ? null : accountFromHash(pairsToHash(accountPairs));
+  return { ceremony: typeof ceremony === 'string' ? ceremony : null, credential, account };
 }

@@ -3,10 +3,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { createPassgate, RequestCount, silentLogger } from '@passgate/core';
 import { describeStorageAdapter, makeSignUp } from '@passgate/testing/conformance';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisStores } from '../src/index.js';
+import { createRedisRateLimiters, createRedisStores } from '../src/index.js';
 import { findRedisServer, freePort, randomPrefix, sleep, waitForPing } from './helpers.js';
 
 /**
@@ -115,6 +116,36 @@ describe.skipIf(!available)('Redis Cluster (private 3-primary cluster)', () => {
       stores: createRedisStores({ client, prefix: randomPrefix('cluster') }),
       teardown: () => client.disconnect(),
     };
+  });
+
+  it('with rateLimiters, no counting on a Cluster (its keys span slots): the limiter counts on its own', async () => {
+    const client = connectCluster(cluster.ports);
+    const prefix = randomPrefix('cluster-limits');
+    try {
+      // The limiter rejects while its client is still connecting (rejectIfRedisNotReady).
+      await client.ping();
+      const rateLimiters = createRedisRateLimiters({
+        client,
+        prefix,
+        perIp: { points: 2, durationSeconds: 60 },
+      });
+      const stores = createRedisStores({ client, prefix, rateLimiters });
+      expect(stores.counting).toBeUndefined();
+      const passgate = createPassgate({
+        rp: { name: 'cluster', id: 'example.test', origins: ['https://example.test'] },
+        stores,
+        secret: 'cluster-limits-test-secret-0123456789abcdef',
+        logger: silentLogger,
+        rateLimits: rateLimiters,
+      });
+      const options = () => passgate.startAuthentication({ count: new RequestCount('192.0.2.50') });
+      await options();
+      await options();
+      await expect(options()).rejects.toMatchObject({ code: 'rate_limited' });
+      expect((await rateLimiters.perIp.get('192.0.2.50'))?.consumedPoints).toBe(3);
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('challenges spread over every shard; credential/account keys share one', async () => {

@@ -1,6 +1,6 @@
 import { describeStorageAdapter, type StorageAdapterSuiteOptions } from '@passgate/testing/conformance';
 import { Redis } from 'ioredis';
-import { createRedisStores } from '../src/index.js';
+import { createRedisRateLimiters, createRedisStores } from '../src/index.js';
 import { connect, deleteKeys, NO_RESEND, randomPrefix } from './helpers.js';
 
 const prefix = randomPrefix('conformance');
@@ -10,25 +10,36 @@ const unreachable: StorageAdapterSuiteOptions['unreachable'] = () => {
   const client = new Redis({ host: '127.0.0.1', port: 1, enableOfflineQueue: true, ...NO_RESEND });
   client.on('error', () => {});
   return {
-    stores: createRedisStores({ client, prefix, commandTimeoutMs: 300 }),
+    stores: createRedisStores({
+      client,
+      prefix,
+      commandTimeoutMs: 300,
+      rateLimiters: limiters(client, prefix),
+    }),
     close: () => client.disconnect(),
   };
 };
+
+/** The per-IP bucket the stores count in their scripts (`counting`): 5 points, so its tests are quick. */
+const limiters = (client: Redis, keyPrefix: string) =>
+  createRedisRateLimiters({ client, prefix: keyPrefix, perIp: { points: 5, durationSeconds: 60 } });
 
 // No `misconfigured` hook: Redis has no schema to leave out (wrong key types are tested in errors.test.ts).
 describeStorageAdapter(
   'redis',
   async () => {
     const client = connect();
+    // The limiter rejects while its client is still connecting (rejectIfRedisNotReady).
+    await client.ping();
     return {
-      stores: createRedisStores({ client, prefix }),
+      stores: createRedisStores({ client, prefix, rateLimiters: limiters(client, prefix) }),
       teardown: async () => {
         await deleteKeys(client, prefix);
         client.disconnect();
       },
     };
   },
-  { unreachable },
+  { unreachable, counting: true },
 );
 
 describeStorageAdapter('redis (Lua consume)', async () => {

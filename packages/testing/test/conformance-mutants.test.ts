@@ -120,6 +120,16 @@ const CAUGHT_BY: Record<Flaw, string> = {
   'username read returns the stored objects': 'findForSignIn returns fresh copies',
   'username read ignores case':
     'findForSignIn: an account without credentials, an unknown username, a username in another case',
+  // CountingStore
+  'counted put ignores the limit':
+    'login/options: after `points` requests the bucket refuses with 429 and Retry-After, and sets no ceremony',
+  'counted put writes before counting': 'a refused putCounted stores nothing',
+  'counted consume consumes before counting':
+    'login/verify refused by the bucket consumes nothing: the ceremony still signs in from another address',
+  'counted bucket apart from the limiter': "counts as the limiter's consume does, on the same key",
+  'refused requests not counted': "counts as the limiter's consume does, on the same key",
+  'counting reads through other stores':
+    'keeps the buckets of its limiter and writes and reads through the very stores',
   // Failures
   'outage resolves a default': 'every method rejects with store_unavailable',
   'outage waits forever': 'every method rejects with store_unavailable',
@@ -141,6 +151,7 @@ async function runSuite(flaw: Flaw | undefined): Promise<TestOutcome[]> {
     unavailableWithinMs: 400,
     unreachable: () => ({ stores: createFlawedStores({ flaw, backend: 'hung', timeoutMs: 20 }) }),
     misconfigured: () => ({ stores: createFlawedStores({ flaw, backend: 'broken' }) }),
+    counting: true,
   });
   return run();
 }

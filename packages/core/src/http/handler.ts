@@ -1,6 +1,7 @@
 import type { RequestContext } from '../config.js';
 import { PassgateError } from '../errors.js';
 import type { Passgate } from '../passgate.js';
+import { RequestCount } from '../request-count.js';
 import { decodeJson, hasBody, isJson, readBody } from './body.js';
 import type { CeremonyCookieOptions } from './cookies.js';
 import { normalizePrefix } from './paths.js';
@@ -83,6 +84,9 @@ export function createContractHandler(
       }
     }
     const cookie: CeremonyCookieOptions = { name: cookieName, path: prefix, secure };
+    // The request's per-IP count, once the checks that come before the limit have passed: here, or
+    // by the ceremony with its store operation (`countsInCeremony`).
+    let count: RequestCount | undefined;
     try {
       if (route.method !== 'GET') {
         // CSRF defence for cookie sessions: a browser always sends Origin on these; a foreign one
@@ -97,7 +101,10 @@ export function createContractHandler(
         if (Number.isFinite(length) && length > maxBodyBytes) throw new PassgateError('payload_too_large');
       }
       const raw = route.body === 'ignored' ? undefined : await readBody(request, maxBodyBytes);
-      if (route.rateLimited) await passgate.consumeRequestLimit(request.ip);
+      if (route.rateLimited) {
+        count = new RequestCount(request.ip);
+        if (!route.countsInCeremony) await passgate.countRequest(count);
+      }
       const body = route.body === 'ignored' ? undefined : decodeJson(raw, route.body);
       // Only now the sign-in, which costs a store lookup (its outage is a 503 after the checks above),
       // and only for endpoints that read it.
@@ -108,7 +115,31 @@ export function createContractHandler(
             ? await request.session()
             : request.session;
       if (route.auth && !session) throw new PassgateError('unauthenticated');
-      return await route.run({ request: { ...request, session }, params, body, context, cookie });
+      const response = await route.run({
+        request: { ...request, session },
+        params,
+        body,
+        context,
+        cookie,
+        count,
+      });
+      // The ceremonies count before they write, so this holds only for an endpoint that failed first.
+      return (count?.pending && (await countLate(count))) || response;
+    } catch (error) {
+      return (count?.pending && (await countLate(count))) || errorResponse(error, runtime.logger);
+    }
+  }
+
+  /**
+   * Counts a request its ceremony never counted (it failed before its store operation: a malformed
+   * body), so the bucket sees every request. Resolves the answer that wins over the request's own:
+   * the refusal (429) or the limiter's failure (503, 500), as when the limit came before everything
+   * else; `null` when the bucket took it.
+   */
+  async function countLate(count: RequestCount): Promise<ContractResponse | null> {
+    try {
+      await passgate.countRequest(count);
+      return null;
     } catch (error) {
       return errorResponse(error, runtime.logger);
     }

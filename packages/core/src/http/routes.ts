@@ -3,6 +3,7 @@ import { MAX_CREDENTIAL_ID_BYTES } from '../checks.js';
 import type { PassgateLogger, RequestContext } from '../config.js';
 import { PassgateError } from '../errors.js';
 import type { Passgate } from '../passgate.js';
+import type { RequestCount } from '../request-count.js';
 import {
   authenticationResponseSchema,
   loginOptionsBodySchema,
@@ -24,6 +25,11 @@ export interface Route {
   pattern: RegExp;
   /** Options and verify endpoints share the per-IP bucket. */
   rateLimited: boolean;
+  /**
+   * The endpoint hands the request's count (`Call.count`) to its ceremony, which counts it with its
+   * store operation (one round trip with a `CountingStore`); the handler counts it up front otherwise.
+   */
+  countsInCeremony?: true;
   body: BodyRule;
   /** Answers `401 unauthenticated` without a session (after the body checks, as the contract orders). */
   auth: boolean;
@@ -46,6 +52,8 @@ export interface Call {
   body: unknown;
   context: RequestContext;
   cookie: CeremonyCookieOptions;
+  /** The request's per-IP count, for an endpoint with `countsInCeremony` (else already counted or none). */
+  count?: RequestCount | undefined;
 }
 
 /** The contract's paths below the prefix (a trailing slash is accepted); groups are path parameters. */
@@ -141,7 +149,7 @@ export function buildRoutes(passgate: Passgate): Route[] {
       sessions: 'reads',
       async run({ request, body, context, cookie }) {
         const response = parseBody(registrationResponseSchema, body);
-        return withCeremony(passgate.runtime.logger, cookie, request, async (ceremonyId) => {
+        return withCeremony(passgate.runtime.logger, cookie, request, undefined, async (ceremonyId) => {
           const result = await passgate.finishRegistration({
             ceremonyId,
             response,
@@ -165,15 +173,17 @@ export function buildRoutes(passgate: Passgate): Route[] {
       method: 'POST',
       pattern: PATHS.loginOptions,
       rateLimited: true,
+      countsInCeremony: true,
       body: 'optional',
       auth: false,
       sessions: 'none',
-      async run({ body, context, cookie }) {
+      async run({ body, context, cookie, count }) {
         const input = parseBody(loginOptionsBodySchema, body);
         const started = await passgate.startAuthentication({
           username: input.username,
           hints: input.hints,
           context,
+          count,
         });
         return ceremonyStarted(started, cookie, passgate.runtime.policy.challengeTtlMs);
       },
@@ -182,13 +192,14 @@ export function buildRoutes(passgate: Passgate): Route[] {
       method: 'POST',
       pattern: PATHS.loginVerify,
       rateLimited: true,
+      countsInCeremony: true,
       body: 'required',
       auth: false,
       sessions: 'keeps',
-      async run({ request, body, context, cookie }) {
+      async run({ request, body, context, cookie, count }) {
         const response = parseBody(authenticationResponseSchema, body);
-        return withCeremony(passgate.runtime.logger, cookie, request, async (ceremonyId) => {
-          const result = await passgate.finishAuthentication({ ceremonyId, response, context });
+        return withCeremony(passgate.runtime.logger, cookie, request, count, async (ceremonyId) => {
+          const result = await passgate.finishAuthentication({ ceremonyId, response, context, count });
           return json(200, { verified: true, user: result.user, credential: result.credential }, [], {
             type: 'sign_in',
             session: result.session,
@@ -268,12 +279,15 @@ export function buildRoutes(passgate: Passgate): Route[] {
 
 /**
  * A verify consumes the ceremony named by the cookie whatever happens next, so the cookie is cleared
- * on every answer from here on, success or failure.
+ * on every answer from here on, success or failure; except when the per-IP bucket refused the request
+ * (`count`), which consumed nothing: that error goes to the handler, which answers it as it would
+ * have before the verify started.
  */
 async function withCeremony(
   logger: PassgateLogger,
   cookie: CeremonyCookieOptions,
   request: ContractRequest,
+  count: RequestCount | undefined,
   run: (ceremonyId: string | undefined) => Promise<ContractResponse>,
 ): Promise<ContractResponse> {
   const ceremonyId = readCookie(header(request, 'cookie'), cookie.name);
@@ -283,6 +297,7 @@ async function withCeremony(
     response.cookies.push(clear);
     return response;
   } catch (error) {
+    if (count?.refused) throw error;
     const response = errorResponse(error, logger);
     response.cookies.push(clear);
     return response;

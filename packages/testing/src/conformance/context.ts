@@ -45,6 +45,13 @@ export interface StorageAdapterSuiteOptions {
    * never a `503`). Omit it only for a store without a schema or permissions.
    */
   misconfigured?: () => Promise<StoresHandle> | StoresHandle;
+  /**
+   * Whether the stores offer the optional `counting` (`CountingStore`: the per-IP request count in
+   * the ceremony's store operation). `true`: its contract tests run, through the HTTP contract with
+   * the store's own `limiter` (1 to 1000 points; a few, such as 5, keep them quick). Omitted or
+   * `false`: they are reported as not run, and a test fails if the stores offer it after all.
+   */
+  counting?: boolean;
 }
 
 /** What each contract module receives: the runner, the stores (once `setup` has run) and the options. */
@@ -53,6 +60,7 @@ export interface SuiteContext {
   stores(): PassgateStores;
   unreachable: StorageAdapterSuiteOptions['unreachable'];
   misconfigured: StorageAdapterSuiteOptions['misconfigured'];
+  counting: boolean;
   ttlMs: number;
   ttlSlackMs: number;
   concurrency: number;

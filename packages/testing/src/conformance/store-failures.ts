@@ -45,6 +45,23 @@ export function everyStoreMethod(stores: PassgateStores): Record<string, () => P
             ),
         }
       : {}),
+    ...(stores.counting
+      ? {
+          'counting.putCounted': () =>
+            (stores.counting as NonNullable<PassgateStores['counting']>).putCounted(
+              '192.0.2.1',
+              randomCeremonyId(),
+              'value',
+              60_000,
+            ),
+          'counting.consumeForSignInCounted': () =>
+            (stores.counting as NonNullable<PassgateStores['counting']>).consumeForSignInCounted(
+              '192.0.2.1',
+              randomCeremonyId(),
+              credential.id,
+            ),
+        }
+      : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import { describeAccountRepositoryRules } from './account-repository-rules.js';
 import { describeChallengeStoreContract } from './challenge-store.js';
 import { describeChallengeStoreExpiry } from './challenge-store-expiry.js';
 import type { StorageAdapterSuiteOptions, StorageAdapterUnderTest, SuiteContext } from './context.js';
+import { describeCountingStoreContract } from './counting-store.js';
 import { describeCredentialLimitsContract } from './credential-limits.js';
 import { describeCredentialRepositoryContract } from './credential-repository.js';
 import { describeCredentialRepositoryRules } from './credential-repository-rules.js';
@@ -16,7 +17,7 @@ export type StorageAdapterSetup = () => Promise<StorageAdapterUnderTest> | Stora
 
 /**
  * The storage adapter conformance suite on any test runner: one call registers every contract test
- * of `ChallengeStore`, `CredentialRepository` and `AccountRepository` (and the optional `SignInStore`) (as documented in
+ * of `ChallengeStore`, `CredentialRepository` and `AccountRepository` (and the optional `SignInStore` and `CountingStore`) (as documented in
  * `@passgate/core`'s `stores.ts`) in one group of `runner`.
  *
  * `setup` runs once, before the tests; `teardown` once, after them. The tests share the stores and
@@ -46,6 +47,7 @@ export function describeStorageAdapterWith(
     unavailableWithinMs: options.unavailableWithinMs ?? 2000,
     unreachable: options.unreachable,
     misconfigured: options.misconfigured,
+    counting: options.counting ?? false,
   };
 
   runner.describe(`storage adapter conformance: ${name}`, () => {
@@ -65,6 +67,7 @@ export function describeStorageAdapterWith(
     describeAccountRepositoryRules(ctx);
     describeAccountDeletionContract(ctx);
     describeSignInStoreContract(ctx);
+    describeCountingStoreContract(ctx);
     describeStoreFailures(ctx);
   });
 }

@@ -2,11 +2,14 @@ import {
   type Account,
   type AccountRepository,
   type ChallengeStore,
+  type Counted,
+  type CountingStore,
   type CredentialRepository,
   credentialExists,
   type DeleteCredentialResult,
   NETWORK_ERROR_CODES,
   type PassgateStores,
+  type SignInReads,
   type SignInStore,
   type StoredCredential,
   storeUnavailable,
@@ -108,6 +111,13 @@ export type Flaw =
   | 'username read lists newest first'
   | 'username read returns the stored objects'
   | 'username read ignores case'
+  // CountingStore
+  | 'counted put ignores the limit'
+  | 'counted put writes before counting'
+  | 'counted consume consumes before counting'
+  | 'counted bucket apart from the limiter'
+  | 'refused requests not counted'
+  | 'counting reads through other stores'
   // Failures
   | 'outage resolves a default'
   | 'outage waits forever'
@@ -174,10 +184,111 @@ export function createFlawedStores(options: FlawedStoresOptions = {}): PassgateS
     credentials: credentialRepository(has, call, state),
     accounts: accountRepository(has, call, state),
   };
-  return { ...stores, signIn: signInStore(has, call, state, stores, challenges.pending) };
+  const signIn = signInStore(has, call, state, stores, challenges.pending);
+  return { ...stores, signIn, counting: countingStore(has, call, stores, signIn) };
 }
 
 type Has = (flaw: Flaw) => boolean;
+
+// ---------------------------------------------------------------------------------------------------
+
+/** The per-IP bucket the counting store and its limiter share: 5 requests per 60 s. */
+const POINTS = 5;
+const DURATION_SECONDS = 60;
+type Buckets = Map<string, { count: number; resetAt: number }>;
+
+/**
+ * Counts one request of `key` in a fixed window of `DURATION_SECONDS` from its first request (as
+ * rate-limiter-flexible's stores do): every request counted, refused once over `POINTS`.
+ */
+function countIn(buckets: Buckets, key: string, counted = true): { count: number; msBeforeNext: number } {
+  const now = storeClock();
+  let bucket = buckets.get(key);
+  if (bucket === undefined || bucket.resetAt <= now) {
+    bucket = { count: 0, resetAt: now + DURATION_SECONDS * 1000 };
+    buckets.set(key, bucket);
+  }
+  if (counted) bucket.count++;
+  return { count: bucket.count, msBeforeNext: bucket.resetAt - now };
+}
+
+/**
+ * The subset of rate-limiter-flexible's `RateLimiterAbstract` that the core and the suite use, over
+ * `buckets`: `consume` resolves or rejects with a `RateLimiterRes`-shaped object, `get` reads.
+ */
+function bucketLimiter(buckets: Buckets): CountingStore['limiter'] {
+  const res = (count: number, msBeforeNext: number) => ({
+    consumedPoints: count,
+    remainingPoints: Math.max(POINTS - count, 0),
+    msBeforeNext,
+    isFirstInDuration: count === 1,
+  });
+  const limiter = {
+    points: POINTS,
+    duration: DURATION_SECONDS,
+    consume: async (key: string | number) => {
+      const { count, msBeforeNext } = countIn(buckets, String(key));
+      if (count > POINTS) throw res(count, msBeforeNext);
+      return res(count, msBeforeNext);
+    },
+    get: async (key: string | number) => {
+      const bucket = buckets.get(String(key));
+      if (bucket === undefined || bucket.resetAt <= storeClock()) return null;
+      return res(bucket.count, bucket.resetAt - storeClock());
+    },
+  };
+  return limiter as unknown as CountingStore['limiter'];
+}
+
+function countingStore(
+  has: Has,
+  call: Call,
+  stores: Omit<PassgateStores, 'signIn' | 'counting'>,
+  signIn: SignInStore,
+): CountingStore {
+  const buckets: Buckets = new Map();
+  const limiter = bucketLimiter(buckets);
+  // The flaw: a bucket of its own, so the limiter's count and this store's are two counts.
+  const own: Buckets = has('counted bucket apart from the limiter') ? new Map() : buckets;
+  const count = (key: string): Counted<never> | null => {
+    if (has('refused requests not counted')) {
+      const { count: before, msBeforeNext } = countIn(own, key, false);
+      if (before >= POINTS) return { limited: true, msBeforeNext };
+      countIn(own, key);
+      return null;
+    }
+    const { count: after, msBeforeNext } = countIn(own, key);
+    return after > POINTS ? { limited: true, msBeforeNext } : null;
+  };
+  const refusal = { limited: true as const, msBeforeNext: 0 };
+  return {
+    limiter,
+    readsFrom: has('counting reads through other stores')
+      ? { ...stores, challenges: challengeStore(has, call).store }
+      : stores,
+    putCounted: (key, id, value, ttlMs) =>
+      call(async (): Promise<Counted<boolean>> => {
+        if (has('counted put writes before counting')) {
+          const stored = await stores.challenges.put(id, value, ttlMs);
+          return count(key) ?? { limited: false, value: stored };
+        }
+        const limited = count(key);
+        // The flaw: counted, but served whatever the count.
+        if (limited !== null && !has('counted put ignores the limit')) return limited;
+        return { limited: false, value: await stores.challenges.put(id, value, ttlMs) };
+      }, refusal),
+    consumeForSignInCounted: (key, ceremonyId, credentialId) =>
+      call(async (): Promise<Counted<SignInReads>> => {
+        if (has('counted consume consumes before counting')) {
+          const read = await signIn.consumeForSignIn(ceremonyId, credentialId);
+          return count(key) ?? { limited: false, value: read };
+        }
+        return (
+          count(key) ?? { limited: false, value: await signIn.consumeForSignIn(ceremonyId, credentialId) }
+        );
+      }, refusal),
+  };
+}
 type Call = <T>(op: () => T | Promise<T>, fallback: T) => Promise<T>;
 
 // ---------------------------------------------------------------------------------------------------
