@@ -12,7 +12,7 @@ import {
   simplewebauthnBrowserDir,
   simplewebauthnBrowserPath,
 } from '@passgate/demo-web';
-import express, { type Router } from 'express';
+import express, { type RequestHandler } from 'express';
 import session from 'express-session';
 import type { DemoBackend } from './backend.js';
 import type { ResolvedDemoConfig } from './config.js';
@@ -34,13 +34,14 @@ export interface DemoMiddlewareOptions {
  * files first (they need no session), then express-session with the backend's store, except on the
  * passkey endpoint that neither reads nor keeps a sign-in (`POST /passkeys/login/options`): a
  * sign-in storm's first request of each ceremony then loads, makes and checks no session at all.
+ * One middleware function rather than an `express.Router()` of two: every nested router is another
+ * dispatch on every request (the passkey POSTs included).
  */
 export function demoMiddleware(
   config: ResolvedDemoConfig,
   backend: DemoBackend,
   options: DemoMiddlewareOptions = {},
-): Router {
-  const router = express.Router();
+): RequestHandler {
   const staticFiles = express.Router();
   // The page's client (@passgate/browser's built ES modules) and the library it imports.
   staticFiles.use(passgateBrowserPath, express.static(passgateBrowserDir, { index: false, maxAge: '1h' }));
@@ -50,11 +51,6 @@ export function demoMiddleware(
   );
   for (const dir of options.staticDirs ?? []) staticFiles.use(express.static(dir, { index: false }));
   staticFiles.use(express.static(publicDir, { index: false }));
-  // Static files answer GET and HEAD only: the passkey POSTs skip the three file lookups.
-  router.use((req, res, next) => {
-    if (req.method === 'GET' || req.method === 'HEAD') staticFiles(req, res, next);
-    else next();
-  });
   const withSession = session({
     name: options.cookieName ?? SESSION_COOKIE_NAME,
     secret: config.sessionSecret,
@@ -74,10 +70,20 @@ export function demoMiddleware(
       maxAge: 8 * 60 * 60 * 1000,
     },
   });
-  router.use((req, res, next) => {
+  const sessionUnlessNone: RequestHandler = (req, res, next) => {
     const below = pathBelow(PASSKEY_PREFIX, req.path);
     if (below !== undefined && endpointSessions(req.method, below) === 'none') next();
     else withSession(req, res, next);
-  });
-  return router;
+  };
+  return (req, res, next) => {
+    // Static files answer GET and HEAD only: the passkey POSTs skip the three file lookups.
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sessionUnlessNone(req, res, next);
+      return;
+    }
+    staticFiles(req, res, (error?: unknown) => {
+      if (error) next(error);
+      else sessionUnlessNone(req, res, next);
+    });
+  };
 }

@@ -20,6 +20,17 @@ export function expressRequestInfo(req: Request): {
   ip: string | undefined;
   parsedBody: unknown;
 } {
+  // With `trust proxy` off (Express's default) req.ip and req.protocol are the socket's own address
+  // and TLS state; read them there, rather than have proxy-addr parse X-Forwarded-For on every
+  // passkey request only to ignore it.
+  if (req.app?.get('trust proxy') === false) {
+    const socket = req.socket as typeof req.socket & { encrypted?: boolean };
+    return {
+      protocol: socket.encrypted === true ? 'https' : 'http',
+      ip: socket.remoteAddress,
+      parsedBody: req.body,
+    };
+  }
   return { protocol: req.protocol === 'https' ? 'https' : 'http', ip: req.ip, parsedBody: req.body };
 }
 

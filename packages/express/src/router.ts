@@ -7,7 +7,7 @@ import {
   serveContract,
   serveWellKnown,
 } from '@passgate/core/node';
-import { type ErrorRequestHandler, type Request, type Response, Router } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { passkeyErrorHandler } from './error-handler.js';
 import { rememberPassgate } from './instance.js';
 import type { PasskeyRouterOptions } from './options.js';
@@ -20,15 +20,20 @@ import { expressRequestInfo, fullPath } from './request.js';
 export { DEFAULT_SESSION_COOKIE_NAME } from '@passgate/core/node';
 
 /**
- * The Passgate HTTP contract as an Express router. Mount it with `app.use(router)` after
- * express-session (or give `session` hooks); routes after it can read `req.passkey`.
+ * The Passgate HTTP contract as Express middleware. Mount it with `app.use(createPasskeyRouter(...))`
+ * after express-session (or give `session` hooks); routes after it can read `req.passkey`.
  *
  * All contract logic (routing, checks, status codes, cookies, error bodies) lives in
  * `@passgate/core/http`, and the Node glue (requests, responses, sessions) in `@passgate/core/node`;
  * this only mounts them on Express. Bodies of the passkey routes are read there, bounded; other
  * routes are untouched.
+ *
+ * It is one middleware function, not an `express.Router()`: a nested router costs every request of
+ * the app another dispatch (layer matching, `next`/restore closures, URL trimming), about a tenth of
+ * a sign-in's CPU in the Express demo. Mounting under a path (`app.use('/auth', ...)`) behaves as it
+ * did: Express trims the path and sets `req.baseUrl` for any middleware.
  */
-export function createPasskeyRouter(options: PasskeyRouterOptions): Router {
+export function createPasskeyRouter(options: PasskeyRouterOptions): RequestHandler {
   const { passgate } = options;
   if (!passgate)
     throw new TypeError('passgate: createPasskeyRouter needs a `passgate` (from createPassgate).');
@@ -36,21 +41,21 @@ export function createPasskeyRouter(options: PasskeyRouterOptions): Router {
   const signIns = createSignInAdapter<Request, Response>(passgate, options, (name) =>
     expressSessionAdapter<Request>(name),
   );
+  // Errors on the passkey routes get the contract's body; errors on the app's routes (e.g. a
+  // throwing getSignedInUser hook) go on to the app's own error handling.
+  const errors = passkeyErrorHandler();
 
-  const router = Router();
-  const ours = (req: Request) => pathBelow(handler.prefix, fullPath(req));
-
-  router.use(async (req, res, next) => {
+  async function serve(req: Request, res: Response, next: NextFunction): Promise<void> {
     rememberPassgate(req, passgate);
+    const path = fullPath(req);
+    const below = pathBelow(handler.prefix, path);
     try {
       // Resolved afresh for each router (a second router may belong to another Passgate instance).
       req.passkey = undefined;
-      const path = fullPath(req);
       const write = nodeWriter(res);
       // The related origins (rp.relatedOrigins), at the site root whatever the prefix. `req.ip`
       // (proxy-addr walking X-Forwarded-For) only for that path.
       if (path === WELL_KNOWN_WEBAUTHN_PATH && serveWellKnown(passgate, req, path, req.ip, write)) return;
-      const below = pathBelow(handler.prefix, path);
       if (below === undefined) {
         await signIns.resolve(req, res);
         next();
@@ -67,17 +72,13 @@ export function createPasskeyRouter(options: PasskeyRouterOptions): Router {
       });
       if (!served) next();
     } catch (error) {
-      next(error);
+      if (below === undefined) next(error);
+      else errors(error, req, res, next);
     }
-  });
+  }
 
-  // Errors on the passkey routes get the contract's body; errors on the app's routes (e.g. a
-  // throwing getSignedInUser hook) go on to the app's own error handling.
-  const errors = passkeyErrorHandler();
-  const scoped: ErrorRequestHandler = (error, req, res, next) => {
-    if (ours(req) === undefined) next(error);
-    else errors(error, req, res, next);
+  return (req, res, next) => {
+    // Whatever escapes (an error handler that throws) goes on to Express, as a router's would.
+    serve(req, res, next).catch(next);
   };
-  router.use(scoped);
-  return router;
 }

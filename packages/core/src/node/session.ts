@@ -118,7 +118,14 @@ function sessionGenerator(req: object): ((req: object) => void) | undefined {
 function hasCookie(req: { headers: IncomingHttpHeaders }, name: string): boolean {
   const header = req.headers.cookie;
   if (!header) return false;
-  return header.split(';').some((pair) => pair.trimStart().startsWith(`${name}=`));
+  // A scan rather than split(';'): this runs on every sign-in, and the header may hold many cookies.
+  const wanted = `${name}=`;
+  for (let at = header.indexOf(wanted); at !== -1; at = header.indexOf(wanted, at + 1)) {
+    let before = at - 1;
+    while (before >= 0 && (header[before] === ' ' || header[before] === '\t')) before -= 1;
+    if (before < 0 || header[before] === ';') return true;
+  }
+  return false;
 }
 
 /**
