@@ -5,26 +5,36 @@ import {
   type StoredCredential,
   usernameTaken,
 } from '@passgate/core';
-import { insertCredential } from './credential-repository.js';
+import { credentialValues, insertCredentialSql } from './credential-repository.js';
 import { IdentifierCollisionError } from './errors.js';
-import type { Db } from './pool.js';
+import { type Db, type Statement, statement } from './pool.js';
 import { ACCOUNT_COLUMNS, type AccountRow, accountFromRow } from './rows.js';
 import { decodeId, decodeIdForWrite, encodeId, type SqlNames } from './sql.js';
 
+type AccountKey = 'user_id' | 'user_handle' | 'username';
+
 export class PostgresAccountRepository implements AccountRepository {
+  private readonly sql: {
+    by: Record<AccountKey, Statement>;
+    credentialTaken: Statement;
+    insertCredential: string;
+  };
+
   constructor(
     private readonly db: Db,
     private readonly n: SqlNames,
-  ) {}
+  ) {
+    const by = (column: AccountKey) =>
+      statement(`SELECT ${ACCOUNT_COLUMNS} FROM ${n.accounts} WHERE ${column} = $1`);
+    this.sql = {
+      by: { user_id: by('user_id'), user_handle: by('user_handle'), username: by('username') },
+      credentialTaken: statement(`SELECT 1 FROM ${n.credentials} WHERE id = $1`),
+      insertCredential: insertCredentialSql(n),
+    };
+  }
 
-  private async findOne(
-    column: 'user_id' | 'user_handle' | 'username',
-    value: unknown,
-  ): Promise<Account | null> {
-    const res = await this.db.query<AccountRow>(
-      `SELECT ${ACCOUNT_COLUMNS} FROM ${this.n.accounts} WHERE ${column} = $1`,
-      [value],
-    );
+  private async findOne(column: AccountKey, value: unknown): Promise<Account | null> {
+    const res = await this.db.query<AccountRow>(this.sql.by[column], [value]);
     const row = res.rows[0];
     return row ? accountFromRow(row) : null;
   }
@@ -44,27 +54,22 @@ export class PostgresAccountRepository implements AccountRepository {
 
   async create(account: Account, firstCredential: StoredCredential): Promise<void> {
     const handle = decodeIdForWrite(account.userHandle, 'account.userHandle');
-    const [credentialSql, credentialValues] = insertCredential(this.n, firstCredential);
+    const values = credentialValues(firstCredential);
     try {
-      await this.insertAccount(account, handle, credentialSql, credentialValues);
+      await this.insertAccount(account, handle, values);
     } catch (error) {
       // The primary key (user id) is checked before the other unique indexes: when the user id or
       // handle collided, a taken username or credential id still answers first, as the contract ranks.
       if (!(error instanceof IdentifierCollisionError)) throw error;
       if ((await this.findByUsername(account.username)) !== null) throw usernameTaken();
       const credentialKey = decodeId(firstCredential.id);
-      const taken = await this.db.query(`SELECT 1 FROM ${this.n.credentials} WHERE id = $1`, [credentialKey]);
+      const taken = await this.db.query(this.sql.credentialTaken, [credentialKey]);
       if ((taken.rowCount ?? 0) > 0) throw credentialExists();
       throw error;
     }
   }
 
-  private async insertAccount(
-    account: Account,
-    handle: Buffer,
-    credentialSql: string,
-    credentialValues: unknown[],
-  ): Promise<void> {
+  private async insertAccount(account: Account, handle: Buffer, credential: unknown[]): Promise<void> {
     await this.db.transaction(async (client) => {
       await client.query(`INSERT INTO ${this.n.accounts} (${ACCOUNT_COLUMNS}) VALUES ($1, $2, $3, $4, $5)`, [
         account.userId,
@@ -73,7 +78,7 @@ export class PostgresAccountRepository implements AccountRepository {
         account.displayName,
         account.createdAt,
       ]);
-      await client.query(credentialSql, credentialValues);
+      await client.query(this.sql.insertCredential, credential);
     });
   }
 

@@ -7,30 +7,32 @@ import {
   type StoredCredential,
   tooManyCredentials,
 } from '@passgate/core';
-import type { Db, PostgresClient } from './pool.js';
+import { type Db, type PostgresClient, type Statement, statement } from './pool.js';
 import { CREDENTIAL_COLUMNS, type CredentialRow, credentialFromRow } from './rows.js';
 import { decodeId, decodeIdForWrite, type SqlNames, toBytea } from './sql.js';
 
-/** `INSERT` of one credential row: the statement and its parameters. */
-export function insertCredential(n: SqlNames, c: StoredCredential): [string, unknown[]] {
+/** `INSERT` of one credential row; its parameters are `credentialValues`. */
+export function insertCredentialSql(n: SqlNames): string {
+  return `INSERT INTO ${n.credentials} (${CREDENTIAL_COLUMNS})
+     VALUES ($1, $2, $3, $4, $5, $6::text[], $7, $8, $9, $10, $11, $12, $13)`;
+}
+
+/** The parameters of `insertCredentialSql` for one credential. */
+export function credentialValues(c: StoredCredential): unknown[] {
   return [
-    `INSERT INTO ${n.credentials} (${CREDENTIAL_COLUMNS})
-     VALUES ($1, $2, $3, $4, $5, $6::text[], $7, $8, $9, $10, $11, $12, $13)`,
-    [
-      decodeIdForWrite(c.id, 'credential.id'),
-      decodeIdForWrite(c.userHandle, 'credential.userHandle'),
-      toBytea(c.publicKey),
-      c.algorithm,
-      c.counter,
-      [...c.transports],
-      c.backupEligible,
-      c.backedUp,
-      c.aaguid,
-      c.attestationFormat,
-      c.nickname,
-      c.createdAt,
-      c.lastUsedAt,
-    ],
+    decodeIdForWrite(c.id, 'credential.id'),
+    decodeIdForWrite(c.userHandle, 'credential.userHandle'),
+    toBytea(c.publicKey),
+    c.algorithm,
+    c.counter,
+    [...c.transports],
+    c.backupEligible,
+    c.backedUp,
+    c.aaguid,
+    c.attestationFormat,
+    c.nickname,
+    c.createdAt,
+    c.lastUsedAt,
   ];
 }
 
@@ -42,16 +44,45 @@ export function byCreatedThenId(a: StoredCredential, b: StoredCredential): numbe
 }
 
 export class PostgresCredentialRepository implements CredentialRepository {
+  private readonly sql: {
+    insert: Statement;
+    byId: Statement;
+    byUserHandle: Statement;
+    updateAfterSignIn: Statement;
+    rename: Statement;
+    deleteOwned: Statement;
+  };
+
   constructor(
     private readonly db: Db,
     private readonly n: SqlNames,
-  ) {}
+  ) {
+    this.sql = {
+      insert: statement(insertCredentialSql(n)),
+      byId: statement(`SELECT ${CREDENTIAL_COLUMNS} FROM ${n.credentials} WHERE id = $1`),
+      byUserHandle: statement(
+        `SELECT ${CREDENTIAL_COLUMNS} FROM ${n.credentials} WHERE user_handle = $1 ORDER BY created_at, id`,
+      ),
+      updateAfterSignIn: statement(
+        `UPDATE ${n.credentials}
+          SET counter = $3, backed_up = $4, last_used_at = $5
+        WHERE id = $1 AND counter = $2
+        RETURNING ${CREDENTIAL_COLUMNS}`,
+      ),
+      rename: statement(
+        `UPDATE ${n.credentials} SET nickname = $3
+        WHERE id = $1 AND user_handle = $2
+        RETURNING ${CREDENTIAL_COLUMNS}`,
+      ),
+      deleteOwned: statement(`DELETE FROM ${n.credentials} WHERE id = $1 AND user_handle = $2`),
+    };
+  }
 
   async create(credential: StoredCredential, options: CreateCredentialOptions = {}): Promise<void> {
-    const [text, values] = insertCredential(this.n, credential);
+    const values = credentialValues(credential);
     const max = options.maxPerAccount;
     if (max === undefined) {
-      await this.db.query(text, values);
+      await this.db.query(this.sql.insert, values);
       return;
     }
     // The account row's lock queues concurrent adds to one account, so each counts what the
@@ -70,17 +101,14 @@ export class PostgresCredentialRepository implements CredentialRepository {
         [owner],
       );
       if (Number(held.rows[0]?.n ?? 0) >= max) throw tooManyCredentials();
-      await client.query(text, values);
+      await client.query(this.sql.insert.text, values);
     });
   }
 
   async findById(id: string): Promise<StoredCredential | null> {
     const key = decodeId(id);
     if (key === null) return null;
-    const res = await this.db.query<CredentialRow>(
-      `SELECT ${CREDENTIAL_COLUMNS} FROM ${this.n.credentials} WHERE id = $1`,
-      [key],
-    );
+    const res = await this.db.query<CredentialRow>(this.sql.byId, [key]);
     const row = res.rows[0];
     return row ? credentialFromRow(row) : null;
   }
@@ -88,23 +116,20 @@ export class PostgresCredentialRepository implements CredentialRepository {
   async listByUserHandle(userHandle: string): Promise<StoredCredential[]> {
     const key = decodeId(userHandle);
     if (key === null) return [];
-    const res = await this.db.query<CredentialRow>(
-      `SELECT ${CREDENTIAL_COLUMNS} FROM ${this.n.credentials} WHERE user_handle = $1 ORDER BY created_at, id`,
-      [key],
-    );
+    const res = await this.db.query<CredentialRow>(this.sql.byUserHandle, [key]);
     return res.rows.map(credentialFromRow).sort(byCreatedThenId);
   }
 
   async updateAfterSignIn(update: CredentialSignInUpdate): Promise<StoredCredential | null> {
     const key = decodeId(update.id);
     if (key === null) return null;
-    const res = await this.db.query<CredentialRow>(
-      `UPDATE ${this.n.credentials}
-          SET counter = $3, backed_up = $4, last_used_at = $5
-        WHERE id = $1 AND counter = $2
-        RETURNING ${CREDENTIAL_COLUMNS}`,
-      [key, update.expectedCounter, update.counter, update.backedUp, update.lastUsedAt],
-    );
+    const res = await this.db.query<CredentialRow>(this.sql.updateAfterSignIn, [
+      key,
+      update.expectedCounter,
+      update.counter,
+      update.backedUp,
+      update.lastUsedAt,
+    ]);
     const row = res.rows[0];
     return row ? credentialFromRow(row) : null;
   }
@@ -113,12 +138,7 @@ export class PostgresCredentialRepository implements CredentialRepository {
     const owner = decodeId(userHandle);
     const key = decodeId(id);
     if (owner === null || key === null) return null;
-    const res = await this.db.query<CredentialRow>(
-      `UPDATE ${this.n.credentials} SET nickname = $3
-        WHERE id = $1 AND user_handle = $2
-        RETURNING ${CREDENTIAL_COLUMNS}`,
-      [key, owner, nickname],
-    );
+    const res = await this.db.query<CredentialRow>(this.sql.rename, [key, owner, nickname]);
     const row = res.rows[0];
     return row ? credentialFromRow(row) : null;
   }
@@ -132,10 +152,7 @@ export class PostgresCredentialRepository implements CredentialRepository {
     const key = decodeId(id);
     if (owner === null || key === null) return 'not_found';
     if (options.allowLast) {
-      const res = await this.db.query(
-        `DELETE FROM ${this.n.credentials} WHERE id = $1 AND user_handle = $2`,
-        [key, owner],
-      );
+      const res = await this.db.query(this.sql.deleteOwned, [key, owner]);
       return res.rowCount ? 'deleted' : 'not_found';
     }
     // Lock every credential of the account (in one order, so concurrent deletes queue instead of
@@ -148,10 +165,7 @@ export class PostgresCredentialRepository implements CredentialRepository {
       );
       if (!locked.rows.some((r) => key.equals(r.id))) return 'not_found';
       if (locked.rows.length < 2) return 'last_credential';
-      await client.query(`DELETE FROM ${this.n.credentials} WHERE id = $1 AND user_handle = $2`, [
-        key,
-        owner,
-      ]);
+      await client.query(this.sql.deleteOwned.text, [key, owner]);
       return 'deleted';
     });
   }

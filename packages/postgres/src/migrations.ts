@@ -66,6 +66,18 @@ CREATE TABLE IF NOT EXISTS ${n.challenges} (
 CREATE INDEX IF NOT EXISTS "${n.c.challengesExpiresAtIdx}" ON ${n.challenges} (expires_at);
 `,
   },
+  {
+    // Pending ceremonies live for minutes and are worth nothing after a crash: an unlogged table
+    // writes no WAL for them, so a ceremony's INSERT and its consuming DELETE commit without a WAL
+    // flush (about 100 µs of database CPU less per sign-in, and a disk sync less on each). It fails
+    // closed: after a crash the table is emptied (never restored to an older state in which a consumed
+    // ceremony would exist again), and a promoted standby starts without any; those ceremonies fail
+    // and the user starts again. Already unlogged: a no-op. Rewrites the (small) table under a lock.
+    version: 2,
+    name: 'challenges_unlogged',
+    sql: (n) => `ALTER TABLE ${n.challenges} SET UNLOGGED;
+`,
+  },
 ];
 
 /** The migrations rendered for a schema and table prefix (for a team's own migration tool). */

@@ -1,5 +1,14 @@
+import { createHash } from 'node:crypto';
 import type { QueryResult, QueryResultRow } from 'pg';
 import { isUnavailableError, toStoreError } from './errors.js';
+
+/** A statement run as a named prepared statement: node-postgres's query config with a `name`. */
+export interface PostgresQueryConfig {
+  /** The prepared statement's name, unique to `text` (see `statement`). */
+  name: string;
+  text: string;
+  values: unknown[];
+}
 
 /** The part of a `pg.PoolClient` the adapter uses. */
 export interface PostgresClient {
@@ -17,10 +26,28 @@ export interface PostgresClient {
 /**
  * The part of a `pg.Pool` the adapter uses: a `pg.Pool` fits, and so does any object with the same
  * `query` and `connect` methods. The application owns the pool (creates, sizes and ends it).
+ * With `preparedStatements` on (the default), the stores' own statements reach `query` as a
+ * `{ name, text, values }` config (as node-postgres takes it); transactions use `(text, values)`.
  */
 export interface PostgresPool {
   query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
+  query<R extends QueryResultRow = QueryResultRow>(config: PostgresQueryConfig): Promise<QueryResult<R>>;
   connect(): Promise<PostgresClient>;
+}
+
+/** One of the stores' statements: its SQL and the name it is prepared under. */
+export interface Statement {
+  readonly name: string;
+  readonly text: string;
+}
+
+/**
+ * A statement named after a hash of its text. node-postgres prepares a named statement once per
+ * connection and refuses one name for two texts; with the name derived from the text, stores for
+ * different schemas or table prefixes (or versions of this package) can share one pool.
+ */
+export function statement(text: string): Statement {
+  return { name: `passgate_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`, text };
 }
 
 /**
@@ -80,12 +107,19 @@ export class Db {
   constructor(
     readonly pool: PostgresPool,
     private readonly constraintErrors: ReadonlyMap<string, () => Error>,
+    /**
+     * Whether `query` runs statements as named prepared statements: PostgreSQL then parses and plans
+     * each one once per connection instead of on every call. Off: unnamed, as `pool.query(text, values)`.
+     */
+    private readonly prepared: boolean,
   ) {}
 
   /** One parameterised statement on any pooled connection. */
-  async query<R extends QueryResultRow>(text: string, values: unknown[]): Promise<QueryResult<R>> {
+  async query<R extends QueryResultRow>(sql: Statement, values: unknown[]): Promise<QueryResult<R>> {
     try {
-      return await this.pool.query<R>(text, values);
+      return await (this.prepared
+        ? this.pool.query<R>({ name: sql.name, text: sql.text, values })
+        : this.pool.query<R>(sql.text, values));
     } catch (err) {
       throw toStoreError(err, this.constraintErrors);
     }

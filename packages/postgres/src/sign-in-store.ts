@@ -7,8 +7,9 @@ import type {
   SignInStore,
   UsernameReads,
 } from '@passgate/core';
+import { consumeChallengeSql } from './challenge-store.js';
 import { byCreatedThenId } from './credential-repository.js';
-import type { Db } from './pool.js';
+import { type Db, type Statement, statement } from './pool.js';
 import { ACCOUNT_COLUMNS, accountFromRow, type CredentialRow, credentialFromRow } from './rows.js';
 import { decodeId, type SqlNames } from './sql.js';
 
@@ -29,33 +30,49 @@ interface SignInRow extends CredentialRow {
  * credential matches, so the ceremony is consumed either way.
  */
 export class PostgresSignInStore implements SignInStore {
+  private readonly sql: { consume: Statement; byUsername: Statement };
+
   constructor(
     private readonly db: Db,
-    private readonly n: SqlNames,
+    n: SqlNames,
     readonly readsFrom: {
       challenges: ChallengeStore;
       credentials: CredentialRepository;
       accounts: AccountRepository;
     },
-  ) {}
-
-  async consumeForSignIn(ceremonyId: string, credentialId: string): Promise<SignInReads> {
-    // A non-canonical id names no credential (as `findById`); the ceremony is consumed all the same.
-    const key = decodeId(credentialId);
-    const res = await this.db.query<SignInRow>(
-      `WITH consumed AS (
-         DELETE FROM ${this.n.challenges} WHERE id = $1 AND expires_at > now() RETURNING value
-       )
+  ) {
+    this.sql = {
+      consume: statement(
+        `WITH consumed AS (${consumeChallengeSql(n)})
        SELECT (SELECT value FROM consumed) AS ceremony,
               c.id, c.user_handle, c.public_key, c.algorithm, c.counter, c.transports, c.backup_eligible,
               c.backed_up, c.aaguid, c.attestation_format, c.nickname, c.created_at, c.last_used_at,
               a.user_id AS a_user_id, a.user_handle AS a_user_handle, a.username AS a_username,
               a.display_name AS a_display_name, a.created_at AS a_created_at
          FROM (SELECT 1) AS one
-         LEFT JOIN ${this.n.credentials} c ON c.id = $2
-         LEFT JOIN ${this.n.accounts} a ON a.user_handle = c.user_handle`,
-      [ceremonyId, key],
-    );
+         LEFT JOIN ${n.credentials} c ON c.id = $2
+         LEFT JOIN ${n.accounts} a ON a.user_handle = c.user_handle`,
+      ),
+      // The account (if any) joined to its credentials, or to the stand-in handle's (none) when the
+      // username is unknown: the same index probes either way.
+      byUsername: statement(
+        `WITH a AS (SELECT ${ACCOUNT_COLUMNS} FROM ${n.accounts} WHERE username = $1)
+       SELECT NULL AS ceremony,
+              a.user_id AS a_user_id, a.user_handle AS a_user_handle, a.username AS a_username,
+              a.display_name AS a_display_name, a.created_at AS a_created_at,
+              c.id, c.user_handle, c.public_key, c.algorithm, c.counter, c.transports, c.backup_eligible,
+              c.backed_up, c.aaguid, c.attestation_format, c.nickname, c.created_at, c.last_used_at
+         FROM (SELECT 1) AS one
+         LEFT JOIN a ON true
+         LEFT JOIN ${n.credentials} c ON c.user_handle = COALESCE(a.user_handle, $2)`,
+      ),
+    };
+  }
+
+  async consumeForSignIn(ceremonyId: string, credentialId: string): Promise<SignInReads> {
+    // A non-canonical id names no credential (as `findById`); the ceremony is consumed all the same.
+    const key = decodeId(credentialId);
+    const res = await this.db.query<SignInRow>(this.sql.consume, [ceremonyId, key]);
     const row = res.rows[0];
     if (row === undefined) throw new Error('the sign-in statement returned no row');
     const credential = row.id === null ? null : credentialFromRow(row);
@@ -64,20 +81,7 @@ export class PostgresSignInStore implements SignInStore {
   }
 
   async findForSignIn(username: string, standInHandle: string): Promise<UsernameReads> {
-    // The account (if any) joined to its credentials, or to the stand-in handle's (none) when the
-    // username is unknown: the same index probes either way.
-    const res = await this.db.query<SignInRow>(
-      `WITH a AS (SELECT ${ACCOUNT_COLUMNS} FROM ${this.n.accounts} WHERE username = $1)
-       SELECT NULL AS ceremony,
-              a.user_id AS a_user_id, a.user_handle AS a_user_handle, a.username AS a_username,
-              a.display_name AS a_display_name, a.created_at AS a_created_at,
-              c.id, c.user_handle, c.public_key, c.algorithm, c.counter, c.transports, c.backup_eligible,
-              c.backed_up, c.aaguid, c.attestation_format, c.nickname, c.created_at, c.last_used_at
-         FROM (SELECT 1) AS one
-         LEFT JOIN a ON true
-         LEFT JOIN ${this.n.credentials} c ON c.user_handle = COALESCE(a.user_handle, $2)`,
-      [username, decodeId(standInHandle)],
-    );
+    const res = await this.db.query<SignInRow>(this.sql.byUsername, [username, decodeId(standInHandle)]);
     const first = res.rows[0];
     const account = first === undefined ? null : accountOf(first);
     if (account === null) return { account: null, credentials: [] };
