@@ -56,10 +56,11 @@ console.log('LISTENING ' + app.server.address().port);
 `;
 
 const ESM_EXPRESS_APP = `
+import http from 'node:http';
 import express from 'express';
 import session from 'express-session';
 import { createMemoryStores, createPassgate } from '@passgate/core';
-import { createPasskeyRouter, passkeyErrorHandler, requireSignIn } from '@passgate/express';
+import { createPasskeyRouter, expressServerOptions, passkeyErrorHandler, requireSignIn } from '@passgate/express';
 import { createRedisStores } from '@passgate/redis';
 import { createPostgresStores } from '@passgate/postgres';
 
@@ -77,7 +78,8 @@ app.use(session({ secret: 'scratch-session-secret', resave: false, saveUninitial
 app.use(createPasskeyRouter({ passgate }));
 app.get('/api/me', requireSignIn(), (req, res) => res.json({ userId: req.passkey.userId }));
 app.use(passkeyErrorHandler());
-const server = app.listen(port, '127.0.0.1', () => {
+// Requests made with the app's prototypes (expressServerOptions), as the README shows.
+const server = http.createServer(expressServerOptions(app), app).listen(port, '127.0.0.1', () => {
   console.log('LISTENING ' + server.address().port);
 });
 `;

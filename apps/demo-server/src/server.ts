@@ -6,6 +6,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { serverPrototypes } from '@passgate/core/node';
 import { createDemoBackend, type DemoBackend, type DemoBackendOptions } from './backend.js';
 import { type DemoConfig, type ResolvedDemoConfig, resolveOrigin } from './config.js';
 
@@ -36,6 +37,12 @@ export interface DemoApp<App> {
   app: App;
   /** Serves the HTTP server's requests. */
   listener: RequestListener;
+  /**
+   * The prototypes the listener gives requests and responses (an Express app's `request` and
+   * `response`): the server then makes them with those already (`serverPrototypes`), so Express's
+   * per-request prototype swap does nothing.
+   */
+  prototypes?: { request: object; response: object };
   /** Closes the app, after the server has stopped and before the stores close. */
   close?: () => Promise<void>;
 }
@@ -74,7 +81,8 @@ export async function serveDemo<App>(
   createApp: (config: ResolvedDemoConfig, backend: DemoBackend) => DemoApp<App> | Promise<DemoApp<App>>,
 ): Promise<RunningDemo<App>> {
   const log = options.log ?? console.log;
-  const server = createServer(answerStarting);
+  const prototypes = serverPrototypes();
+  const server = createServer(prototypes.options, answerStarting);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, options.host, () => {
@@ -95,6 +103,7 @@ export async function serveDemo<App>(
   let demoApp: DemoApp<App>;
   try {
     demoApp = await createApp(resolved, backend);
+    if (demoApp.prototypes) prototypes.use(demoApp.prototypes.request, demoApp.prototypes.response);
     server.off('request', answerStarting);
     server.on('request', demoApp.listener);
   } catch (error) {

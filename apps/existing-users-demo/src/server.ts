@@ -25,7 +25,7 @@ export function startExistingUsersDemo(
       await prepareUserStore(backend.connection);
       const users = createUserStore(backend.connection);
       const app = createExistingUsersApp(resolved, backend, users, options.logger);
-      return { app, listener: app };
+      return { app, listener: app, prototypes: app };
     },
   );
 }

@@ -16,6 +16,6 @@ export type RunningDemo<App = Express> = ServedDemo<App>;
 export function startDemo(config: DemoConfig, options: StartDemoOptions = {}): Promise<RunningDemo> {
   return serveDemo('Passgate demo', config, options, (resolved, backend) => {
     const app = createDemoApp(resolved, backend);
-    return { app, listener: app };
+    return { app, listener: app, prototypes: app };
   });
 }

@@ -38,6 +38,6 @@ export function startDemo(config: DemoConfig, options: StartDemoOptions = {}): P
     app.disable('x-powered-by');
     app.use(demoMiddleware(resolved, backend));
     await app.init();
-    return { app, listener: instance, close: () => app.close() };
+    return { app, listener: instance, prototypes: instance, close: () => app.close() };
   });
 }

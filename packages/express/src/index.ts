@@ -14,6 +14,7 @@ export type { PasskeyRouterOptions, PasskeySessionHooks } from './options.js';
 export { bodyAlreadyRead, toContractRequest } from './request.js';
 export { writeContractResponse } from './response.js';
 export { createPasskeyRouter, DEFAULT_SESSION_COOKIE_NAME } from './router.js';
+export { expressServerOptions } from './server-options.js';
 export {
   asPasskeySession,
   expressSessionAdapter,

@@ -26,6 +26,11 @@ export { bodyAlreadyRead, type NodeRequestInfo, requestPath, toContractRequest }
 export { appendSetCookie, writeContractResponse } from './response.js';
 export { nodeWriter, serveContract, serveWellKnown } from './serve.js';
 export {
+  type PrototypedServerOptions,
+  type ServerPrototypes,
+  serverPrototypes,
+} from './server-prototypes.js';
+export {
   asPasskeySession,
   type ConnectSessionLike,
   DEFAULT_SESSION_COOKIE_NAME,
