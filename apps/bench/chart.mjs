@@ -25,7 +25,12 @@ export function drawChart(report) {
   ];
   rows.forEach((r, i) => {
     const y = top + i * (bar + gap);
-    const color = r.target === 'baseline' ? '#999' : r.target.startsWith('nestjs') ? '#d9534f' : '#2b6cb0';
+    const color =
+      r.target === 'baseline' || r.target === 'tunedbaseline'
+        ? '#999'
+        : r.target.startsWith('nestjs')
+          ? '#d9534f'
+          : '#2b6cb0';
     const ratio = base ? ` (${(r.ceremoniesPerSecond / base).toFixed(2)}×)` : '';
     parts.push(
       `<text x="${left - 8}" y="${y + bar * 0.7}" text-anchor="end">${xml(r.target)}</text>`,

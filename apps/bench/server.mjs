@@ -1,6 +1,6 @@
 /**
  * One server under test, run by `run.mjs` as a child process pinned to its own core. `BENCH_TARGET`
- * is `baseline` (the hand-rolled fixture, memory only), `express` or `nestjs` (the demos, as
+ * is `baseline` or `tunedbaseline` (the hand-rolled fixture, memory only), `express` or `nestjs` (the demos, as
  * `pnpm demo` starts them) and `BENCH_STORE` is `memory`, `redis` or `postgres`.
  *
  * IPC: sends `{ type: 'ready', url, origin }`; answers `stats` with this process's CPU time (µs), RSS,
@@ -58,14 +58,31 @@ pg.Client.prototype.query = function countedQuery(...args) {
   return query.apply(this, args);
 };
 
+/**
+ * `baseline` as SimpleWebAuthn's docs show it (`http.createServer(app)`, what `app.listen` does);
+ * `tunedbaseline` the same app on a server that makes requests with the app's own prototypes, as
+ * `expressServerOptions` does for the demos (written out here so the fixture imports no Passgate code).
+ */
 async function startBaseline() {
-  const { createServer } = await import('node:http');
-  const server = createServer();
+  const http = await import('node:http');
+  function TunedRequest(socket) {
+    http.IncomingMessage.call(this, socket);
+  }
+  function TunedResponse(req, options) {
+    http.ServerResponse.call(this, req, options);
+  }
+  const server =
+    target === 'tunedbaseline'
+      ? http.createServer({ IncomingMessage: TunedRequest, ServerResponse: TunedResponse })
+      : http.createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address();
   const origin = `http://localhost:${port}`;
-  server.on('request', createBaselineApp({ rpId: 'localhost', origin }));
+  const app = createBaselineApp({ rpId: 'localhost', origin });
+  TunedRequest.prototype = app.request;
+  TunedResponse.prototype = app.response;
+  server.on('request', app);
   return { url: `http://127.0.0.1:${port}`, origin, close: () => new Promise((done) => server.close(done)) };
 }
 
@@ -126,8 +143,9 @@ async function removeStoreData() {
 }
 
 async function main() {
-  if (target === 'baseline' && store !== 'memory') throw new Error('the baseline keeps everything in memory');
-  const running = target === 'baseline' ? await startBaseline() : await startPassgateDemo();
+  const baseline = target === 'baseline' || target === 'tunedbaseline';
+  if (baseline && store !== 'memory') throw new Error('the baseline keeps everything in memory');
+  const running = baseline ? await startBaseline() : await startPassgateDemo();
   process.on('message', async (message) => {
     try {
       if (message?.type === 'stats') {
