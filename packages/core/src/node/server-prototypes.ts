@@ -18,10 +18,10 @@ export interface ServerPrototypes {
   use(request: object, response: object): void;
 }
 
-function assertInherits(value: object, base: object, what: string): void {
-  if (!Object.prototype.isPrototypeOf.call(base, value))
+function assertInherits(value: object, base: { prototype: object; name: string }, what: string): void {
+  if (!Object.prototype.isPrototypeOf.call(base.prototype, value))
     throw new TypeError(
-      `passgate: serverPrototypes: the ${what} prototype must inherit from ${what === 'request' ? 'http.IncomingMessage' : 'http.ServerResponse'}.prototype.`,
+      `passgate: serverPrototypes: the ${what} prototype must inherit from http.${base.name}.prototype.`,
     );
 }
 
@@ -66,8 +66,8 @@ export function serverPrototypes(request?: object, response?: object): ServerPro
   classes.request.prototype = IncomingMessage.prototype;
   classes.response.prototype = ServerResponse.prototype;
   const use = (req: object, res: object): void => {
-    assertInherits(req, IncomingMessage.prototype, 'request');
-    assertInherits(res, ServerResponse.prototype, 'response');
+    assertInherits(req, IncomingMessage, 'request');
+    assertInherits(res, ServerResponse, 'response');
     classes.request.prototype = req;
     classes.response.prototype = res;
   };
