@@ -2,7 +2,6 @@
  * Store wiring for `PASSGATE_STORE`: the Passgate instance plus an express-session store that keeps
  * sessions where the passkeys are, so several instances behave as one.
  */
-import { createHash } from 'node:crypto';
 import {
   consoleLogger,
   createMemoryStores,
@@ -14,7 +13,12 @@ import {
   type RateLimitOptions,
 } from '@passgate/core';
 import { withStoreOutages } from '@passgate/core/node';
-import { createPostgresStores, isUnavailableError as isPostgresOutage, migrate } from '@passgate/postgres';
+import {
+  createPostgresStores,
+  isUnavailableError as isPostgresOutage,
+  migrate,
+  withPreparedQueries,
+} from '@passgate/postgres';
 import {
   createRedisRateLimiters,
   createRedisStores,
@@ -182,7 +186,9 @@ export async function createDemoBackend(
       const PgStore = connectPgSimple(session);
       const sessionStore = withStoreOutages(
         new PgStore({
-          pool: preparingPool(used),
+          // Its fixed queries as named prepared statements, parsed once per connection.
+          // connect-pg-simple only calls `query(text, values)` on the pool it is given.
+          pool: withPreparedQueries(used) as unknown as pg.Pool,
           tableName: sessionTable,
           createTableIfMissing: false,
           pruneSessionInterval: 15 * 60,
@@ -219,25 +225,6 @@ class AbsoluteMemoryStore extends session.MemoryStore {
   override touch(_sid: string, _session: session.SessionData, callback?: () => void): void {
     callback?.();
   }
-}
-
-/**
- * The pool as connect-pg-simple sees it: its queries (a handful of fixed texts per table) go out as
- * named prepared statements, which PostgreSQL parses and plans once per connection instead of on
- * every call, as `@passgate/postgres` runs its own (about 60 µs less database CPU per session write,
- * measured). connect-pg-simple only calls `query(text, values)` on a pool it was given.
- */
-function preparingPool(pool: pg.Pool): pg.Pool {
-  const names = new Map<string, string>();
-  const query = (text: string, values?: unknown[]) => {
-    let name = names.get(text);
-    if (name === undefined) {
-      name = `demo_session_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
-      names.set(text, name);
-    }
-    return pool.query({ name, text, values: values ?? [] });
-  };
-  return { query } as unknown as pg.Pool;
 }
 
 /** A URL without its password, for logs. */

@@ -8,7 +8,13 @@ export {
   migrationSql,
   migrations,
 } from './migrations.js';
-export type { PostgresClient, PostgresPool, PostgresQueryConfig } from './pool.js';
+export {
+  type PostgresClient,
+  type PostgresPool,
+  type PostgresQueryConfig,
+  type PreparedQueryPool,
+  withPreparedQueries,
+} from './pool.js';
 export { PostgresSignInStore } from './sign-in-store.js';
 export { DEFAULT_SCHEMA, DEFAULT_TABLE_PREFIX, type PostgresLocationOptions } from './sql.js';
 export {

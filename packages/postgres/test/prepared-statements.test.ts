@@ -1,6 +1,12 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresStores, migrate, type PostgresPool, type PostgresStores } from '../src/index.js';
+import {
+  createPostgresStores,
+  migrate,
+  type PostgresPool,
+  type PostgresStores,
+  withPreparedQueries,
+} from '../src/index.js';
 import { account, b64u, credential, dropSchema, newPool, randomSchema } from './helpers.js';
 
 /**
@@ -119,5 +125,24 @@ describe('preparedStatements', () => {
     await signInTwice(stores, credentialId);
     expect(sent).toEqual([null, null, null, null, null, null]);
     expect(await prepared(pool)).toEqual([]);
+  });
+});
+
+describe('withPreparedQueries (for a library that only calls query(text, values), e.g. connect-pg-simple)', () => {
+  it('sends each fixed text as one named statement, prepared once per connection and run again', async () => {
+    const pool = onePool();
+    const recorded = recording(pool);
+    const queries = withPreparedQueries(recorded);
+    sent = [];
+    const text = 'SELECT $1::int + 1 AS next';
+    expect((await queries.query<{ next: number }>(text, [1])).rows).toEqual([{ next: 2 }]);
+    expect((await queries.query<{ next: number }>(text, [41])).rows).toEqual([{ next: 42 }]);
+    expect((await queries.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    expect(sent).toHaveLength(3);
+    for (const name of sent) expect(name).toMatch(/^passgate_[0-9a-f]{32}$/);
+    expect(sent[0]).toBe(sent[1]);
+    expect(sent[2]).not.toBe(sent[0]);
+    const held = (await prepared(pool)).find((p) => p.name === sent[0]);
+    expect(held).toMatchObject({ statement: text, runs: 2 });
   });
 });
