@@ -1,4 +1,4 @@
-/** Absolute path of the page's folder (index.html, app.js, style.css). */
+/** Absolute path of the page's static files (app.js, passkey-ui.js, style.css). */
 export declare const publicDir: string;
 /** Absolute path of @passgate/browser's `dist/` folder (the page's client). */
 export declare const passgateBrowserDir: string;
@@ -8,8 +8,17 @@ export declare const passgateBrowserPath: string;
 export declare const simplewebauthnBrowserDir: string;
 /** Where the page expects `simplewebauthnBrowserDir` to be served: `/vendor/simplewebauthn-browser`. */
 export declare const simplewebauthnBrowserPath: string;
-/** Absolute path of `index.html`, for serving it at other paths (e.g. `/account`). */
-export declare const indexHtml: string;
+/** Absolute path of the frame every demo page shares (`layout.html`, with `{{slot}}`s). */
+export declare const layoutFile: string;
+/** Absolute path of the Passgate demo's page file (its slots of the layout). */
+export declare const demoPageFile: string;
+
+/**
+ * The layout with each `{{slot}}` replaced by the trimmed content of the page file's
+ * `<template data-slot="slot">`. Slots: `title`, `script`, `brand`, `main`, `footer`, and optionally
+ * `body-attributes`. Throws, naming the file, on an unknown, repeated or missing slot.
+ */
+export declare function renderPage(file: string): string;
 
 /** The page's HTML and the headers to serve it with. */
 export interface DemoPage {
@@ -18,7 +27,7 @@ export interface DemoPage {
   headers: Readonly<Record<string, string>>;
 }
 /**
- * Reads `index.html` (or another demo's page, `file`) and computes its headers; in Express:
- * `res.set(page.headers).send(page.html)`.
+ * Renders the Passgate demo's page (or another demo's page file, `file`; see `renderPage`) and
+ * computes its headers; in Express: `res.set(page.headers).send(page.html)`.
  */
 export declare function loadPage(file?: string): DemoPage;

@@ -4,7 +4,6 @@
  * signs the passkey's user in with passport's `req.login`. The app keeps its users; Passgate keeps
  * only the link from the user id to a random user handle, and the passkeys.
  */
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { consoleLogger, type IdentifiedUser, type PassgateLogger, storeUnavailable } from '@passgate/core';
 import { type DemoBackend, demoMiddleware, type ResolvedDemoConfig } from '@passgate/demo-server';
@@ -19,8 +18,11 @@ import { type AppUser, emailProblem, normalizeEmail, type UserStore } from './us
 
 export const SESSION_COOKIE_NAME = 'acme_notes.sid';
 
-/** The page's own files (index.html, existing-users.js), served before the shared demo page's. */
+/** The page's own static files (existing-users.js), served before the shared demo page's. */
 export const publicDir = fileURLToPath(new URL('../public/', import.meta.url));
+
+/** The page: its slots of the demos' shared layout (@passgate/demo-web's `renderPage`). */
+export const pageFile = fileURLToPath(new URL('../page.html', import.meta.url));
 
 /** The app's user as Passgate's `identify` reports it (null when nobody is signed in). */
 export function identifyUser(req: Request): IdentifiedUser | null {
@@ -104,7 +106,7 @@ export function createExistingUsersApp(
   const { passgate } = backend;
   const app = express();
   app.disable('x-powered-by');
-  const page = loadPage(join(publicDir, 'index.html'));
+  const page = loadPage(pageFile);
   const sendPage = (res: Response) => {
     res.set(page.headers).send(page.html);
   };

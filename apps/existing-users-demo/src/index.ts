@@ -1,6 +1,7 @@
 export {
   createExistingUsersApp,
   identifyUser,
+  pageFile,
   publicDir,
   SESSION_COOKIE_NAME,
 } from './app.js';

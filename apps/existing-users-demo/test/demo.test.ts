@@ -70,6 +70,10 @@ describe('start-up and configuration', () => {
     expect(home.status).toBe(200);
     const html = await home.text();
     expect(html).toContain('autocomplete="username webauthn"');
+    // Its own page in the demos' shared layout: its title, script and body state.
+    expect(html).toContain('<title>Acme Notes: an app with passwords, now with passkeys</title>');
+    expect(html).toContain('<script type="module" src="/existing-users.js"></script>');
+    expect(html).toContain('<body data-view="loading" data-autofill="off" data-upgrade="off">');
     expect(home.headers.get('content-security-policy')).toMatch(/script-src 'self' 'sha256-/);
     for (const path of [
       '/existing-users.js',
