@@ -8,6 +8,7 @@ import {
   renameAndReload,
   renderPasskeys,
   showError,
+  showView as showPageView,
   showStatus,
   signOutAndGoHome,
   startAutofill,
@@ -19,13 +20,11 @@ const passkeys = createPasskeyClient({ prefix: '/passkeys' });
 // ---------------------------------------------------------------------------------------------------
 // UI helpers
 
-function showView(view) {
-  document.body.dataset.view = view;
-  for (const id of ['loading', 'unsupported', 'signed-out', 'home-signed-in', 'account']) {
-    document.getElementById(id).hidden = id !== view;
-  }
-  $('#sign-out').hidden = !(view === 'account' || view === 'home-signed-in');
-}
+const showView = (view) =>
+  showPageView(view, {
+    views: ['loading', 'unsupported', 'signed-out', 'home-signed-in', 'account'],
+    signedIn: ['account', 'home-signed-in'],
+  });
 
 // ---------------------------------------------------------------------------------------------------
 // Sign-in: autofill (conditional mediation), the modal button, and username-first for security keys

@@ -70,6 +70,17 @@ export function describeError(error, context) {
 export const $ = (selector) => document.querySelector(selector);
 const statusEl = $('#status');
 
+/**
+ * Shows the page's view `view` and hides its others (`views`: the ids of the page's views, `loading`
+ * included); `body[data-view]` tells the browser tests which one shows. "Sign out" shows on the
+ * `signedIn` views only.
+ */
+export function showView(view, { views, signedIn }) {
+  document.body.dataset.view = view;
+  for (const id of views) document.getElementById(id).hidden = id !== view;
+  $('#sign-out').hidden = !signedIn.includes(view);
+}
+
 export function showStatus(kind, message) {
   statusEl.hidden = false;
   statusEl.dataset.kind = kind;

@@ -9,6 +9,7 @@ import {
   renameAndReload,
   renderPasskeys,
   showError,
+  showView as showPageView,
   showStatus,
   signOutAndGoHome,
   startAutofill,
@@ -26,11 +27,8 @@ Object.assign(ERROR_MESSAGES, {
   email_taken: 'An account with this email exists. Sign in instead.',
 });
 
-function showView(view) {
-  document.body.dataset.view = view;
-  for (const id of ['loading', 'signed-out', 'account']) document.getElementById(id).hidden = id !== view;
-  $('#sign-out').hidden = view !== 'account';
-}
+const showView = (view) =>
+  showPageView(view, { views: ['loading', 'signed-out', 'account'], signedIn: ['account'] });
 
 /** The app's own JSON API (password sign-up and sign-in, who am I). Errors carry the body's code. */
 async function api(method, path, body) {
