@@ -6,9 +6,14 @@
  */
 import { fileURLToPath } from 'node:url';
 import { consoleLogger, type IdentifiedUser, type PassgateLogger, storeUnavailable } from '@passgate/core';
-import { type DemoBackend, demoMiddleware, type ResolvedDemoConfig } from '@passgate/demo-server';
+import {
+  type DemoBackend,
+  demoMiddleware,
+  demoRoutesTail,
+  type ResolvedDemoConfig,
+} from '@passgate/demo-server';
 import { loadPage } from '@passgate/demo-web';
-import { createPasskeyRouter, passkeyErrorHandler, requireSignIn } from '@passgate/express';
+import { createPasskeyRouter, requireSignIn } from '@passgate/express';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { Passport } from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
@@ -234,13 +239,7 @@ export function createExistingUsersApp(
     else res.redirect(303, '/');
   });
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true, store: config.store });
-  });
-
-  app.use((_req, res) => {
-    res.status(404).type('text/plain').send('Not found');
-  });
-  app.use(passkeyErrorHandler());
+  // /healthz, 404 for the rest, and the contract's error answers: the demos' shared tail.
+  app.use(demoRoutesTail(config));
   return app;
 }

@@ -83,6 +83,9 @@ describe('start-up and configuration', () => {
     ]) {
       expect((await fetch(`${demo.url}${path}`)).status, path).toBe(200);
     }
+    // The demos' shared tail: health, then 404 for the rest.
+    expect(await (await fetch(`${demo.url}/healthz`)).json()).toEqual({ ok: true, store: 'memory' });
+    expect((await fetch(`${demo.url}/nope`)).status).toBe(404);
     // Signed out, the account page sends the browser home.
     const account = await fetch(`${demo.url}/account`, { redirect: 'manual' });
     expect(account.status).toBe(303);

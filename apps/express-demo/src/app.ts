@@ -6,11 +6,12 @@
 import {
   type DemoBackend,
   demoMiddleware,
+  demoRoutesTail,
   type ResolvedDemoConfig,
   SESSION_COOKIE_NAME,
 } from '@passgate/demo-server';
 import { loadPage } from '@passgate/demo-web';
-import { createPasskeyRouter, passkeyErrorHandler, requireSignIn } from '@passgate/express';
+import { createPasskeyRouter, requireSignIn } from '@passgate/express';
 import express, { type Express, type Response } from 'express';
 
 export function createDemoApp(config: ResolvedDemoConfig, backend: DemoBackend): Express {
@@ -48,13 +49,7 @@ export function createDemoApp(config: ResolvedDemoConfig, backend: DemoBackend):
     res.json({ id: account.userId, name: account.username, displayName: account.displayName });
   });
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true, store: config.store });
-  });
-
-  app.use((_req, res) => {
-    res.status(404).type('text/plain').send('Not found');
-  });
-  app.use(passkeyErrorHandler());
+  // /healthz, 404 for the rest, and the contract's error answers: the demos' shared tail.
+  app.use(demoRoutesTail(config));
   return app;
 }
