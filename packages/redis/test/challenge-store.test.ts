@@ -1,21 +1,11 @@
 import { isPassgateError } from '@passgate/core';
 import { makeSignUp } from '@passgate/testing';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedisStores } from '../src/index.js';
 import { CONSUME } from '../src/scripts.js';
-import { connect, deleteKeys, randomPrefix, scanKeys, sleep } from './helpers.js';
+import { connect, deleteKeys, redisForFile, scanKeys, sleep } from './helpers.js';
 
-const prefix = randomPrefix('challenges');
-let client: Redis;
-
-beforeAll(() => {
-  client = connect();
-});
-afterAll(async () => {
-  await deleteKeys(client, prefix);
-  client.disconnect();
-});
+const { prefix, client } = redisForFile('challenges');
 
 describe('RedisChallengeStore', () => {
   it('stores with SET PX NX under {prefix}ch:{id} and never overwrites a pending ceremony', async () => {

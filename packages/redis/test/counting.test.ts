@@ -8,25 +8,19 @@ import {
 import { type ContractResponse, createContractHandler } from '@passgate/core/http';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createKeySpace, createRedisRateLimiters, createRedisStores } from '../src/index.js';
-import { connect, deleteKeys, NO_RESEND, randomPrefix, scanKeys } from './helpers.js';
+import { connect, NO_RESEND, redisForFile, scanKeys } from './helpers.js';
 
 /**
  * The per-IP count in the ceremonies' Lua scripts (`RedisCountingStore`), beyond the conformance
  * suite: when `createRedisStores` offers it, when the core uses it, and that its limit fails closed
  * as the limiter's does (an outage 503, a wrong key type 500, logged), through the HTTP contract.
  */
-const prefix = randomPrefix('counting');
+const { prefix, client } = redisForFile('counting');
 const ORIGIN = 'https://example.test';
-let client: Redis;
 beforeAll(async () => {
-  client = connect();
   await client.ping();
-});
-afterAll(async () => {
-  await deleteKeys(client, prefix);
-  client.disconnect();
 });
 
 function recordingLogger() {

@@ -5,25 +5,16 @@ import {
   type PassgateLogger,
   silentLogger,
 } from '@passgate/core';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createKeySpace, createRedisRateLimiters, createRedisStores } from '../src/index.js';
-import { connect, deleteKeys, randomPrefix } from './helpers.js';
+import { redisForFile } from './helpers.js';
 
 /**
  * A Redis error that is not an outage (contract 1.1): a key of the wrong type (another application
  * writing under Passgate's prefix) is a deployment fault, answered `internal_error` (500), never
  * `store_unavailable` (503).
  */
-const prefix = randomPrefix('deployment-faults');
-let client: Redis;
-beforeAll(() => {
-  client = connect();
-});
-afterAll(async () => {
-  await deleteKeys(client, prefix);
-  client.disconnect();
-});
+const { prefix, client } = redisForFile('deployment-faults');
 
 describe('Redis errors that are not outages', () => {
   it('WRONGTYPE: internal_error (500), not store_unavailable', async () => {

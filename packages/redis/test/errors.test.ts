@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { isPassgateError } from '@passgate/core';
 import { makeCredential, makeSignUp } from '@passgate/testing';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createKeySpace, createRedisStores, RedisCommandTimeoutError } from '../src/index.js';
 import { guard, isUnavailable } from '../src/timeout.js';
-import { connect, deleteKeys, NO_RESEND, REDIS_URL, randomPrefix } from './helpers.js';
+import { NO_RESEND, REDIS_URL, redisForFile } from './helpers.js';
 
 /**
  * Only "Redis cannot answer right now" becomes store_unavailable (503, retry later). A wrong key
@@ -13,16 +13,7 @@ import { connect, deleteKeys, NO_RESEND, REDIS_URL, randomPrefix } from './helpe
  * itself, not hide behind a 503.
  */
 
-const prefix = randomPrefix('errors');
-let client: Redis;
-
-beforeAll(() => {
-  client = connect();
-});
-afterAll(async () => {
-  await deleteKeys(client, prefix);
-  client.disconnect();
-});
+const { prefix, client } = redisForFile('errors');
 
 async function failure(promise: Promise<unknown>): Promise<Error> {
   const error = await promise.then(

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
+import { afterAll } from 'vitest';
 
 export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -18,6 +19,21 @@ export const NO_RESEND = { autoResendUnfulfilledCommands: false } as const;
 
 export function connect(options: RedisOptions = {}): Redis {
   return new Redis(REDIS_URL, { lazyConnect: false, ...NO_RESEND, ...options });
+}
+
+/**
+ * A test file's own prefix and connection to the shared Redis. The client is created at once (so
+ * the file can name it at its top level); after the file's last test every key under the prefix is
+ * deleted and the client disconnected. Call it at the top level of the test file.
+ */
+export function redisForFile(label: string): { prefix: string; client: Redis } {
+  const prefix = randomPrefix(label);
+  const client = connect();
+  afterAll(async () => {
+    await deleteKeys(client, prefix);
+    client.disconnect();
+  });
+  return { prefix, client };
 }
 
 /** Every key under `prefix`, found with SCAN (never KEYS). */

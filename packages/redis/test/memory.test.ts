@@ -1,18 +1,8 @@
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedisStores } from '../src/index.js';
-import { connect, deleteKeys, randomPrefix, scanKeys, sleep } from './helpers.js';
+import { redisForFile, scanKeys, sleep } from './helpers.js';
 
-const prefix = randomPrefix('memory');
-let client: Redis;
-
-beforeAll(() => {
-  client = connect();
-});
-afterAll(async () => {
-  await deleteKeys(client, prefix);
-  client.disconnect();
-});
+const { prefix, client } = redisForFile('memory');
 
 describe('abandoned ceremonies', () => {
   it('100,000 puts with a 1 s TTL leave no key behind once the TTL has passed', {

@@ -1,7 +1,6 @@
 import { isPassgateError } from '@passgate/core';
 import { makeCredential, makeSignUp } from '@passgate/testing';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createKeySpace, createRedisStores } from '../src/index.js';
 import {
   CREATE_ACCOUNT,
@@ -11,19 +10,10 @@ import {
   RENAME,
   UPDATE_AFTER_SIGN_IN,
 } from '../src/scripts.js';
-import { connect, deleteKeys, randomPrefix, scanKeys } from './helpers.js';
+import { connect, deleteKeys, redisForFile, scanKeys } from './helpers.js';
 
-const prefix = randomPrefix('repos');
+const { prefix, client } = redisForFile('repos');
 const tag = prefix.replace(/:+$/, '');
-let client: Redis;
-
-beforeAll(() => {
-  client = connect();
-});
-afterAll(async () => {
-  await deleteKeys(client, prefix);
-  client.disconnect();
-});
 
 /** The hash tag Redis Cluster would use for a key: the first non-empty `{...}`, else the whole key. */
 function hashTagOf(key: string): string {
