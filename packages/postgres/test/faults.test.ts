@@ -3,22 +3,10 @@ import { isPassgateError } from '@passgate/core';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toStoreError } from '../src/errors.js';
-import { createPostgresStores, isUnavailableError, migrate, type PostgresStores } from '../src/index.js';
-import { account, b64u, credential, dropSchema, newPool, randomSchema } from './helpers.js';
+import { createPostgresStores, isUnavailableError, type PostgresStores } from '../src/index.js';
+import { account, b64u, credential, migratedSchemaForFile, newPool, randomSchema } from './helpers.js';
 
-const pool = newPool();
-const schema = randomSchema('faults');
-let stores: PostgresStores;
-
-beforeAll(async () => {
-  await migrate({ pool, schema });
-  stores = createPostgresStores({ pool, schema });
-});
-
-afterAll(async () => {
-  await dropSchema(pool, schema);
-  await pool.end();
-});
+const { pool, schema, stores } = migratedSchemaForFile('faults');
 
 /** Every store method once, each returning its settled outcome. */
 function everyMethod(s: PostgresStores): Record<string, () => Promise<unknown>> {

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Account, StoredCredential } from '@passgate/core';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import { createPostgresStores, migrate, type PostgresStores } from '../src/index.js';
 
 export const DATABASE_URL =
   process.env['PASSGATE_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -19,6 +21,29 @@ export function randomSchema(label = 't'): string {
 
 export async function dropSchema(pool: pg.Pool, schema: string): Promise<void> {
   await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+}
+
+/**
+ * A test file's own migrated schema on the shared database: a pool (`config` over `newPool`'s), the
+ * schema (migrated before the file's first test) and the stores on it. After the file's last test the
+ * schema is dropped and the pool ended. Call it at the top level of the test file.
+ */
+export function migratedSchemaForFile(
+  label: string,
+  config: pg.PoolConfig = {},
+): { pool: pg.Pool; schema: string; stores: PostgresStores } {
+  const pool = newPool(config);
+  const schema = randomSchema(label);
+  // Making the stores sends nothing; their first statement runs in a test, after the migration.
+  const stores = createPostgresStores({ pool, schema });
+  beforeAll(async () => {
+    await migrate({ pool, schema });
+  });
+  afterAll(async () => {
+    await dropSchema(pool, schema);
+    await pool.end();
+  });
+  return { pool, schema, stores };
 }
 
 export function b64u(bytes = 16): string {

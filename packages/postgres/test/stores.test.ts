@@ -1,20 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresStores, migrate, type PostgresStores } from '../src/index.js';
-import { account, b64u, credential, dropSchema, newPool, randomSchema } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { createPostgresStores, migrate } from '../src/index.js';
+import { account, b64u, credential, dropSchema, migratedSchemaForFile, randomSchema } from './helpers.js';
 
-const pool = newPool({ max: 12 });
-const schema = randomSchema('stores');
-let stores: PostgresStores;
-
-beforeAll(async () => {
-  await migrate({ pool, schema });
-  stores = createPostgresStores({ pool, schema });
-});
-
-afterAll(async () => {
-  await dropSchema(pool, schema);
-  await pool.end();
-});
+const { pool, schema, stores } = migratedSchemaForFile('stores', { max: 12 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
