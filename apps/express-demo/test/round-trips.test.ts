@@ -3,6 +3,8 @@ import { SoftwareAuthenticator } from '@passgate/testing';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+// The Redis package's round-trip counter, one copy for both round-trip tests.
+import { countingRedis } from '../../../packages/redis/test/helpers.js';
 import type { RunningDemo } from '../src/index.js';
 import {
   CookieJar,
@@ -31,44 +33,10 @@ const tablePrefix = `trips_${randomBytes(4).toString('hex')}_`;
 const redisPrefix = `passgate-trips-${randomBytes(4).toString('hex')}:`;
 
 /** What was sent, one entry per round trip (the command or statement's first word). */
-let sent: string[] = [];
+const sent: string[] = [];
 
-function countingRedis(client: Redis): Redis {
-  const commands = new Set(client.getBuiltinCommands());
-  return new Proxy(client, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function' || typeof property !== 'string') return value;
-      if (property === 'pipeline' || property === 'multi') {
-        return (...args: unknown[]) => {
-          const batch = value.apply(target, args);
-          const exec = batch.exec.bind(batch);
-          batch.exec = (...execArgs: unknown[]) => {
-            sent.push(property);
-            return exec(...execArgs);
-          };
-          return batch;
-        };
-      }
-      // Builtin commands, and the script command rate-limiter-flexible defines on the client.
-      if (!commands.has(property) && property !== 'rlflxIncr') return value.bind(target);
-      return async (...args: unknown[]) => {
-        // EVALSHA or EVAL (a script's first run since the cache was emptied): one script round trip.
-        const at = sent.push(property === 'eval' ? 'evalsha' : property) - 1;
-        try {
-          return await value.apply(target, args);
-        } catch (error) {
-          // An EVALSHA answered NOSCRIPT is followed by the script's EVAL: one round trip of the
-          // ceremony plus a one-time reload (the server's script cache was emptied, e.g. by another
-          // test file's SCRIPT FLUSH on this shared Redis). Count the EVAL, not the miss.
-          if (property === 'evalsha' && String((error as Error)?.message).startsWith('NOSCRIPT'))
-            sent.splice(at, 1);
-          throw error;
-        }
-      };
-    },
-  });
-}
+/** The demo's Redis client, counted: builtin commands, and the script rate-limiter-flexible defines on it. */
+const countingDemoRedis = (client: Redis) => countingRedis(client, sent, ['rlflxIncr']);
 
 function countingPool(pool: pg.Pool): pg.Pool {
   const countQuery = <T extends { query: (...args: never[]) => unknown }>(target: T) =>
@@ -106,12 +74,12 @@ async function perIpCount(demo: RunningDemo): Promise<number> {
 
 async function fullSignIn(demo: RunningDemo, authenticator: SoftwareAuthenticator) {
   const jar = new CookieJar();
-  sent = [];
+  sent.length = 0;
   const options = await call(demo, jar, 'POST', '/passkeys/login/options', {});
   expect(options.status).toBe(200);
   const optionsTrips = [...sent];
   const assertion = await authenticator.getAssertion(options.body, { origin: ORIGIN });
-  sent = [];
+  sent.length = 0;
   const verified = await call(demo, jar, 'POST', '/passkeys/login/verify', assertion);
   expect(verified.status, JSON.stringify(verified.body)).toBe(200);
   return { options: optionsTrips, verify: [...sent] };
@@ -128,7 +96,7 @@ function describeStore(store: 'redis' | 'postgres') {
       demo = await startStoreDemo(store, 'round-trip-session-secret-0123456789', {
         redisPrefix,
         postgresTablePrefix: tablePrefix,
-        wrapRedisClient: countingRedis,
+        wrapRedisClient: countingDemoRedis,
         wrapPostgresPool: countingPool,
       });
       const authenticator = new SoftwareAuthenticator();
@@ -156,7 +124,7 @@ function describeStore(store: 'redis' | 'postgres') {
 
       // Username-first options: the same round trips for a known and an unknown username (#12).
       const usernameOptions = async (name: string) => {
-        sent = [];
+        sent.length = 0;
         expect(
           (await call(demo!, new CookieJar(), 'POST', '/passkeys/login/options', { username: name })).status,
         ).toBe(200);

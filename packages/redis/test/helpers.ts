@@ -1,3 +1,5 @@
+// The Redis tests' helpers. apps/express-demo's tests use some of them too (the private
+// redis-server's start, the round-trip counter), so that each is written once.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -94,6 +96,48 @@ export async function waitForPing(port: number): Promise<void> {
     }
   }
   throw new Error(`redis-server on port ${port} did not start`);
+}
+
+/**
+ * `client` wrapped so that each round trip to Redis is recorded in `trips` (the command's name): a
+ * builtin command sent on its own (or one of `extraCommands`, commands a library defines on the
+ * client, as rate-limiter-flexible's `rlflxIncr`), a pipeline's or MULTI's `exec` (as `pipeline` or
+ * `multi`). A script is recorded as `evalsha` whether it went as EVALSHA or EVAL. An EVALSHA answered
+ * NOSCRIPT is followed by the script's EVAL (another test file's SCRIPT FLUSH on this shared Redis
+ * empties the script cache), so the miss is taken out again: one script run, one round trip. Counted
+ * without MONITOR, so files running in parallel on one Redis do not count each other's commands.
+ */
+export function countingRedis(client: Redis, trips: string[], extraCommands: readonly string[] = []): Redis {
+  const commands = new Set([...client.getBuiltinCommands(), ...extraCommands]);
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || typeof property !== 'string') return value;
+      if (property === 'pipeline' || property === 'multi') {
+        return (...args: unknown[]) => {
+          const batch = value.apply(target, args);
+          const exec = batch.exec.bind(batch);
+          batch.exec = (...execArgs: unknown[]) => {
+            trips.push(property);
+            return exec(...execArgs);
+          };
+          return batch;
+        };
+      }
+      if (!commands.has(property)) return value.bind(target);
+      return async (...args: unknown[]) => {
+        const at = trips.push(property === 'eval' ? 'evalsha' : property) - 1;
+        try {
+          return await value.apply(target, args);
+        } catch (error) {
+          if (property === 'evalsha' && String((error as Error)?.message).startsWith('NOSCRIPT')) {
+            trips.splice(at, 1);
+          }
+          throw error;
+        }
+      };
+    },
+  });
 }
 
 /** The `redis-server` binary, when installed on this machine (CI installs Redis the same way). */
