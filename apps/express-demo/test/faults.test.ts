@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPassgate, type PassgateStores, silentLogger } from '@passgate/core';
@@ -9,6 +8,8 @@ import { createRedisRateLimiters, createRedisStores } from '@passgate/redis';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+// The Redis package's private redis-server helpers: one copy for its fault tests and this one.
+import { findRedisServer, freePort, waitForPing } from '../../../packages/redis/test/helpers.js';
 import { type LoadResult, runLoad, serveDemoApp, sleep } from './fault-load.js';
 
 /**
@@ -77,15 +78,7 @@ async function loadAround(
   return load;
 }
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
-const redisServerBinary = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
+const redisServerBinary = findRedisServer();
 
 describe.skipIf(!redisServerBinary)(
   'faults at HTTP level: the Express demo on a private redis-server',
@@ -113,24 +106,7 @@ describe.skipIf(!redisServerBinary)(
         ],
         { stdio: 'ignore' },
       );
-      for (let i = 0; i < 100; i++) {
-        const probe = new Redis({
-          port,
-          lazyConnect: true,
-          maxRetriesPerRequest: 0,
-          retryStrategy: () => null,
-        });
-        probe.on('error', () => {});
-        try {
-          await probe.connect();
-          if ((await probe.ping()) === 'PONG') return;
-        } catch {
-          await sleep(50);
-        } finally {
-          probe.disconnect();
-        }
-      }
-      throw new Error('private redis-server did not start');
+      await waitForPing(port);
     }
 
     afterAll(() => {
