@@ -12,7 +12,7 @@
  * kept in the JSON and the chart).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -97,6 +97,55 @@ function startServer(name, place) {
     });
   return { name, child, ask, exited };
 }
+
+/**
+ * CPU time (clock ticks) used so far by each process of the stores' servers running on this machine:
+ * every process named `postgres` (backends, WAL writer, checkpointer, autovacuum) or `redis-server`,
+ * read from /proc (`null` without it). On a two-core machine they share the cores with the server
+ * under test and this client, so their cost per ceremony is part of what the Redis and PostgreSQL
+ * targets pay here. Anything else using the databases at the same time counts too: bench on a quiet
+ * machine.
+ */
+function storeServerTicks() {
+  let entries;
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  const ticks = new Map();
+  for (const pid of entries) {
+    if (pid.charCodeAt(0) > 57) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const close = stat.lastIndexOf(')');
+    const name = stat.slice(stat.indexOf('(') + 1, close);
+    if (name !== 'postgres' && name !== 'redis-server') continue;
+    // After "(comm) ": state, ppid, …; utime and stime are the 12th and 13th of those (proc(5)).
+    const fields = stat.slice(close + 2).split(' ');
+    ticks.set(pid, Number(fields[11]) + Number(fields[12]));
+  }
+  return ticks;
+}
+
+/** µs of store-server CPU between two `storeServerTicks()` (a process that exited in between is lost). */
+function storeServersCpuMicros(before, after) {
+  if (before === null || after === null) return Number.NaN;
+  let ticks = 0;
+  for (const [pid, t] of after) ticks += t - (before.get(pid) ?? 0);
+  return (ticks * 1e6) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
 
 /** A keep-alive HTTP client with one cookie jar per ceremony. */
 function client(baseUrl, origin) {
@@ -224,6 +273,7 @@ async function measureRound(server, api, users) {
   await load(api, server.origin, users, WARMUP_SECONDS);
   const before = await server.ask('stats');
   const clientBefore = process.cpuUsage();
+  const storeServersBefore = storeServerTicks();
   const clientGcBefore = { ...clientGc };
   clientGc.maxMs = 0;
   clientLoopDelay.reset();
@@ -231,6 +281,7 @@ async function measureRound(server, api, users) {
   const result = await load(api, server.origin, users, SECONDS);
   const elapsed = (performance.now() - t0) / 1000;
   const clientCpu = process.cpuUsage(clientBefore);
+  const storeServersAfter = storeServerTicks();
   const clientLoopDelayMs = { p99: clientLoopDelay.percentile(99) / 1e6, max: clientLoopDelay.max / 1e6 };
   const after = await server.ask('stats');
   const count = result.latencies.length;
@@ -245,6 +296,7 @@ async function measureRound(server, api, users) {
     serverCpuMicros: after.cpuMicros - before.cpuMicros,
     serverSystemCpuMicros: after.systemMicros - before.systemMicros,
     clientCpuMicros: clientCpu.user + clientCpu.system,
+    storeServersCpuMicros: storeServersCpuMicros(storeServersBefore, storeServersAfter),
     rss: after.rss,
     redisCommands: after.storeCalls.redis - before.storeCalls.redis,
     postgresQueries: after.storeCalls.postgres - before.storeCalls.postgres,
@@ -283,6 +335,8 @@ function summarise(name, rounds) {
     // The kernel's share (socket reads and writes, loopback TCP): what no JavaScript change reaches.
     serverSystemCpuMicrosPerCeremony: per('serverSystemCpuMicros'),
     clientCpuMicrosPerCeremony: per('clientCpuMicros'),
+    // PostgreSQL's or Redis's own processes on this machine (see storeServersCpuMicros).
+    storeServersCpuMicrosPerCeremony: per('storeServersCpuMicros'),
     rssMiB: Math.max(...rounds.map((r) => r.rss)) / 2 ** 20,
     redisCommandsPerCeremony: per('redisCommands'),
     postgresQueriesPerCeremony: per('postgresQueries'),
@@ -367,6 +421,7 @@ function table(rows, base) {
     'p99 ms',
     'srv CPU µs/cer (sys)',
     'cli CPU µs/cer',
+    'db CPU µs/cer',
     'RSS MiB',
     'redis cmd/cer',
     'pg q/cer',
@@ -381,6 +436,7 @@ function table(rows, base) {
     r.p99Ms.toFixed(2),
     `${r.serverCpuMicrosPerCeremony.toFixed(0)} (${r.serverSystemCpuMicrosPerCeremony.toFixed(0)})`,
     r.clientCpuMicrosPerCeremony.toFixed(0),
+    Number.isNaN(r.storeServersCpuMicrosPerCeremony) ? '-' : r.storeServersCpuMicrosPerCeremony.toFixed(0),
     r.rssMiB.toFixed(0),
     r.redisCommandsPerCeremony.toFixed(1),
     r.postgresQueriesPerCeremony.toFixed(1),

@@ -36,6 +36,7 @@ import type {
   AuthenticatorTransport,
   CredentialView,
   PasskeySession,
+  PendingSignIn,
   PublicKeyCredentialHint,
   StoredCredential,
   UserView,
@@ -68,6 +69,13 @@ export interface FinishAuthenticationInput {
    * stays pending). Omitted: not counted here (the contract handler passes one).
    */
   count?: RequestCount | undefined;
+  /**
+   * Starts keeping the sign-in (writing its session) once the assertion is verified, while the
+   * credential's counter update is still in flight; `undefined` when it cannot (then the caller
+   * keeps it afterwards, as without this option). The sign-in resolves only after both writes;
+   * when the update refuses it (`credential_cloned`) or fails, the kept session is undone first.
+   */
+  beginSignIn?: ((session: PasskeySession) => PendingSignIn | undefined) | undefined;
 }
 
 export interface AuthenticationResult {
@@ -77,6 +85,8 @@ export interface AuthenticationResult {
   account: Account;
   /** The sign-in to keep in the session. */
   session: PasskeySession;
+  /** Whether `beginSignIn` kept it already (the caller must not keep it again). */
+  kept: boolean;
 }
 
 export async function startAuthentication(
@@ -181,7 +191,7 @@ export async function finishAuthentication(
     // Username-first: the username's bucket (known or not, alike); discoverable: the owner's.
     const failureKey = state.failureKey ?? owner?.userHandle;
     if (failureKey !== undefined) known.failureKey = failureKey;
-    return await completeAuthentication(runtime, state, input.response, known, stored, owner);
+    return await completeAuthentication(runtime, state, input, known, stored, owner);
   } catch (error) {
     if (isPassgateError(error) && REPORTED.has(error.code)) {
       runtime.events.emit('verification_failed', {
@@ -206,11 +216,12 @@ export async function finishAuthentication(
 async function completeAuthentication(
   runtime: Runtime,
   state: AuthenticationCeremony,
-  response: AuthenticationResponseBody,
+  input: FinishAuthenticationInput,
   known: { userHandle?: string; failureKey?: string },
   stored: StoredCredential | null,
   account: Account | null,
 ): Promise<AuthenticationResult> {
+  const { response } = input;
   checkCredentialId(response.id, response.rawId);
   // Username-first: only a credential the options listed (§7.2 step 5).
   if (state.allowCredentialIds && !state.allowCredentialIds.includes(response.id)) {
@@ -265,16 +276,51 @@ async function completeAuthentication(
   // Backup eligibility is fixed when the credential is created (§6.1.3).
   if (flags.be !== stored.backupEligible) throw verificationFailed('backup_eligibility_changed');
 
-  const updated = await applySignIn(runtime, account, stored, info.newCounter, flags.bs);
   const session: PasskeySession = {
     userId: account.userId,
     userHandle: account.userHandle,
-    credentialId: updated.id,
+    credentialId: stored.id,
     authenticatedAt: runtime.now(),
     userVerified: flags.uv,
   };
+  // Everything the session holds is known now: its write may overlap the counter update's. The
+  // sign-in stands only if the update does, so a refused or failed update undoes the session first.
+  // A counter that already fails the clone rule writes no session: applySignIn refuses it below.
+  const pending = counterRegressed(info.newCounter, stored.counter)
+    ? undefined
+    : input.beginSignIn?.(session);
+  // Handled from the start: a write that fails while the update is in flight must not surface as
+  // an unhandled rejection (it is awaited, or undone, below).
+  pending?.kept.catch(() => {});
+  let updated: StoredCredential;
+  try {
+    updated = await applySignIn(runtime, account, stored, info.newCounter, flags.bs);
+  } catch (error) {
+    if (pending) await undoPendingSignIn(runtime, pending);
+    throw error;
+  }
+  if (pending) await pending.kept;
   runtime.events.emit('signed_in', { account, credential: updated, userVerified: flags.uv });
-  return { user: toUserView(account), credential: toCredentialView(runtime, updated), account, session };
+  return {
+    user: toUserView(account),
+    credential: toCredentialView(runtime, updated),
+    account,
+    session,
+    kept: pending !== undefined,
+  };
+}
+
+/** Removes a session kept for a sign-in that did not stand; a failure to remove it is logged, not thrown. */
+async function undoPendingSignIn(runtime: Runtime, pending: PendingSignIn): Promise<void> {
+  try {
+    await pending.undo();
+  } catch (error) {
+    // The session's id never reached the browser (no cookie goes out with the error), so the row
+    // left behind signs no one in; it expires with the store's TTL.
+    runtime.logger.warn('passgate: could not remove the session of a sign-in that did not stand', {
+      message: error instanceof Error ? error.message : String(error),
+    });
+  }
 }
 
 /**
@@ -349,6 +395,11 @@ function fromSignInReads(read: SignInReads): {
   return { state, stored: read.credential, owner: read.credential ? read.account : null };
 }
 
+/** §7.2 step 21: a counter that does not increase while either value is non-zero (a possible clone). */
+function counterRegressed(received: number, stored: number): boolean {
+  return (received !== 0 || stored !== 0) && received <= stored;
+}
+
 /**
  * The signature counter rule (§7.2 step 21) and the update, by compare-and-set so two sign-ins racing
  * on one credential cannot both move the counter from the same value. A counter that does not
@@ -364,7 +415,7 @@ async function applySignIn(
 ): Promise<StoredCredential> {
   let current = credential;
   for (let attempt = 0; attempt < 3; attempt++) {
-    if ((counter !== 0 || current.counter !== 0) && counter <= current.counter) {
+    if (counterRegressed(counter, current.counter)) {
       runtime.events.emit('clone_suspected', { account, credential: current, receivedCounter: counter });
       throw new PassgateError('credential_cloned', undefined, { reason: 'counter_not_increased' });
     }

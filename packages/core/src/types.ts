@@ -69,6 +69,22 @@ export interface PasskeySession {
   userVerified: boolean;
 }
 
+/**
+ * A sign-in whose session is being written while the credential's update after the sign-in is still
+ * in flight (`FinishAuthenticationInput.beginSignIn`): the two store writes overlap, so a sign-in on
+ * a network store waits for one write instead of two in a row.
+ */
+export interface PendingSignIn {
+  /** Settles when the session is written: resolves, or rejects as keeping the sign-in would (`store_unavailable` for an outage). */
+  readonly kept: Promise<void>;
+  /**
+   * The sign-in did not stand (the credential's update refused it, or failed): removes what was
+   * kept, after `kept` settled, so that no session cookie is sent and no stored session remains.
+   * Rejects when the removal failed (logged; the session's id was never sent to the browser).
+   */
+  undo(): Promise<void>;
+}
+
 /** `User` of the HTTP contract. */
 export interface UserView {
   id: string;

@@ -199,11 +199,18 @@ export function buildRoutes(passgate: Passgate): Route[] {
       async run({ request, body, context, cookie, count }) {
         const response = parseBody(authenticationResponseSchema, body);
         return withCeremony(passgate.runtime.logger, cookie, request, count, async (ceremonyId) => {
-          const result = await passgate.finishAuthentication({ ceremonyId, response, context, count });
+          const result = await passgate.finishAuthentication({
+            ceremonyId,
+            response,
+            context,
+            count,
+            beginSignIn: request.beginSignIn,
+          });
           return json(200, { verified: true, user: result.user, credential: result.credential }, [], {
             type: 'sign_in',
             session: result.session,
             user: result.user,
+            kept: result.kept,
           });
         });
       },

@@ -1,5 +1,5 @@
 import type { SignIn } from '../sign-in.js';
-import type { PasskeySession, UserView } from '../types.js';
+import type { PasskeySession, PendingSignIn, UserView } from '../types.js';
 
 /**
  * The framework-neutral request and response of the HTTP contract. A framework adapter turns its
@@ -31,6 +31,12 @@ export interface ContractRequest {
    * leave its session layer off that path. Optional.
    */
   sessionsReady?: () => void;
+  /**
+   * Optional: starts keeping a passkey sign-in before the credential's update has committed, so the
+   * two writes overlap (`FinishAuthenticationInput.beginSignIn`); `undefined` when the integration
+   * keeps this one afterwards instead. A `sign_in` action it kept says so (`kept: true`).
+   */
+  beginSignIn?: ((session: PasskeySession) => PendingSignIn | undefined) | undefined;
 }
 
 /** A `ContractRequest` whose sign-in has been resolved, as the endpoints see it. */
@@ -56,6 +62,11 @@ export type SessionAction =
       session: PasskeySession;
       /** Who signed in (`id` is the application's user id), for the application's own sign-in hook. */
       user: UserView;
+      /**
+       * The session is written already (through `ContractRequest.beginSignIn`): the adapter only
+       * finishes the sign-in (the application's own hook), it does not keep it a second time.
+       */
+      kept?: boolean;
     }
   | { type: 'sign_out' };
 

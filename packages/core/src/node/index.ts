@@ -42,4 +42,9 @@ export {
   type SessionRequest,
 } from './session.js';
 export { withStoreOutages } from './session-store-outages.js';
-export { type ApplicationSignInOptions, type SignInAdapter, signInAdapter } from './sign-in.js';
+export {
+  type ApplicationSignInOptions,
+  type BegunSignIn,
+  type SignInAdapter,
+  signInAdapter,
+} from './sign-in.js';

@@ -6,7 +6,7 @@ import type { Passgate } from '../passgate.js';
 import { contractErrorResponse } from './errors.js';
 import { type NodeRequestInfo, toContractRequest } from './request.js';
 import { writeContractResponse } from './response.js';
-import type { SignInAdapter } from './sign-in.js';
+import type { BegunSignIn, SignInAdapter } from './sign-in.js';
 
 /**
  * Serves one request of the contract end to end: lets the contract handler decide (routing, checks,
@@ -44,6 +44,10 @@ export async function serveContract<Req extends object, Res>(
     const resolve = () => signIns.resolve(req, res);
     const request = toContractRequest(exchange.raw, exchange.below, resolve, exchange.info);
     request.sessionsReady = () => signIns.assertReady(req);
+    // A sign-in's session write may overlap the credential's update (see SignInAdapter.begin).
+    let begun: BegunSignIn | undefined;
+    const begin = signIns.begin;
+    if (begin) request.beginSignIn = (session) => (begun = begin.call(signIns, req, res, session));
     const response = await handler.handle(request);
     if (!response) {
       // Not a contract route: the app's handlers after us still read `req.passkey`.
@@ -52,7 +56,8 @@ export async function serveContract<Req extends object, Res>(
     }
     const action = response.sessionAction;
     if (action?.type === 'sign_in') {
-      await signIns.signIn(req, res, action.session, action.user);
+      if (action.kept && begun) await begun.finish(action.user);
+      else await signIns.signIn(req, res, action.session, action.user);
     } else if (action?.type === 'sign_out') {
       await signIns.signOut(req, res);
     }

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { serialize } from 'cookie';
-import type { PasskeySession } from '../types.js';
+import type { PasskeySession, PendingSignIn } from '../types.js';
 import { appendSetCookie } from './response.js';
 
 /**
@@ -16,6 +16,13 @@ export interface SessionAdapter<Req = IncomingMessage, Res = ServerResponse> {
   assertReady(req: Req): void;
   get(req: Req): Promise<PasskeySession | null>;
   signIn(req: Req, res: Res, session: PasskeySession): Promise<void>;
+  /**
+   * Optional: starts `signIn` without waiting, for a sign-in that may still be refused (the
+   * credential's update runs at the same time); `undefined` when this request's sign-in must be kept
+   * with `signIn` afterwards. `undo()` must leave the request and the store as if nothing was kept:
+   * no stored session, no session cookie on the response.
+   */
+  begin?(req: Req, res: Res, session: PasskeySession): PendingSignIn | undefined;
   signOut(req: Req, res: Res): Promise<void>;
   /**
    * Ends a sign-in whose passkey was deleted, in the middle of a request that goes on (signed out).
@@ -114,6 +121,37 @@ function sessionGenerator(req: object): ((req: object) => void) | undefined {
     : undefined;
 }
 
+/**
+ * Puts the sign-in into the request's new session (made by regenerate() or generate()) and saves it.
+ * express-session's response hook cannot see a save made after regenerate()/generate() (only
+ * sessions it made itself are tracked) and would write the same session a second time: once stored,
+ * that second save becomes a no-op for this request's session object. When the save fails, the new
+ * express-session session is taken off the request, so the error's response carries no cookie for a session the
+ * store does not have, and express-session does not try the save again as the response ends.
+ */
+async function keep(req: object, session: PasskeySession): Promise<void> {
+  // express-session's own behaviour is known (its store has generate()); other connect-style
+  // sessions (@fastify/session) keep their request object as it is.
+  const forget = sessionGenerator(req) !== undefined;
+  const fresh = expressSession(req);
+  if (!fresh) throw new Error('passgate: express-session did not create a new session.');
+  fresh[SESSION_KEY] = session;
+  try {
+    await call((cb) => fresh.save(cb));
+  } catch (error) {
+    if (forget && expressSession(req) === fresh) delete (req as { session?: unknown }).session;
+    throw error;
+  }
+  Object.defineProperty(fresh, 'save', {
+    configurable: true,
+    writable: true,
+    value: (callback?: (error?: unknown) => void) => {
+      callback?.();
+      return fresh;
+    },
+  });
+}
+
 /** Whether the request carried the session cookie (any value): only then can the store hold its session. */
 function hasCookie(req: { headers: IncomingHttpHeaders }, name: string): boolean {
   const header = req.headers.cookie;
@@ -168,22 +206,27 @@ export function expressSessionAdapter<Req extends SessionRequest, Res>(
       const generate = hasCookie(req, sessionCookieName) ? undefined : sessionGenerator(req);
       if (generate) generate(req);
       else await call((cb) => current.regenerate(cb));
-      // regenerate() replaces req.session with a new object.
-      const fresh = expressSession(req);
-      if (!fresh) throw new Error('passgate: express-session did not create a new session.');
-      fresh[SESSION_KEY] = session;
-      await call((cb) => fresh.save(cb));
-      // express-session's response hook cannot see a save made after regenerate()/generate() (only
-      // sessions it made itself are tracked) and would write the same session a second time. It is
-      // stored already: that second save becomes a no-op for this request's session object.
-      Object.defineProperty(fresh, 'save', {
-        configurable: true,
-        writable: true,
-        value: (callback?: (error?: unknown) => void) => {
-          callback?.();
-          return fresh;
+      await keep(req, session);
+    },
+    begin(req, _res, session) {
+      // Only without a session cookie: with one, signIn() first removes the old session
+      // (regenerate), and a sign-in that is then refused must not have signed anyone out.
+      if (!expressSession(req) || hasCookie(req, sessionCookieName)) return undefined;
+      const generate = sessionGenerator(req);
+      if (!generate) return undefined;
+      generate(req);
+      const kept = keep(req, session);
+      return {
+        kept,
+        async undo() {
+          await kept.catch(() => {});
+          const fresh = expressSession(req);
+          if (!fresh) return;
+          // destroy() removes req.session first, so express-session neither sends its cookie nor
+          // saves it again at the end of the response; then it deletes the stored copy.
+          await call((cb) => fresh.destroy(cb));
         },
-      });
+      };
     },
     async expire(req) {
       const current = expressSession(req);

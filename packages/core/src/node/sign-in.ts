@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolveRequestSignIn } from '../http/sign-in.js';
 import type { Passgate } from '../passgate.js';
 import type { IdentifiedUser, SignIn } from '../sign-in.js';
-import type { PasskeySession, UserView } from '../types.js';
+import type { PasskeySession, PendingSignIn, UserView } from '../types.js';
 import type { SessionAdapter } from './session.js';
 
 /**
@@ -47,8 +47,20 @@ export interface SignInAdapter<Req = IncomingMessage, Res = ServerResponse> {
   resolve(req: Req, res?: Res): Promise<SignIn | null>;
   /** Keeps a passkey sign-in, then calls the application's `onPasskeySignIn`. */
   signIn(req: Req, res: Res, session: PasskeySession, user: UserView): Promise<void>;
+  /**
+   * Optional: starts keeping a passkey sign-in while the credential's update is still in flight
+   * (`SessionAdapter.begin`); `undefined` when it is kept afterwards with `signIn`. Once the sign-in
+   * stands, `finish(user)` does the rest of `signIn` (records it on the request, then calls
+   * `onPasskeySignIn`).
+   */
+  begin?(req: Req, res: Res, session: PasskeySession): BegunSignIn | undefined;
   /** Ends the sign-in on the server (`POST /logout`). */
   signOut(req: Req, res: Res): Promise<void>;
+}
+
+/** A sign-in `SignInAdapter.begin` started: its session write, and what is left to do once it stands. */
+export interface BegunSignIn extends PendingSignIn {
+  finish(user: UserView): Promise<void>;
 }
 
 /** Where the resolved sign-in is kept on a request: `req.passkey`, as the framework packages document it. */
@@ -100,6 +112,18 @@ export function signInAdapter<Req extends object, Res>(
       await sessions.signIn(req, res, session);
       slot<Res>(req).passkey = session;
       await onPasskeySignIn?.(req, res, { user, session });
+    },
+    begin(req, res, session) {
+      const pending = sessions.begin?.(req, res, session);
+      if (!pending) return undefined;
+      return {
+        kept: pending.kept,
+        undo: () => pending.undo(),
+        async finish(user) {
+          slot<Res>(req).passkey = session;
+          await onPasskeySignIn?.(req, res, { user, session });
+        },
+      };
     },
     async signOut(req, res) {
       await sessions.signOut(req, res);
