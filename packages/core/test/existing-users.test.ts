@@ -1,68 +1,17 @@
-import type { ApplicationSignIn, IdentifiedUser, PassgateLogger } from '@passgate/core';
+import type { PassgateLogger } from '@passgate/core';
 import { identifyRequest } from '@passgate/core/http';
 import { SoftwareAuthenticator } from '@passgate/testing';
 import { describe, expect, it } from 'vitest';
 import {
-  asRegistration,
+  addPasskey,
+  appPassgate,
+  appUser,
   eventsNamed,
   failure,
-  type Harness,
   makePassgate,
-  ORIGIN,
-  type PassgateOverrides,
   signIn,
   signUp,
 } from './helpers.js';
-
-/** A Passgate for an application with its own users: sign-up off, events recorded. */
-function appPassgate(overrides: PassgateOverrides = {}) {
-  const h = makePassgate({ signUp: false, ...overrides });
-  const added: unknown[] = [];
-  const removed: unknown[] = [];
-  h.passgate.on('credential_added', (e) => {
-    added.push(e);
-  });
-  h.passgate.on('credential_removed', (e) => {
-    removed.push(e);
-  });
-  return { ...h, added, removed };
-}
-
-/** What the application's `identify` would give for a user who signed in with a password `agoMs` ago. */
-function appUser(h: Harness, user: Partial<IdentifiedUser> = {}, agoMs = 0): ApplicationSignIn {
-  const signIn = h.passgate.checkIdentifiedUser({
-    userId: 'app-user-42',
-    name: 'ada@example.com',
-    displayName: 'Ada Lovelace',
-    authenticatedAt: new Date(h.clock.now - agoMs),
-    ...user,
-  });
-  if (!signIn) throw new Error('expected a user');
-  return signIn;
-}
-
-/** The first (or a further) passkey for an application's user; `flags` reach the authenticator data. */
-async function addPasskey(
-  h: Harness,
-  authenticator: SoftwareAuthenticator,
-  signedIn: ApplicationSignIn,
-  o: { mediation?: 'conditional' | 'required'; up?: boolean; finishAs?: ApplicationSignIn | null } = {},
-) {
-  const start = await h.passgate.startRegistration({ session: signedIn, mediation: o.mediation });
-  const raw = await authenticator.createCredential(start.options, {
-    origin: ORIGIN,
-    ...(o.up === false ? { flags: { up: false, uv: false } } : {}),
-  });
-  return {
-    start,
-    result: () =>
-      h.passgate.finishRegistration({
-        ceremonyId: start.ceremonyId,
-        response: asRegistration(raw),
-        session: o.finishAs === undefined ? signedIn : o.finishAs,
-      }),
-  };
-}
 
 describe("the application's own users", () => {
   it('a first passkey links the app user id to a new random user handle, never derived from the id or name', async () => {

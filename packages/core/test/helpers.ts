@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import {
+  type ApplicationSignIn,
   authenticationResponseSchema,
   createMemoryStores,
+  type IdentifiedUser,
   Passgate,
   PassgateError,
   type PassgateEventMap,
@@ -334,4 +336,54 @@ export async function seedVectorCredential(
       lastUsedAt: null,
     },
   );
+}
+
+/** What the application's `identify` would give for a user who signed in with a password `agoMs` ago. */
+export function appUser(h: Harness, user: Partial<IdentifiedUser> = {}, agoMs = 0): ApplicationSignIn {
+  const signIn = h.passgate.checkIdentifiedUser({
+    userId: 'app-user-42',
+    name: 'ada@example.com',
+    displayName: 'Ada Lovelace',
+    authenticatedAt: new Date(h.clock.now - agoMs),
+    ...user,
+  });
+  if (!signIn) throw new Error('expected a user');
+  return signIn;
+}
+
+/** The first (or a further) passkey for an application's user; `flags` reach the authenticator data. */
+export async function addPasskey(
+  h: Harness,
+  authenticator: SoftwareAuthenticator,
+  signedIn: ApplicationSignIn,
+  o: { mediation?: 'conditional' | 'required'; up?: boolean; finishAs?: ApplicationSignIn | null } = {},
+) {
+  const start = await h.passgate.startRegistration({ session: signedIn, mediation: o.mediation });
+  const raw = await authenticator.createCredential(start.options, {
+    origin: ORIGIN,
+    ...(o.up === false ? { flags: { up: false, uv: false } } : {}),
+  });
+  return {
+    start,
+    result: () =>
+      h.passgate.finishRegistration({
+        ceremonyId: start.ceremonyId,
+        response: asRegistration(raw),
+        session: o.finishAs === undefined ? signedIn : o.finishAs,
+      }),
+  };
+}
+
+/** A Passgate for an application with its own users: sign-up off, events recorded. */
+export function appPassgate(overrides: PassgateOverrides = {}) {
+  const h = makePassgate({ signUp: false, ...overrides });
+  const added: unknown[] = [];
+  const removed: unknown[] = [];
+  h.passgate.on('credential_added', (e) => {
+    added.push(e);
+  });
+  h.passgate.on('credential_removed', (e) => {
+    removed.push(e);
+  });
+  return { ...h, added, removed };
 }
