@@ -3,12 +3,11 @@ import type { Row } from './db.js';
 
 export const CREDENTIAL_COLUMNS =
   'id, user_handle, public_key, algorithm, counter, transports, backup_eligible, backed_up, aaguid, attestation_format, nickname, created_at, last_used_at';
-export const ACCOUNT_COLUMNS = 'user_handle, user_id, username, display_name, created_at, source';
+export const ACCOUNT_COLUMNS = 'user_handle, user_id, username, display_name, created_at';
 
 // Each value is converted whatever the pool's type casting (numbers may come back as strings,
 // BOOLEAN as 0/1, VARBINARY as a Buffer): every returned object is fresh and of the declared types.
-/** A text column's value, whether the driver gives a string or (VARBINARY) a Buffer. */
-export const text = (v: unknown): string => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
+const text = (v: unknown): string => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
 const num = (v: unknown): number => Number(v);
 const bool = (v: unknown): boolean => Number(v) === 1 || v === true;
 
@@ -50,17 +49,13 @@ export function credentialValues(c: StoredCredential): unknown[] {
 }
 
 export function accountFromRow(row: Row): Account {
-  const account: Account = {
+  return {
     userHandle: text(row.user_handle),
     userId: text(row.user_id),
     username: text(row.username),
     displayName: text(row.display_name),
     createdAt: new Date(num(row.created_at)),
   };
-  // NULL for accounts stored before `source` was recorded: then it stays absent.
-  const source = row.source === null || row.source === undefined ? null : text(row.source);
-  if (source === 'application' || source === 'sign_up') account.source = source;
-  return account;
 }
 
 /** The `INSERT` values of an account, in `ACCOUNT_COLUMNS` order; names as UTF-8 bytes for the `VARBINARY` columns. */
@@ -71,6 +66,5 @@ export function accountValues(a: Account): unknown[] {
     Buffer.from(a.username, 'utf8'),
     a.displayName,
     a.createdAt.getTime(),
-    a.source ?? null,
   ];
 }

@@ -45,7 +45,6 @@ export async function migrate(options: { pool: Pool; tablePrefix?: string }): Pr
       username VARBINARY(256) NOT NULL,
       display_name VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
       created_at BIGINT NOT NULL,
-      ${SOURCE_COLUMN},
       UNIQUE KEY user_id (user_id),
       UNIQUE KEY username (username)
     ) ENGINE=InnoDB`,
@@ -67,26 +66,6 @@ export async function migrate(options: { pool: Pool; tablePrefix?: string }): Pr
     ) ENGINE=InnoDB`,
   ];
   for (const sql of statements) await options.pool.query(sql);
-  await addSourceColumn(options.pool, t, options.tablePrefix ?? 'passgate_');
-}
-
-/** `Account.source` ('application', 'sign_up'; NULL for accounts stored before it was recorded). */
-const SOURCE_COLUMN = 'source VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NULL';
-
-/**
- * Accounts tables made before `source` existed get the column (MySQL 8 has no `ADD COLUMN IF NOT
- * EXISTS`, so look first). Of two migrations racing here, the second's duplicate column is fine.
- */
-async function addSourceColumn(pool: Pool, t: Tables, prefix: string): Promise<void> {
-  const [found] = await pool.query(
-    `SELECT 1 FROM information_schema.columns
-      WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'source'`,
-    [`${prefix}accounts`],
-  );
-  if ((found as unknown[]).length > 0) return;
-  await pool.query(`ALTER TABLE ${t.accounts} ADD COLUMN ${SOURCE_COLUMN}`).catch((error: unknown) => {
-    if ((error as { code?: unknown }).code !== 'ER_DUP_FIELDNAME') throw error;
-  });
 }
 
 /** Drops this installation's tables (tests). */

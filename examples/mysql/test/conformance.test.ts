@@ -46,6 +46,5 @@ describeStorageAdapter(
         close: () => pool.end(),
       };
     },
-    renaming: true,
   },
 );

@@ -82,4 +82,3 @@ export {
   type TracerProviderLike,
 } from './telemetry.js';
 export type * from './types.js';
-export type { PasskeyAccountNames } from './user-operations.js';

@@ -273,21 +273,6 @@ function createAccountRepository(credentials: CredentialState): {
       userHandleByUsername.delete(account.username);
       return ids;
     },
-
-    async rename(userHandle, { username, displayName, expectedUsername }) {
-      const account = byUserHandle.get(userHandle);
-      if (account === undefined) return null;
-      const current = account.username;
-      if (expectedUsername !== undefined && current !== expectedUsername && current !== username) return null;
-      const holder = userHandleByUsername.get(username);
-      if (holder !== undefined && holder !== userHandle) throw usernameTaken();
-      // The index moves with the name: the old one is free at once.
-      userHandleByUsername.delete(current);
-      userHandleByUsername.set(username, userHandle);
-      account.username = username;
-      if (displayName !== undefined) account.displayName = displayName;
-      return copyAccount(account);
-    },
   };
   return {
     repository,
@@ -319,15 +304,13 @@ function copyCredential(c: StoredCredential): StoredCredential {
 }
 
 function copyAccount(a: Account): Account {
-  const copy: Account = {
+  return {
     userId: a.userId,
     userHandle: a.userHandle,
     username: a.username,
     displayName: a.displayName,
     createdAt: new Date(a.createdAt.getTime()),
   };
-  if (a.source !== undefined) copy.source = a.source;
-  return copy;
 }
 
 /** The repository's listing order: `createdAt`, then `id` by UTF-16 code units (byte order for base64url). */

@@ -40,8 +40,6 @@ import type { Account, CredentialView, PasskeySession, SignalView } from './type
 import {
   deletePasskeyAccount,
   listUserCredentials,
-  type PasskeyAccountNames,
-  renamePasskeyAccount,
   revokeAllCredentials,
   revokeCredential,
 } from './user-operations.js';
@@ -156,17 +154,6 @@ export class Passgate {
    */
   deletePasskeyAccount(userId: string): Promise<boolean> {
     return deletePasskeyAccount(this.runtime, userId);
-  }
-
-  /**
-   * The application changed the user's name (or email): the passkey account's stored copy, which
-   * username-first sign-in looks up, follows, and the old name is free. A stale copy of the name held
-   * by another of the application's users is released; one a Passgate sign-up holds is
-   * `username_taken`. Resolves false when the user has no passkey account. Needs stores with
-   * `AccountRepository.rename` (a `TypeError` otherwise): the in-memory, Redis and PostgreSQL ones.
-   */
-  renamePasskeyAccount(userId: string, names: PasskeyAccountNames): Promise<boolean> {
-    return renamePasskeyAccount(this.runtime, userId, names);
   }
 
   describeSession(session: SignIn | null): Promise<SessionView> {

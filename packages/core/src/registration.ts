@@ -5,7 +5,6 @@ import {
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
 import { decodeCredentialPublicKey } from '@simplewebauthn/server/helpers';
-import { accountRenamer, createApplicationAccount, isReleasable, renameAccount } from './account-names.js';
 import { canonicalUsername, linkedAccount, signedInAccount } from './accounts.js';
 import {
   authenticatorPolicySnapshot,
@@ -133,7 +132,6 @@ export async function startRegistration(
       const names = currentNames(signIn, account);
       userName = isApplicationSignIn(signIn) ? canonicalUsername(runtime, names.name) : names.name;
       userDisplayName = names.displayName;
-      if (isApplicationSignIn(signIn)) await refreshStoredNames(runtime, account, userName, userDisplayName);
     } else {
       // Only an application's user has no account here (a Passgate session's account is checked).
       if (!isApplicationSignIn(signIn)) throw new PassgateError('unauthenticated');
@@ -142,9 +140,7 @@ export async function startRegistration(
       const taken = await runtime.store('accounts.findByUsername', () =>
         runtime.stores.accounts.findByUsername(username),
       );
-      // Another application account's copy of the name is stale (the application now gives it to this
-      // user): it is released when the passkey is stored. A sign-up's name stays taken.
-      if (taken && !isReleasable(runtime, taken, app.userId)) throw new PassgateError('username_taken');
+      if (taken) throw new PassgateError('username_taken');
       // A fresh random handle, never derived from the application's user id or name (§14.6.1).
       ceremony = {
         mode: 'link',
@@ -385,7 +381,6 @@ async function saveRegistration(
         username: state.username,
         displayName: state.displayName,
         createdAt: credential.createdAt,
-        source: 'sign_up',
       };
       await runtime.store('accounts.create', () => runtime.stores.accounts.create(account, credential));
       const session: PasskeySession = {
@@ -405,9 +400,22 @@ async function saveRegistration(
         username: state.username,
         displayName: state.displayName,
         createdAt: credential.createdAt,
-        source: 'application',
       };
-      await createApplicationAccount(runtime, account, credential);
+      await runtime.store('accounts.create', async () => {
+        try {
+          await runtime.stores.accounts.create(account, credential);
+        } catch (error) {
+          // Another first passkey of this user won the race (the create fails on the username or the
+          // user id): this one was made for a user handle that will never be theirs, so it is refused
+          // and the client starts again, adding one to the account that now exists.
+          if (isPassgateError(error, 'credential_exists')) throw error;
+          const linked = await runtime.stores.accounts.findByUserId(account.userId);
+          if (linked && linked.userHandle !== account.userHandle) {
+            throw new PassgateError('ceremony_expired', undefined, { reason: 'linked_meanwhile' });
+          }
+          throw error;
+        }
+      });
       return { account, session: null };
     }
     case 'add': {
@@ -419,22 +427,6 @@ async function saveRegistration(
       return { account: owner.account, session: null };
     }
   }
-}
-
-/**
- * An application's user adding a passkey: when the names the application gives now differ from the
- * stored copy, the copy follows (username-first sign-in then finds the user by their current name).
- * A name a sign-up's account holds is `username_taken`. Stores that cannot rename keep the copy.
- */
-async function refreshStoredNames(
-  runtime: Runtime,
-  account: Account,
-  username: string,
-  displayName: string,
-): Promise<void> {
-  if (account.username === username && account.displayName === displayName) return;
-  if (accountRenamer(runtime) === null) return;
-  await renameAccount(runtime, account, username, displayName);
 }
 
 function publicKeyAlgorithm(publicKey: Uint8Array<ArrayBuffer>): number | null {

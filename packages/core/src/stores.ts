@@ -187,50 +187,6 @@ export interface AccountRepository {
    * Used when the application deletes a user or removes their passkey account.
    */
   delete(userHandle: string): Promise<string[] | null>;
-
-  /**
-   * Optional (adapters written before it keep working without it; the core then leaves stored names as
-   * they were first stored). Renames the account with this user handle: its username becomes
-   * `rename.username`, and its display name `rename.displayName` when given. The username index moves
-   * in the same atomic step: from then on `findByUsername` finds the account by the new name only, and
-   * the old name is free at once (a `create` or `rename` may take it).
-   *
-   * The first of these that applies answers:
-   * - resolves `null`, changing nothing, when no account has this user handle, or when
-   *   `rename.expectedUsername` is given and the stored username is neither it nor `rename.username`
-   *   (renamed meanwhile: a compare-and-set, so a rename based on a stale read never applies);
-   * - rejects with `username_taken` (`usernameTaken()`) when another account holds `rename.username`,
-   *   changing nothing;
-   * - resolves the account as stored afterwards (a fresh copy), also when its username already was
-   *   `rename.username` (then only the display name may change). Its user id, user handle, `createdAt`,
-   *   `source` and credentials stay as they were.
-   *
-   * Atomic with respect to every other write, across every process sharing the store: of concurrent
-   * renames and creates claiming one username, exactly one resolves and the others reject with
-   * `username_taken`; concurrent renames of one account leave it with exactly one of the names and
-   * every other one free; a rename racing the account's `delete` leaves no index entry behind.
-   * Names are compared exactly, as everywhere. `rename.username` is 1 to 64 code points and may
-   * start with U+0001: the core moves an application's stale name out of the way by renaming the
-   * account to a released name (`"\u0001released:"` and 43 base64url characters).
-   *
-   * An adapter that offers `rename` also keeps `Account.source` as `create` was given it (absent
-   * stays absent) and returns it from `findByUserHandle`, `findByUserId` and `findByUsername`; the
-   * core reads it there to tell an application's account from a sign-up's.
-   */
-  rename?(userHandle: string, rename: AccountRename): Promise<Account | null>;
-}
-
-/** What `AccountRepository.rename` changes. */
-export interface AccountRename {
-  /** The new username, kept exactly. */
-  username: string;
-  /** The new display name, kept exactly; omitted: the stored one stays. */
-  displayName?: string;
-  /**
-   * Rename only while the stored username is exactly this one (or already `username`); otherwise
-   * resolve `null` and change nothing. Omitted: whatever the stored username is.
-   */
-  expectedUsername?: string;
 }
 
 /** What `SignInStore.consumeForSignIn` read. */
@@ -240,9 +196,8 @@ export interface SignInReads {
   /** The credential with the given id (as `CredentialRepository.findById`), or `null`. */
   credential: StoredCredential | null;
   /**
-   * The account owning `credential` (as `AccountRepository.findByUserHandle(credential.userHandle)`,
-   * except that its `source` may be left out: the core does not read it here); `null` when there is
-   * no credential or no such account.
+   * The account owning `credential` (as `AccountRepository.findByUserHandle(credential.userHandle)`);
+   * `null` when there is no credential or no such account.
    */
   account: Account | null;
 }
@@ -300,7 +255,6 @@ export interface SignInStore {
 
 /** What `SignInStore.findForSignIn` read. */
 export interface UsernameReads {
-  /** As `AccountRepository.findByUsername`, except that its `source` may be left out (not read here). */
   account: Account | null;
   /** The account's credentials, oldest first; `[]` when there is no account. */
   credentials: StoredCredential[];

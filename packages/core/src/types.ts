@@ -51,27 +51,12 @@ export interface Account {
   userId: string;
   /** The WebAuthn user handle: random bytes (base64url), never derived from the user's name or id. Unique. */
   userHandle: string;
-  /**
-   * The canonical username (see `normalizeUsername`), 1..64 code points. Unique. For an application's
-   * account it is a copy of the application's name; when another application user took that name over,
-   * it is a released name instead (U+0001 then printable ASCII, which no canonical username can be, so
-   * no sign-in looks it up) until the account is renamed again.
-   */
+  /** The canonical username (see `normalizeUsername`), 1..64 code points. Unique. */
   username: string;
   /** Name shown by authenticators, 1..64 code points. */
   displayName: string;
   createdAt: Date;
-  /**
-   * Who made the account: `application`, the application's own user linked at their first passkey
-   * (`userId` is the application's id and `username` a copy of its name, which the application owns);
-   * `sign_up`, Passgate's own sign-up. Absent on accounts stored before it was recorded, and from
-   * adapters that do not keep it (keeping it is part of the optional `AccountRepository.rename`).
-   */
-  source?: AccountSource;
 }
-
-/** `Account.source`: who made the account. */
-export type AccountSource = 'application' | 'sign_up';
 
 /** A sign-in, as a session keeps it. Written by the framework packages, read back on each request. */
 export interface PasskeySession {

@@ -1,21 +1,18 @@
-import { isReleasedUsername } from './account-names.js';
 import type { Runtime } from './runtime.js';
 import { isApplicationSignIn, type SignIn } from './sign-in.js';
 import type { Account, CredentialView, SignalView, StoredCredential, UserView } from './types.js';
 
 /**
  * The names to show for the account behind a sign-in. The application owns its users' names: for its
- * own sign-in (`identify`) they are the ones it reports now, even when the stored copy is older (it
- * follows when the user adds a passkey, or when the application calls `renamePasskeyAccount`). The
- * stored copy names a Passgate session's account and a passkey sign-in's answer; a released one (the
- * name went to another application user) is no name to show, so the display name stands in for it.
+ * own sign-in (`identify`) they are the ones it reports now, even when they changed since the first
+ * passkey. The account's stored copy is not rewritten (it stays the key username-first sign-in looks
+ * up); it names a Passgate session's account, and a passkey sign-in's answer.
  */
 export function currentNames(signIn: SignIn | null, account: Account): { name: string; displayName: string } {
   if (isApplicationSignIn(signIn) && signIn.userId === account.userId) {
     return { name: signIn.name, displayName: signIn.displayName };
   }
-  const name = isReleasedUsername(account.username) ? account.displayName : account.username;
-  return { name, displayName: account.displayName };
+  return { name: account.username, displayName: account.displayName };
 }
 
 export function toUserView(account: Account, signIn: SignIn | null = null): UserView {

@@ -78,16 +78,6 @@ CREATE INDEX IF NOT EXISTS "${n.c.challengesExpiresAtIdx}" ON ${n.challenges} (e
     sql: (n) => `ALTER TABLE ${n.challenges} SET UNLOGGED;
 `,
   },
-  {
-    // Who made each account (`Account.source`): the core releases an application's stale copy of a
-    // name for another application user, never a sign-up's name. Rows from before stay NULL (not
-    // known). A nullable column without a default: a catalog change only, no table rewrite.
-    version: 3,
-    name: 'accounts_source',
-    sql: (n) => `ALTER TABLE ${n.accounts} ADD COLUMN IF NOT EXISTS source text
-  CONSTRAINT "${n.c.accountsSourceCheck}" CHECK (source IN ('application', 'sign_up'));
-`,
-  },
 ];
 
 /** The migrations rendered for a schema and table prefix (for a team's own migration tool). */

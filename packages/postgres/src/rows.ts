@@ -24,14 +24,12 @@ export interface AccountRow {
   username: string;
   display_name: string;
   created_at: Date;
-  /** `NULL` for accounts stored before it was recorded; left out by reads that do not need it. */
-  source?: string | null;
 }
 
 export const CREDENTIAL_COLUMNS =
   'id, user_handle, public_key, algorithm, counter, transports, backup_eligible, backed_up, aaguid, attestation_format, nickname, created_at, last_used_at';
 
-export const ACCOUNT_COLUMNS = 'user_id, user_handle, username, display_name, created_at, source';
+export const ACCOUNT_COLUMNS = 'user_id, user_handle, username, display_name, created_at';
 
 export function credentialFromRow(row: CredentialRow): StoredCredential {
   return {
@@ -52,13 +50,11 @@ export function credentialFromRow(row: CredentialRow): StoredCredential {
 }
 
 export function accountFromRow(row: AccountRow): Account {
-  const account: Account = {
+  return {
     userId: row.user_id,
     userHandle: encodeId(row.user_handle),
     username: row.username,
     displayName: row.display_name,
     createdAt: new Date(row.created_at.getTime()),
   };
-  if (row.source === 'application' || row.source === 'sign_up') account.source = row.source;
-  return account;
 }

@@ -44,7 +44,6 @@ export interface SqlNames {
     accountsPkey: string;
     accountsUserHandleKey: string;
     accountsUsernameKey: string;
-    accountsSourceCheck: string;
     credentialsPkey: string;
     credentialsUserHandleFkey: string;
     credentialsUserHandleIdx: string;
@@ -81,7 +80,6 @@ export function resolveNames(options: PostgresLocationOptions = {}): SqlNames {
       accountsPkey: `${prefix}accounts_pkey`,
       accountsUserHandleKey: `${prefix}accounts_user_handle_key`,
       accountsUsernameKey: `${prefix}accounts_username_key`,
-      accountsSourceCheck: `${prefix}accounts_source_check`,
       credentialsPkey: `${prefix}credentials_pkey`,
       credentialsUserHandleFkey: `${prefix}credentials_user_handle_fkey`,
       credentialsUserHandleIdx: `${prefix}credentials_user_handle_idx`,

@@ -32,6 +32,5 @@ describeStorageAdapter(
         close: () => pool.end(),
       };
     },
-    renaming: true,
   },
 );

@@ -102,50 +102,6 @@ describe('migrate', () => {
     expect(await stores.challenges.consume('pending')).toBe('state');
   });
 
-  it('upgrades a schema at version 2: accounts gain a source; rows from before read back without one', async () => {
-    const s = schemaFor('v2');
-    await pool.query(`CREATE SCHEMA "${s}"`);
-    const [first, second] = migrations({ schema: s });
-    await pool.query(first!.sql);
-    await pool.query(second!.sql);
-    await pool.query(
-      `CREATE TABLE "${s}".passgate_migrations (version integer PRIMARY KEY, name text NOT NULL,
-         applied_at timestamptz NOT NULL DEFAULT now())`,
-    );
-    await pool.query(`INSERT INTO "${s}".passgate_migrations (version, name) VALUES (1, $1), (2, $2)`, [
-      first!.name,
-      second!.name,
-    ]);
-    const before = account();
-    await pool.query(
-      `INSERT INTO "${s}".passgate_accounts (user_id, user_handle, username, display_name, created_at)
-       VALUES ($1, $2, $3, $4, $5)`,
-      [
-        before.userId,
-        Buffer.from(before.userHandle, 'base64url'),
-        before.username,
-        before.displayName,
-        before.createdAt,
-      ],
-    );
-
-    const result = await migrate({ pool, schema: s });
-    expect(result.applied).toEqual(
-      migrations()
-        .map((m) => m.version)
-        .filter((v) => v > 2),
-    );
-    const stores = createPostgresStores({ pool, schema: s });
-    expect(await stores.accounts.findByUserId(before.userId)).toEqual(before);
-    const linked = { ...account(), source: 'application' as const };
-    await stores.accounts.create(linked, credential(linked.userHandle));
-    expect(await stores.accounts.findByUserId(linked.userId)).toEqual(linked);
-    // Only the two values the core writes are accepted.
-    await expect(
-      pool.query(`UPDATE "${s}".passgate_accounts SET source = 'other' WHERE user_id = $1`, [linked.userId]),
-    ).rejects.toMatchObject({ code: '23514' });
-  });
-
   it('is a no-op when run again', async () => {
     const before = await pool.query(`SELECT version, applied_at FROM "${schema}".passgate_migrations`);
     const result = await migrate({ pool, schema });

@@ -3,7 +3,7 @@ import type { Account, AuthenticatorTransport, StoredCredential } from '@passgat
 /**
  * How records are laid out inside Redis hashes. Bytes are base64 strings, `Date`s are integer
  * milliseconds since the epoch, booleans are `'1'`/`'0'`, transports a JSON array. A `null`
- * nickname or `lastUsedAt`, and an absent account `source`, are absent fields.
+ * nickname or `lastUsedAt` is an absent field.
  */
 
 export function credentialToFields(credential: StoredCredential): string[] {
@@ -41,7 +41,7 @@ export function credentialToFields(credential: StoredCredential): string[] {
 }
 
 export function accountToFields(account: Account): string[] {
-  const fields = [
+  return [
     'userId',
     account.userId,
     'userHandle',
@@ -53,8 +53,6 @@ export function accountToFields(account: Account): string[] {
     'createdAt',
     String(ms(account.createdAt)),
   ];
-  if (account.source !== undefined) fields.push('source', account.source);
-  return fields;
 }
 
 /** A credential from an `HGETALL` reply (object or flat array), or `null` when the hash is missing. */
@@ -84,16 +82,13 @@ export function credentialFromHash(hash: Record<string, string>): StoredCredenti
 export function accountFromHash(hash: Record<string, string>): Account | null {
   const userHandle = hash['userHandle'];
   if (userHandle === undefined) return null;
-  const account: Account = {
+  return {
     userId: required(hash, 'userId'),
     userHandle,
     username: required(hash, 'username'),
     displayName: required(hash, 'displayName'),
     createdAt: new Date(Number(required(hash, 'createdAt'))),
   };
-  const source = hash['source'];
-  if (source === 'application' || source === 'sign_up') account.source = source;
-  return account;
 }
 
 /** `HGETALL` as a script returns it (a flat field/value array) to an object. */

@@ -39,21 +39,17 @@ describeStorageAdapter(
       },
     };
   },
-  { unreachable, counting: true, renaming: true },
+  { unreachable, counting: true },
 );
 
-describeStorageAdapter(
-  'redis (Lua consume)',
-  async () => {
-    const client = connect();
-    const luaPrefix = `${prefix}lua:`;
-    return {
-      stores: createRedisStores({ client, prefix: luaPrefix, consumeStrategy: 'lua' }),
-      teardown: async () => {
-        await deleteKeys(client, luaPrefix);
-        client.disconnect();
-      },
-    };
-  },
-  { renaming: true },
-);
+describeStorageAdapter('redis (Lua consume)', async () => {
+  const client = connect();
+  const luaPrefix = `${prefix}lua:`;
+  return {
+    stores: createRedisStores({ client, prefix: luaPrefix, consumeStrategy: 'lua' }),
+    teardown: async () => {
+      await deleteKeys(client, luaPrefix);
+      client.disconnect();
+    },
+  };
+});

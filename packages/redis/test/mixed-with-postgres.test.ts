@@ -59,14 +59,10 @@ async function createMix(label: string): Promise<Mix> {
   };
 }
 
-describeStorageAdapter(
-  'redis challenges + postgres credentials',
-  async () => {
-    const mix = await createMix('mixconf');
-    return { stores: mix.stores, teardown: () => mix.teardown() };
-  },
-  { renaming: true },
-);
+describeStorageAdapter('redis challenges + postgres credentials', async () => {
+  const mix = await createMix('mixconf');
+  return { stores: mix.stores, teardown: () => mix.teardown() };
+});
 
 describe('a Passgate on redis challenges + postgres credentials', () => {
   let mix: Mix;

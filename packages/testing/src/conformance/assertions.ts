@@ -40,10 +40,8 @@ export function credentialSnapshot(c: StoredCredential): Record<string, unknown>
   };
 }
 
-/** The account's declared fields; `source` (optional, kept by adapters that offer `rename`) apart. */
 export function accountSnapshot(a: Account): Record<string, unknown> {
-  const { source: _source, ...fields } = a;
-  return { ...fields, createdAt: ms(a.createdAt) };
+  return { ...a, createdAt: ms(a.createdAt) };
 }
 
 /** `actual` is a credential equal to `expected` field by field, with the declared types and no extra keys. */
@@ -61,23 +59,13 @@ export function expectCredential(
   expect(credentialSnapshot(c)).toEqual(credentialSnapshot(expected));
 }
 
-/**
- * `actual` is an account equal to `expected` field by field, with the declared types and no extra keys.
- * Its `source` may be absent (an adapter need not keep it unless it offers `rename`, whose tests check
- * it), but never another one than `expected`'s.
- */
+/** `actual` is an account equal to `expected` field by field, with the declared types and no extra keys. */
 export function expectAccount(actual: Account | null | undefined, expected: Account): void {
   expect(actual, `account ${expected.username} should exist`).toBeTruthy();
   const a = actual!;
-  expect(
-    Object.keys(a)
-      .filter((key) => key !== 'source')
-      .sort(),
-    'account keys',
-  ).toEqual(ACCOUNT_KEYS);
+  expect(Object.keys(a).sort(), 'account keys').toEqual(ACCOUNT_KEYS);
   expect(a.createdAt, 'createdAt').toBeInstanceOf(Date);
   expect(accountSnapshot(a)).toEqual(accountSnapshot(expected));
-  if (a.source !== undefined) expect(a.source, 'source').toBe(expected.source);
 }
 
 /** The credentials' ids, in order. */

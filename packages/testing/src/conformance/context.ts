@@ -52,12 +52,6 @@ export interface StorageAdapterSuiteOptions {
    * `false`: they are reported as not run, and a test fails if the stores offer it after all.
    */
   counting?: boolean;
-  /**
-   * Whether the stores offer the optional `AccountRepository.rename` (and keep `Account.source`, which
-   * goes with it). `true`: its contract tests run. Omitted or `false`: they are reported as not run,
-   * and a test fails if the stores offer it after all.
-   */
-  renaming?: boolean;
 }
 
 /** What each contract module receives: the runner, the stores (once `setup` has run) and the options. */
@@ -67,7 +61,6 @@ export interface SuiteContext {
   unreachable: StorageAdapterSuiteOptions['unreachable'];
   misconfigured: StorageAdapterSuiteOptions['misconfigured'];
   counting: boolean;
-  renaming: boolean;
   ttlMs: number;
   ttlSlackMs: number;
   concurrency: number;

@@ -177,53 +177,6 @@ export function applicationSignInTests(h: Harness): void {
     expectErrorBody(await phone.get('/session'), 401, 'unauthenticated');
   });
 
-  it("the application owns its users' names: a new user's first passkey takes a name another app user had before", async () => {
-    const ada = SimulatedApplication.newUser('ada');
-    const adaClient = h.client();
-    h.application.signInAs(adaClient, ada);
-    const adaKey = new SoftwareAuthenticator();
-    const adaPasskey = await addPasskey(adaClient, adaKey);
-    expect(adaPasskey.verified.status, adaPasskey.verified.text).toBe(200);
-    // Ada changes her email in the application; the application gives her old one to Grace.
-    h.application.signInAs(adaClient, { ...ada, name: `new-${ada.name}` });
-    const grace = { ...SimulatedApplication.newUser('grace'), name: ada.name };
-    const graceClient = h.client();
-    h.application.signInAs(graceClient, grace);
-    const gracePasskey = await addPasskey(graceClient, new SoftwareAuthenticator());
-    expect(gracePasskey.started.status, gracePasskey.started.text).toBe(200);
-    expect(gracePasskey.verified.status, gracePasskey.verified.text).toBe(200);
-    expect(gracePasskey.verified.body.user).toEqual({
-      id: grace.userId,
-      name: ada.name,
-      displayName: grace.displayName,
-    });
-    // Username-first sign-in by the name now lists Grace's passkey.
-    const byName = await h.client().post('/login/options', { username: ada.name });
-    expect(byName.body.allowCredentials.map((c: { id: string }) => c.id)).toEqual([
-      gracePasskey.credentialId,
-    ]);
-    // Ada still signs in with her passkey, as herself, and her next passkey stores her current email.
-    const adaSignIn = await signIn(h.client(), adaKey);
-    expect(adaSignIn.status, adaSignIn.text).toBe(200);
-    expect(adaSignIn.body.user.id).toBe(ada.userId);
-    expect(adaSignIn.body.user.name).not.toContain('\u0001');
-    const another = await addPasskey(adaClient, new SoftwareAuthenticator());
-    expect(another.verified.status, another.verified.text).toBe(200);
-    const byNewName = await h.client().post('/login/options', { username: `new-${ada.name}` });
-    expect(byNewName.body.allowCredentials.map((c: { id: string }) => c.id).sort()).toEqual(
-      [adaPasskey.credentialId, another.credentialId].sort(),
-    );
-  });
-
-  it("a Passgate sign-up's username stays its own: an app user with that name is 409 username_taken", async () => {
-    const signedUp = await signUp(h.client());
-    const client = h.client();
-    h.application.signInAs(client, { ...SimulatedApplication.newUser(), name: signedUp.username });
-    expectErrorBody(await client.post('/register/options', {}), 409, 'username_taken');
-    const byName = await h.client().post('/login/options', { username: signedUp.username });
-    expect(byName.body.allowCredentials.map((c: { id: string }) => c.id)).toEqual([signedUp.credentialId]);
-  });
-
   it('an identify that throws or answers garbage: 500 internal_error on the passkey routes, never a passkey', async () => {
     for (const how of ['throws', 'garbage'] as const) {
       const client = h.client();
