@@ -49,6 +49,9 @@ export function platformSignIns(
     assertReady: (req) => pick(req).assertReady(req),
     resolve: (req, res) => pick(req).resolve(req, res),
     signIn: (req, res, session, user) => pick(req).signIn(req, res, session, user),
+    // On Express, a sign-in's session write overlaps the credential's update (express-session);
+    // @fastify/session keeps the old order (its adapter has no begin).
+    begin: (req, res, session) => pick(req).begin?.(req, res, session),
     signOut: (req, res) => pick(req).signOut(req, res),
   };
 }
