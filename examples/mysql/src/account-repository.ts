@@ -1,5 +1,6 @@
 import {
   type Account,
+  type AccountRename,
   type AccountRepository,
   credentialExists,
   type StoredCredential,
@@ -13,6 +14,7 @@ import {
   accountValues,
   CREDENTIAL_COLUMNS,
   credentialValues,
+  text,
 } from './rows.js';
 import type { Tables } from './schema.js';
 
@@ -67,6 +69,39 @@ export class MysqlAccountRepository implements AccountRepository {
       ]);
       if (taken !== undefined) throw credentialExists();
       throw new Error('An account with this user handle or user id exists', { cause: error });
+    }
+  }
+
+  /**
+   * The account's row locked, the compare-and-set decided on that locked read, then one UPDATE: the
+   * unique key on `username` refuses a name another row holds (`ER_DUP_ENTRY`: `username_taken`) and
+   * decides races with creates and other renames; the old name is free when the transaction commits.
+   */
+  async rename(userHandle: string, rename: AccountRename): Promise<Account | null> {
+    const { username, displayName, expectedUsername } = rename;
+    try {
+      return await this.db.transaction(async (tx) => {
+        const [row] = await tx.rows(
+          `SELECT username FROM ${this.t.accounts} WHERE user_handle = ? FOR UPDATE`,
+          [userHandle],
+        );
+        if (row === undefined) return null;
+        const current = text(row.username);
+        if (expectedUsername !== undefined && current !== expectedUsername && current !== username)
+          return null;
+        await tx.run(
+          `UPDATE ${this.t.accounts} SET username = ?, display_name = COALESCE(?, display_name) WHERE user_handle = ?`,
+          [Buffer.from(username, 'utf8'), displayName ?? null, userHandle],
+        );
+        const [updated] = await tx.rows(
+          `SELECT ${ACCOUNT_COLUMNS} FROM ${this.t.accounts} WHERE user_handle = ?`,
+          [userHandle],
+        );
+        return updated === undefined ? null : accountFromRow(updated);
+      });
+    } catch (error) {
+      if (isDuplicateKey(error)) throw usernameTaken();
+      throw error;
     }
   }
 

@@ -7,7 +7,8 @@ export const ACCOUNT_COLUMNS = 'user_handle, user_id, username, display_name, cr
 
 // Each value is converted whatever the pool's type casting (numbers may come back as strings,
 // BOOLEAN as 0/1, VARBINARY as a Buffer): every returned object is fresh and of the declared types.
-const text = (v: unknown): string => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
+/** A text column's value, whether the driver gives a string or (VARBINARY) a Buffer. */
+export const text = (v: unknown): string => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
 const num = (v: unknown): number => Number(v);
 const bool = (v: unknown): boolean => Number(v) === 1 || v === true;
 

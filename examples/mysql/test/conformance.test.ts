@@ -46,5 +46,6 @@ describeStorageAdapter(
         close: () => pool.end(),
       };
     },
+    renaming: true,
   },
 );

@@ -82,3 +82,4 @@ export {
   type TracerProviderLike,
 } from './telemetry.js';
 export type * from './types.js';
+export type { PasskeyAccountNames } from './user-operations.js';

@@ -273,6 +273,21 @@ function createAccountRepository(credentials: CredentialState): {
       userHandleByUsername.delete(account.username);
       return ids;
     },
+
+    async rename(userHandle, { username, displayName, expectedUsername }) {
+      const account = byUserHandle.get(userHandle);
+      if (account === undefined) return null;
+      const current = account.username;
+      if (expectedUsername !== undefined && current !== expectedUsername && current !== username) return null;
+      const holder = userHandleByUsername.get(username);
+      if (holder !== undefined && holder !== userHandle) throw usernameTaken();
+      // The index moves with the name: the old one is free at once.
+      userHandleByUsername.delete(current);
+      userHandleByUsername.set(username, userHandle);
+      account.username = username;
+      if (displayName !== undefined) account.displayName = displayName;
+      return copyAccount(account);
+    },
   };
   return {
     repository,

@@ -40,6 +40,8 @@ import type { Account, CredentialView, PasskeySession, SignalView } from './type
 import {
   deletePasskeyAccount,
   listUserCredentials,
+  type PasskeyAccountNames,
+  renamePasskeyAccount,
   revokeAllCredentials,
   revokeCredential,
 } from './user-operations.js';
@@ -154,6 +156,17 @@ export class Passgate {
    */
   deletePasskeyAccount(userId: string): Promise<boolean> {
     return deletePasskeyAccount(this.runtime, userId);
+  }
+
+  /**
+   * The application changed the user's name (or email): the passkey account's stored copy, which
+   * username-first sign-in looks up, follows, and the old name is free. Call it from the application's
+   * name-change handler. A name another account holds is `username_taken` (nothing changes; a name is
+   * never taken from its holder). Resolves false when the user has no passkey account. Needs stores with
+   * `AccountRepository.rename` (a `TypeError` otherwise): the in-memory, Redis and PostgreSQL ones.
+   */
+  renamePasskeyAccount(userId: string, names: PasskeyAccountNames): Promise<boolean> {
+    return renamePasskeyAccount(this.runtime, userId, names);
   }
 
   describeSession(session: SignIn | null): Promise<SessionView> {

@@ -5,6 +5,7 @@ import {
   verifyRegistrationResponse,
 } from '@simplewebauthn/server';
 import { decodeCredentialPublicKey } from '@simplewebauthn/server/helpers';
+import { refreshStoredNames } from './account-names.js';
 import { canonicalUsername, linkedAccount, signedInAccount } from './accounts.js';
 import {
   authenticatorPolicySnapshot,
@@ -132,6 +133,9 @@ export async function startRegistration(
       const names = currentNames(signIn, account);
       userName = isApplicationSignIn(signIn) ? canonicalUsername(runtime, names.name) : names.name;
       userDisplayName = names.displayName;
+      // The stored copy follows the application's current names, best effort: a name another account
+      // holds leaves the copy as it is and the passkey is added all the same.
+      if (isApplicationSignIn(signIn)) await refreshStoredNames(runtime, account, userName, userDisplayName);
     } else {
       // Only an application's user has no account here (a Passgate session's account is checked).
       if (!isApplicationSignIn(signIn)) throw new PassgateError('unauthenticated');

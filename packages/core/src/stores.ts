@@ -187,6 +187,46 @@ export interface AccountRepository {
    * Used when the application deletes a user or removes their passkey account.
    */
   delete(userHandle: string): Promise<string[] | null>;
+
+  /**
+   * Optional (adapters written before it keep working without it; the core then leaves stored names as
+   * they were first stored). Renames the account with this user handle: its username becomes
+   * `rename.username`, and its display name `rename.displayName` when given. The username index moves
+   * in the same atomic step: from then on `findByUsername` finds the account by the new name only, and
+   * the old name is free at once (a `create` or `rename` may take it).
+   *
+   * The first of these that applies answers:
+   * - resolves `null`, changing nothing, when no account has this user handle, or when
+   *   `rename.expectedUsername` is given and the stored username is neither it nor `rename.username`
+   *   (renamed meanwhile: a compare-and-set, so a rename based on a stale read never applies);
+   * - rejects with `username_taken` (`usernameTaken()`) when another account holds `rename.username`,
+   *   changing nothing;
+   * - resolves the account as stored afterwards (a fresh copy), also when its username already was
+   *   `rename.username` (then only the display name may change). Its user id, user handle, `createdAt`
+   *   and credentials stay as they were.
+   *
+   * Atomic with respect to every other write, across every process sharing the store: of concurrent
+   * renames and creates claiming one username, exactly one resolves and the others reject with
+   * `username_taken`; concurrent renames of one account leave it with exactly one of the names and
+   * every other one free; a rename racing the account's `delete` leaves no index entry behind.
+   * Names are compared exactly, as everywhere; `rename.username` is a canonical username (1 to 64
+   * code points). The core only ever renames an account to a name nobody else holds: it never takes
+   * a name from another account.
+   */
+  rename?(userHandle: string, rename: AccountRename): Promise<Account | null>;
+}
+
+/** What `AccountRepository.rename` changes. */
+export interface AccountRename {
+  /** The new username, kept exactly. */
+  username: string;
+  /** The new display name, kept exactly; omitted: the stored one stays. */
+  displayName?: string;
+  /**
+   * Rename only while the stored username is exactly this one (or already `username`); otherwise
+   * resolve `null` and change nothing. Omitted: whatever the stored username is.
+   */
+  expectedUsername?: string;
 }
 
 /** What `SignInStore.consumeForSignIn` read. */

@@ -1,6 +1,9 @@
-import { PassgateError } from './errors.js';
+import { accountRenamer, renameAccount } from './account-names.js';
+import { canonicalUsername } from './accounts.js';
+import { invalidRequest, PassgateError } from './errors.js';
 import { emitCredentialRemoved } from './passkey-events.js';
 import type { Runtime } from './runtime.js';
+import { isPrintableText } from './schemas.js';
 import type { Account, CredentialView } from './types.js';
 import { toCredentialView } from './views.js';
 
@@ -85,4 +88,48 @@ export async function deletePasskeyAccount(runtime: Runtime, userId: string): Pr
   const known = new Map(credentials.map((c) => [c.id, c]));
   for (const id of removed) emitCredentialRemoved(runtime, account, id, known.get(id), 'account_deleted');
   return true;
+}
+
+/** What `renamePasskeyAccount` takes: the user's names as the application's `identify` gives them. */
+export interface PasskeyAccountNames {
+  /** The login name (username or email), 1..64 code points; stored in its canonical form. */
+  name: string;
+  /** The name authenticators show, 1..64 code points; omitted: the stored one stays. */
+  displayName?: string | undefined;
+}
+
+/**
+ * The application changed a user's name: the passkey account's stored copy follows, so username-first
+ * sign-in finds them by the new name and the old one is free for whoever the application gives it
+ * to. A name another account holds (whoever made it) is `username_taken` and nothing changes: it is
+ * never taken from its holder. Resolves false when the user has no passkey account (nothing to
+ * rename). Invalid names are `invalid_request`. Throws a `TypeError` when the stores cannot rename
+ * accounts (an adapter without the optional `AccountRepository.rename`).
+ */
+export async function renamePasskeyAccount(
+  runtime: Runtime,
+  userId: string,
+  names: PasskeyAccountNames,
+): Promise<boolean> {
+  if (accountRenamer(runtime) === null) {
+    throw new TypeError('passgate: renamePasskeyAccount needs stores whose AccountRepository has rename()');
+  }
+  if (typeof names?.name !== 'string') throw new TypeError('names.name must be a string');
+  const username = canonicalUsername(runtime, names.name);
+  const displayName = names.displayName;
+  if (displayName !== undefined && !isDisplayName(displayName)) {
+    throw invalidRequest('displayName', 'displayName must be 1 to 64 characters of text');
+  }
+  const account = await accountOf(runtime, userId);
+  if (!account) return false;
+  if (account.username === username && (displayName === undefined || displayName === account.displayName))
+    return true;
+  const change = displayName === undefined ? { username } : { username, displayName };
+  return (await renameAccount(runtime, account, change)) !== null;
+}
+
+function isDisplayName(value: unknown): value is string {
+  if (typeof value !== 'string' || !isPrintableText(value)) return false;
+  const length = [...value].length;
+  return length >= 1 && length <= 64;
 }

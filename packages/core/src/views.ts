@@ -4,9 +4,10 @@ import type { Account, CredentialView, SignalView, StoredCredential, UserView } 
 
 /**
  * The names to show for the account behind a sign-in. The application owns its users' names: for its
- * own sign-in (`identify`) they are the ones it reports now, even when they changed since the first
- * passkey. The account's stored copy is not rewritten (it stays the key username-first sign-in looks
- * up); it names a Passgate session's account, and a passkey sign-in's answer.
+ * own sign-in (`identify`) they are the ones it reports now, even when the stored copy is older (it
+ * follows when the application calls `renamePasskeyAccount`, and when the user adds a passkey unless
+ * another account holds the new name). The stored copy is the key username-first sign-in looks up; it
+ * names a Passgate session's account, and a passkey sign-in's answer.
  */
 export function currentNames(signIn: SignIn | null, account: Account): { name: string; displayName: string } {
   if (isApplicationSignIn(signIn) && signIn.userId === account.userId) {

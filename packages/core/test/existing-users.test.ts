@@ -376,29 +376,29 @@ describe('a bad identify', () => {
 });
 
 describe("the application's user renamed after their first passkey (it owns the names)", () => {
-  it('new passkeys, the signal and register/verify carry the current names; the stored link keeps the first', async () => {
+  it('new passkeys, the signal and register/verify carry the current names; the stored copy follows', async () => {
     const h = appPassgate();
     const first = new SoftwareAuthenticator();
-    await (await addPasskey(h, first, appUser(h))).result();
+    const linked = await (await addPasskey(h, first, appUser(h))).result();
     const renamed = appUser(h, { name: 'ada@lovelace.example', displayName: 'Ada King' });
 
     const { start, result } = await addPasskey(h, new SoftwareAuthenticator(), renamed);
     expect(start.options.user).toMatchObject({ name: 'ada@lovelace.example', displayName: 'Ada King' });
-    expect((await result()).user).toEqual({
-      id: 'app-user-42',
-      name: 'ada@lovelace.example',
-      displayName: 'Ada King',
-    });
+    const added = await result();
+    expect(added.user).toEqual({ id: 'app-user-42', name: 'ada@lovelace.example', displayName: 'Ada King' });
     // signalCurrentUserDetails then shows the current names for every passkey of the user.
     const { signal } = await h.passgate.listCredentials(renamed);
     expect(signal).toMatchObject({ name: 'ada@lovelace.example', displayName: 'Ada King' });
     expect((await h.passgate.describeSession(renamed)).user.name).toBe('ada@lovelace.example');
 
-    // Not rewritten: the stored copy is what username-first sign-in looks up.
+    // Adding the passkey renamed the stored copy, which username-first sign-in looks up.
     const account = await h.stores.accounts.findByUserId('app-user-42');
-    expect(account).toMatchObject({ username: 'ada@example.com', displayName: 'Ada Lovelace' });
-    const byOldName = await h.passgate.startAuthentication({ username: 'ada@example.com' });
-    expect(byOldName.options.allowCredentials).toHaveLength(2);
+    expect(account).toMatchObject({ username: 'ada@lovelace.example', displayName: 'Ada King' });
+    const byNewName = await h.passgate.startAuthentication({ username: 'ada@lovelace.example' });
+    expect(byNewName.options.allowCredentials?.map((c) => c.id).sort()).toEqual(
+      [linked.credential.id, added.credential.id].sort(),
+    );
+    expect(await h.stores.accounts.findByUsername('ada@example.com')).toBeNull();
   });
 
   it("another account's sign-in never lends its names: a Passgate session is named by its own account", async () => {

@@ -7,7 +7,7 @@ import {
 } from '@passgate/testing/conformance';
 import { describe, expect, it } from 'vitest';
 
-describeStorageAdapter('memory', () => ({ stores: createMemoryStores() }));
+describeStorageAdapter('memory', () => ({ stores: createMemoryStores() }), { renaming: true });
 
 describe('createMemoryStores: memory-only behaviour', () => {
   /** A store on a clock the test moves by hand. */

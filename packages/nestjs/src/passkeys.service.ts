@@ -6,6 +6,7 @@ import {
   Passgate,
   type PassgateEventName,
   type PassgateListener,
+  type PasskeyAccountNames,
   type PasskeySession,
   type PublicKeyCredentialCreationOptionsJSON,
   type PublicKeyCredentialRequestOptionsJSON,
@@ -97,6 +98,15 @@ export class PasskeysService {
   /** Deletes the user's passkey account (passkeys and the link to their user handle). */
   deletePasskeyAccount(userId: string) {
     return this.passgate.deletePasskeyAccount(userId);
+  }
+
+  /**
+   * The application changed the user's name: the stored copy that username-first sign-in looks up
+   * follows, and the old name is free (`Passgate.renamePasskeyAccount`). False for a user without
+   * passkeys; `username_taken` when another account holds the name.
+   */
+  renamePasskeyAccount(userId: string, names: PasskeyAccountNames) {
+    return this.passgate.renamePasskeyAccount(userId, names);
   }
 
   /** Subscribes to a Passgate event; returns an unsubscribe function. */

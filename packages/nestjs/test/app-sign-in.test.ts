@@ -146,4 +146,22 @@ describe("NestJS guard and decorators accept the application's own sign-in", () 
     // The app's own (password) sign-in on the laptop is not affected.
     expect((await laptop.request('GET', '/app/me')).status).toBe(200);
   });
+
+  it('PasskeysService.renamePasskeyAccount moves the stored name username-first sign-in looks up', async () => {
+    const client = new ContractClient(booted.url);
+    const user = SimulatedApplication.newUser();
+    application.signInAs(client, user);
+    const authenticator = new SoftwareAuthenticator();
+    const options = await client.post('/register/options', {});
+    const created = await authenticator.createCredential(options.body, { origin: ORIGIN });
+    expect((await client.post('/register/verify', created)).status).toBe(200);
+
+    const service = booted.app.get(PasskeysService);
+    expect(await service.renamePasskeyAccount(user.userId, { name: `renamed-${user.name}` })).toBe(true);
+    const byName = await new ContractClient(booted.url).post('/login/options', {
+      username: `renamed-${user.name}`,
+    });
+    expect(byName.body.allowCredentials.map((c: { id: string }) => c.id)).toEqual([created.id]);
+    expect(await service.renamePasskeyAccount('nobody', { name: 'nobody@example.test' })).toBe(false);
+  });
 });

@@ -1,5 +1,6 @@
 import {
   type Account,
+  type AccountRename,
   type AccountRepository,
   credentialExists,
   type StoredCredential,
@@ -18,6 +19,7 @@ export class PostgresAccountRepository implements AccountRepository {
     by: Record<AccountKey, Statement>;
     credentialTaken: Statement;
     insertCredential: string;
+    rename: Statement;
   };
 
   constructor(
@@ -30,6 +32,14 @@ export class PostgresAccountRepository implements AccountRepository {
       by: { user_id: by('user_id'), user_handle: by('user_handle'), username: by('username') },
       credentialTaken: statement(`SELECT 1 FROM ${n.credentials} WHERE id = $1`),
       insertCredential: insertCredentialSql(n),
+      // One statement: the unique index on username decides races with creates and other renames
+      // (a taken name is a unique violation, mapped to username_taken), and the old name is free
+      // the moment it commits. $4 NULL: no compare-and-set.
+      rename: statement(
+        `UPDATE ${n.accounts} SET username = $2, display_name = COALESCE($3, display_name)
+          WHERE user_handle = $1 AND ($4::text IS NULL OR username = $4 OR username = $2)
+          RETURNING ${ACCOUNT_COLUMNS}`,
+      ),
     };
   }
 
@@ -80,6 +90,19 @@ export class PostgresAccountRepository implements AccountRepository {
       ]);
       await client.query(this.sql.insertCredential, credential);
     });
+  }
+
+  async rename(userHandle: string, rename: AccountRename): Promise<Account | null> {
+    const key = decodeId(userHandle);
+    if (key === null) return null;
+    const res = await this.db.query<AccountRow>(this.sql.rename, [
+      key,
+      rename.username,
+      rename.displayName ?? null,
+      rename.expectedUsername ?? null,
+    ]);
+    const row = res.rows[0];
+    return row ? accountFromRow(row) : null;
   }
 
   async delete(userHandle: string): Promise<string[] | null> {

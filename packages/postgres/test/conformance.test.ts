@@ -32,5 +32,6 @@ describeStorageAdapter(
         close: () => pool.end(),
       };
     },
+    renaming: true,
   },
 );

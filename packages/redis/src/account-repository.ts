@@ -1,5 +1,6 @@
 import {
   type Account,
+  type AccountRename,
   type AccountRepository,
   credentialExists,
   type StoredCredential,
@@ -8,7 +9,7 @@ import {
 import { clientKeyPrefix, type RedisClient } from './client.js';
 import { accountFromHash, accountToFields, credentialToFields, ms, pairsToHash } from './codec.js';
 import type { KeySpace } from './keys.js';
-import { CREATE_ACCOUNT, DELETE_ACCOUNT, FIND_ACCOUNT_BY_INDEX } from './scripts.js';
+import { CREATE_ACCOUNT, DELETE_ACCOUNT, FIND_ACCOUNT_BY_INDEX, RENAME_ACCOUNT } from './scripts.js';
 import { guard } from './timeout.js';
 
 /** Reads-then-deletes tried before giving up on an account whose credentials keep changing. */
@@ -24,7 +25,8 @@ export interface RedisAccountRepositoryOptions {
  * Accounts as hashes keyed by user handle (`…u:<userHandle>`) with two uniqueness indexes,
  * `…username:<username>` and `…userid:<userId>`, each holding the user handle. `create` writes the
  * account, both indexes and the first credential in one Lua script after checking every
- * uniqueness rule, so it is all or nothing.
+ * uniqueness rule, so it is all or nothing; `rename` moves the username and its index entry in one
+ * script too.
  */
 export class RedisAccountRepository implements AccountRepository {
   readonly #client: RedisClient;
@@ -32,12 +34,15 @@ export class RedisAccountRepository implements AccountRepository {
   readonly #timeoutMs: number;
   /** The key of an account without its user handle, for scripts that build it. */
   readonly #accountKeyPrefix: string;
+  /** The key of a username's index entry without the username, for the rename script. */
+  readonly #usernameKeyPrefix: string;
 
   constructor(options: RedisAccountRepositoryOptions) {
     this.#client = options.client;
     this.#keys = options.keys;
     this.#timeoutMs = options.commandTimeoutMs;
     this.#accountKeyPrefix = `${clientKeyPrefix(options.client)}${options.keys.account('')}`;
+    this.#usernameKeyPrefix = `${clientKeyPrefix(options.client)}${options.keys.username('')}`;
   }
 
   async findByUserHandle(userHandle: string): Promise<Account | null> {
@@ -123,6 +128,30 @@ export class RedisAccountRepository implements AccountRepository {
       if (reply !== 'changed') throw new Error('unexpected reply from the delete-account script');
     }
     throw new Error('the account kept changing while it was being deleted');
+  }
+
+  async rename(userHandle: string, rename: AccountRename): Promise<Account | null> {
+    const { username, displayName, expectedUsername } = rename;
+    const reply = await guard(this.#timeoutMs, () =>
+      RENAME_ACCOUNT.run(
+        this.#client,
+        [this.#keys.account(userHandle), this.#keys.username(username)],
+        [
+          userHandle,
+          username,
+          this.#usernameKeyPrefix,
+          expectedUsername === undefined ? '0' : '1',
+          expectedUsername ?? '',
+          displayName === undefined ? '0' : '1',
+          displayName ?? '',
+        ],
+      ),
+    );
+    if (reply === null) return null;
+    if (reply === 'username_taken') throw usernameTaken();
+    const account = accountFromHash(pairsToHash(reply));
+    if (account === null) throw new Error('unexpected reply from the rename-account script');
+    return account;
   }
 
   async #findByIndex(indexKey: string, matches: (account: Account) => boolean): Promise<Account | null> {

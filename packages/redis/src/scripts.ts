@@ -216,6 +216,37 @@ return 'deleted'`,
 );
 
 /**
+ * Account rename: the account's username and the username index move in one step (the old index
+ * entry is deleted, the new one set), after the compare-and-set and uniqueness checks.
+ * KEYS[1] account hash, KEYS[2] the new username's index. ARGV[1] user handle, ARGV[2] new username,
+ * ARGV[3] the username index key without the username (the client's `keyPrefix` included: ioredis
+ * adds it to KEYS only), ARGV[4] '1' when ARGV[5] is the expected username ('0': any), ARGV[6] '1'
+ * when ARGV[7] is the new display name ('0': kept).
+ * Returns the account's HGETALL pairs, nil (no such account, or its username is neither the expected
+ * one nor the new one) or 'username_taken'.
+ * It builds the old name's index key, which depends on the username it reads; the key shares the
+ * account's hash tag (one slot, also on a Cluster).
+ * Safe to run twice: a second run finds the name already moved, and the display name already set.
+ */
+export const RENAME_ACCOUNT = new LuaScript(
+  'renameAccount',
+  `local current = redis.call('HGET', KEYS[1], 'username')
+if not current then return nil end
+if ARGV[4] == '1' and current ~= ARGV[5] and current ~= ARGV[2] then return nil end
+local owner = redis.call('GET', KEYS[2])
+if owner and owner ~= ARGV[1] then return 'username_taken' end
+if current ~= ARGV[2] then
+  local old = ARGV[3] .. current
+  if redis.call('GET', old) == ARGV[1] then redis.call('DEL', old) end
+  redis.call('SET', KEYS[2], ARGV[1])
+  redis.call('HSET', KEYS[1], 'username', ARGV[2])
+end
+if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'displayName', ARGV[7]) end
+return redis.call('HGETALL', KEYS[1])`,
+  2,
+);
+
+/**
  * The body shared by the consume-for-sign-in scripts: consume the challenge at `challenge`, read
  * the credential hash at `credential` and its owner's account (key `accountPrefix .. userHandle`),
  * into the Lua locals `v`, `credential` and `account`. The arguments are Lua expressions (`KEYS[n]`).
@@ -371,4 +402,5 @@ export const ALL_SCRIPTS: readonly LuaScript[] = [
   RENAME,
   DELETE_CREDENTIAL,
   DELETE_ACCOUNT,
+  RENAME_ACCOUNT,
 ];

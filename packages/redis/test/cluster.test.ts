@@ -110,13 +110,17 @@ describe.skipIf(!available)('Redis Cluster (private 3-primary cluster)', () => {
     await cluster?.stop();
   });
 
-  describeStorageAdapter('redis cluster', async () => {
-    const client = connectCluster(cluster.ports);
-    return {
-      stores: createRedisStores({ client, prefix: randomPrefix('cluster') }),
-      teardown: () => client.disconnect(),
-    };
-  });
+  describeStorageAdapter(
+    'redis cluster',
+    async () => {
+      const client = connectCluster(cluster.ports);
+      return {
+        stores: createRedisStores({ client, prefix: randomPrefix('cluster') }),
+        teardown: () => client.disconnect(),
+      };
+    },
+    { renaming: true },
+  );
 
   it('with rateLimiters, no counting on a Cluster (its keys span slots): the limiter counts on its own', async () => {
     const client = connectCluster(cluster.ports);

@@ -39,17 +39,21 @@ describeStorageAdapter(
       },
     };
   },
-  { unreachable, counting: true },
+  { unreachable, counting: true, renaming: true },
 );
 
-describeStorageAdapter('redis (Lua consume)', async () => {
-  const client = connect();
-  const luaPrefix = `${prefix}lua:`;
-  return {
-    stores: createRedisStores({ client, prefix: luaPrefix, consumeStrategy: 'lua' }),
-    teardown: async () => {
-      await deleteKeys(client, luaPrefix);
-      client.disconnect();
-    },
-  };
-});
+describeStorageAdapter(
+  'redis (Lua consume)',
+  async () => {
+    const client = connect();
+    const luaPrefix = `${prefix}lua:`;
+    return {
+      stores: createRedisStores({ client, prefix: luaPrefix, consumeStrategy: 'lua' }),
+      teardown: async () => {
+        await deleteKeys(client, luaPrefix);
+        client.disconnect();
+      },
+    };
+  },
+  { renaming: true },
+);

@@ -59,10 +59,14 @@ async function createMix(label: string): Promise<Mix> {
   };
 }
 
-describeStorageAdapter('redis challenges + postgres credentials', async () => {
-  const mix = await createMix('mixconf');
-  return { stores: mix.stores, teardown: () => mix.teardown() };
-});
+describeStorageAdapter(
+  'redis challenges + postgres credentials',
+  async () => {
+    const mix = await createMix('mixconf');
+    return { stores: mix.stores, teardown: () => mix.teardown() };
+  },
+  { renaming: true },
+);
 
 describe('a Passgate on redis challenges + postgres credentials', () => {
   let mix: Mix;

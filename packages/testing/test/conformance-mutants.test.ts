@@ -103,6 +103,20 @@ const CAUGHT_BY: Record<Flaw, string> = {
   'account delete leaves its credentials': 'deletes the account and every credential it owns',
   'account delete keeps the username taken': 'frees the username, the user id and the credential ids',
   'account delete resolves ids twice': 'of concurrent deletes of one account, exactly one resolves the ids',
+  // AccountRepository.rename
+  'account rename checks and writes in two steps':
+    'of concurrent renames of several accounts to one username, exactly one resolves',
+  'account rename keeps the old name taken': 'the old username is free at once',
+  'account rename ignores expectedUsername': 'expectedUsername: applies when it matches',
+  'account rename answers username_taken before null': 'resolves null for an unknown user handle',
+  'account rename of its own name is username_taken': 'renaming to its own username resolves the account',
+  'account rename ignores the display name': 'sets the display name when given',
+  'account rename folds case': 'compares names exactly',
+  'account rename returns the stored object': 'returns a fresh copy: mutating it changes nothing stored',
+  'account rename writes for an account deleted meanwhile':
+    "a rename racing the account's delete leaves no username behind",
+  'account rename frees the name it read before a round trip':
+    'concurrent renames of one account leave it with exactly one of the names',
   // SignInStore
   'sign-in read reads through other stores': 'reads through the very stores it is given with',
   'sign-in read does not consume': 'is single-use',
@@ -152,6 +166,7 @@ async function runSuite(flaw: Flaw | undefined): Promise<TestOutcome[]> {
     unreachable: () => ({ stores: createFlawedStores({ flaw, backend: 'hung', timeoutMs: 20 }) }),
     misconfigured: () => ({ stores: createFlawedStores({ flaw, backend: 'broken' }) }),
     counting: true,
+    renaming: true,
   });
   return run();
 }

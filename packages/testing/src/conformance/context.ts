@@ -52,6 +52,11 @@ export interface StorageAdapterSuiteOptions {
    * `false`: they are reported as not run, and a test fails if the stores offer it after all.
    */
   counting?: boolean;
+  /**
+   * Whether the stores offer the optional `AccountRepository.rename`. `true`: its contract tests run.
+   * Omitted or `false`: they are reported as not run, and a test fails if the stores offer it after all.
+   */
+  renaming?: boolean;
 }
 
 /** What each contract module receives: the runner, the stores (once `setup` has run) and the options. */
@@ -61,6 +66,7 @@ export interface SuiteContext {
   unreachable: StorageAdapterSuiteOptions['unreachable'];
   misconfigured: StorageAdapterSuiteOptions['misconfigured'];
   counting: boolean;
+  renaming: boolean;
   ttlMs: number;
   ttlSlackMs: number;
   concurrency: number;

@@ -31,6 +31,16 @@ export function everyStoreMethod(stores: PassgateStores): Record<string, () => P
     'accounts.findByUsername': () => stores.accounts.findByUsername(account.username),
     'accounts.create': () => stores.accounts.create(account, credential),
     'accounts.delete': () => stores.accounts.delete(account.userHandle),
+    ...(stores.accounts.rename
+      ? {
+          'accounts.rename': () =>
+            (stores.accounts.rename as NonNullable<PassgateStores['accounts']['rename']>).call(
+              stores.accounts,
+              account.userHandle,
+              { username: account.username },
+            ),
+        }
+      : {}),
     ...(stores.signIn
       ? {
           'signIn.consumeForSignIn': () =>

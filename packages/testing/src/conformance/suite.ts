@@ -1,4 +1,5 @@
 import { describeAccountDeletionContract } from './account-deletion.js';
+import { describeAccountRenameContract } from './account-rename.js';
 import { describeAccountRepositoryContract } from './account-repository.js';
 import { describeAccountRepositoryRules } from './account-repository-rules.js';
 import { describeChallengeStoreContract } from './challenge-store.js';
@@ -17,7 +18,7 @@ export type StorageAdapterSetup = () => Promise<StorageAdapterUnderTest> | Stora
 
 /**
  * The storage adapter conformance suite on any test runner: one call registers every contract test
- * of `ChallengeStore`, `CredentialRepository` and `AccountRepository` (and the optional `SignInStore` and `CountingStore`) (as documented in
+ * of `ChallengeStore`, `CredentialRepository` and `AccountRepository` (and the optional `AccountRepository.rename`, `SignInStore` and `CountingStore`) (as documented in
  * `@passgate/core`'s `stores.ts`) in one group of `runner`.
  *
  * `setup` runs once, before the tests; `teardown` once, after them. The tests share the stores and
@@ -48,6 +49,7 @@ export function describeStorageAdapterWith(
     unreachable: options.unreachable,
     misconfigured: options.misconfigured,
     counting: options.counting ?? false,
+    renaming: options.renaming ?? false,
   };
 
   runner.describe(`storage adapter conformance: ${name}`, () => {
@@ -66,6 +68,7 @@ export function describeStorageAdapterWith(
     describeAccountRepositoryContract(ctx);
     describeAccountRepositoryRules(ctx);
     describeAccountDeletionContract(ctx);
+    describeAccountRenameContract(ctx);
     describeSignInStoreContract(ctx);
     describeCountingStoreContract(ctx);
     describeStoreFailures(ctx);

@@ -177,6 +177,69 @@ export function applicationSignInTests(h: Harness): void {
     expectErrorBody(await phone.get('/session'), 401, 'unauthenticated');
   });
 
+  it("a user's name change follows when they add a passkey; then a new user may take the old name", async () => {
+    const ada = SimulatedApplication.newUser('ada');
+    const adaClient = h.client();
+    h.application.signInAs(adaClient, ada);
+    const adaKey = new SoftwareAuthenticator();
+    const adaPasskey = await addPasskey(adaClient, adaKey);
+    expect(adaPasskey.verified.status, adaPasskey.verified.text).toBe(200);
+    // Ada changes her email in the application, which gives her old one to Grace: until Passgate
+    // learns of the change, the name is still Ada's and Grace's first passkey is refused.
+    const renamed = { ...ada, name: `new-${ada.name}` };
+    h.application.signInAs(adaClient, renamed);
+    const grace = { ...SimulatedApplication.newUser('grace'), name: ada.name };
+    const graceClient = h.client();
+    h.application.signInAs(graceClient, grace);
+    expectErrorBody(await graceClient.post('/register/options', {}), 409, 'username_taken');
+    // Ada adds a passkey under her new email: the stored copy follows, and the old name is free.
+    const another = await addPasskey(adaClient, new SoftwareAuthenticator());
+    expect(another.verified.status, another.verified.text).toBe(200);
+    const byNewName = await h.client().post('/login/options', { username: renamed.name });
+    expect(byNewName.body.allowCredentials.map((c: { id: string }) => c.id).sort()).toEqual(
+      [adaPasskey.credentialId, another.credentialId].sort(),
+    );
+    const gracePasskey = await addPasskey(graceClient, new SoftwareAuthenticator());
+    expect(gracePasskey.started.status, gracePasskey.started.text).toBe(200);
+    expect(gracePasskey.verified.status, gracePasskey.verified.text).toBe(200);
+    expect(gracePasskey.verified.body.user).toEqual({
+      id: grace.userId,
+      name: ada.name,
+      displayName: grace.displayName,
+    });
+    const byOldName = await h.client().post('/login/options', { username: ada.name });
+    expect(byOldName.body.allowCredentials.map((c: { id: string }) => c.id)).toEqual([
+      gracePasskey.credentialId,
+    ]);
+    const adaSignIn = await signIn(h.client(), adaKey);
+    expect(adaSignIn.status, adaSignIn.text).toBe(200);
+    expect(adaSignIn.body.user).toMatchObject({ id: ada.userId, name: renamed.name });
+  });
+
+  it('a name another account holds is never taken: a first passkey is 409, a further passkey is added and the name stays', async () => {
+    const signedUp = await signUp(h.client());
+    const client = h.client();
+    h.application.signInAs(client, { ...SimulatedApplication.newUser(), name: signedUp.username });
+    expectErrorBody(await client.post('/register/options', {}), 409, 'username_taken');
+    // An app user with a passkey whose name in the application becomes the sign-up's: adding a
+    // passkey still works, and username-first sign-in by the name still finds only the sign-up.
+    const cleo = SimulatedApplication.newUser('cleo');
+    const cleoClient = h.client();
+    h.application.signInAs(cleoClient, cleo);
+    const first = await addPasskey(cleoClient, new SoftwareAuthenticator());
+    expect(first.verified.status, first.verified.text).toBe(200);
+    h.application.signInAs(cleoClient, { ...cleo, name: signedUp.username });
+    const second = await addPasskey(cleoClient, new SoftwareAuthenticator());
+    expect(second.started.status, second.started.text).toBe(200);
+    expect(second.verified.status, second.verified.text).toBe(200);
+    const byName = await h.client().post('/login/options', { username: signedUp.username });
+    expect(byName.body.allowCredentials.map((c: { id: string }) => c.id)).toEqual([signedUp.credentialId]);
+    const byOldName = await h.client().post('/login/options', { username: cleo.name });
+    expect(byOldName.body.allowCredentials.map((c: { id: string }) => c.id).sort()).toEqual(
+      [first.credentialId, second.credentialId].sort(),
+    );
+  });
+
   it('an identify that throws or answers garbage: 500 internal_error on the passkey routes, never a passkey', async () => {
     for (const how of ['throws', 'garbage'] as const) {
       const client = h.client();

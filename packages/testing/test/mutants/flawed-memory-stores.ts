@@ -99,6 +99,17 @@ export type Flaw =
   | 'account delete leaves its credentials'
   | 'account delete keeps the username taken'
   | 'account delete resolves ids twice'
+  // AccountRepository.rename
+  | 'account rename checks and writes in two steps'
+  | 'account rename keeps the old name taken'
+  | 'account rename ignores expectedUsername'
+  | 'account rename answers username_taken before null'
+  | 'account rename of its own name is username_taken'
+  | 'account rename ignores the display name'
+  | 'account rename folds case'
+  | 'account rename returns the stored object'
+  | 'account rename writes for an account deleted meanwhile'
+  | 'account rename frees the name it read before a round trip'
   // SignInStore
   | 'sign-in read reads through other stores'
   | 'sign-in read does not consume'
@@ -711,6 +722,57 @@ function accountRepository(has: Has, call: Call, state: State): AccountRepositor
         if (!has('account delete keeps the username taken'))
           state.handleByUsername.delete(usernameKey(account.username));
         return ids;
+      }, null),
+
+    rename: (userHandle, { username, displayName, expectedUsername }) =>
+      call(async () => {
+        const key = (u: string) => (has('account rename folds case') ? u.toLowerCase() : usernameKey(u));
+        let account = state.accounts.get(handleKey(userHandle));
+        const unknown = () => account === undefined;
+        const takenByOther = () => {
+          const holder = state.handleByUsername.get(key(username));
+          return (
+            holder !== undefined &&
+            (holder !== userHandle || has('account rename of its own name is username_taken'))
+          );
+        };
+        if (has('account rename answers username_taken before null') && takenByOther()) throw usernameTaken();
+        if (account === undefined) return null;
+        const read = account.username;
+        if (
+          expectedUsername !== undefined &&
+          !has('account rename ignores expectedUsername') &&
+          read !== expectedUsername &&
+          read !== username
+        )
+          return null;
+        if (has('account rename checks and writes in two steps')) {
+          if (takenByOther()) throw usernameTaken();
+          await roundTrip();
+        }
+        if (
+          has('account rename writes for an account deleted meanwhile') ||
+          has('account rename frees the name it read before a round trip')
+        ) {
+          await roundTrip();
+          await roundTrip();
+        }
+        if (!has('account rename writes for an account deleted meanwhile')) {
+          account = state.accounts.get(handleKey(userHandle));
+          if (unknown()) return null;
+        }
+        const stored = account as Account;
+        if (!has('account rename checks and writes in two steps') && takenByOther()) throw usernameTaken();
+        const previous = has('account rename frees the name it read before a round trip')
+          ? read
+          : stored.username;
+        if (!has('account rename keeps the old name taken') && previous !== username)
+          state.handleByUsername.delete(key(previous));
+        state.handleByUsername.set(key(username), stored.userHandle);
+        stored.username = username;
+        if (displayName !== undefined && !has('account rename ignores the display name'))
+          stored.displayName = displayName;
+        return has('account rename returns the stored object') ? stored : copyAccount(stored);
       }, null),
   };
 }

@@ -14,4 +14,4 @@ export function createFixtureStores() {
 }
 
 /** The default TTLs (robust on a loaded machine), fewer concurrent callers. */
-export const options = { concurrency: 10 };
+export const options = { concurrency: 10, renaming: true };
