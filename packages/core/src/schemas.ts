@@ -30,6 +30,13 @@ export function isPrintableText(value: string): boolean {
   return !hasControlCharacter(value) && !LONE_SURROGATE.test(value);
 }
 
+/** A name as Passgate keeps it: printable text of `min` to 64 Unicode code points (not UTF-16 units). */
+export function isNameText(value: unknown, min: number): value is string {
+  if (typeof value !== 'string' || !isPrintableText(value)) return false;
+  const length = codePoints(value);
+  return length >= min && length <= 64;
+}
+
 /** A string of `min..max` Unicode code points (not UTF-16 units) of printable text. */
 const text = (min: number, max: number) =>
   z

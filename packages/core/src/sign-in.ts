@@ -1,7 +1,7 @@
 import { isBase64Url } from './base64url.js';
 import { PassgateError } from './errors.js';
 import type { Runtime } from './runtime.js';
-import { isPrintableText } from './schemas.js';
+import { isNameText } from './schemas.js';
 import type { PasskeySession } from './types.js';
 
 /**
@@ -97,8 +97,8 @@ function identifiedUserProblem(value: unknown): string | null {
   const { userId, name, displayName, authenticatedAt, credentialId } = v;
   if (typeof userId !== 'string' || userId.length === 0 || userId.length > MAX_USER_ID_LENGTH)
     return `userId must be a string of 1 to ${MAX_USER_ID_LENGTH} characters`;
-  if (!isText(name, 1)) return 'name must be printable text of 1 to 64 characters';
-  if (displayName !== undefined && displayName !== null && !isText(displayName, 0))
+  if (!isNameText(name, 1)) return 'name must be printable text of 1 to 64 characters';
+  if (displayName !== undefined && displayName !== null && !isNameText(displayName, 0))
     return 'displayName must be printable text of at most 64 characters';
   const at = authenticatedAt instanceof Date ? authenticatedAt.getTime() : authenticatedAt;
   if (typeof at !== 'number' || !Number.isFinite(at) || at <= 0)
@@ -110,12 +110,6 @@ function identifiedUserProblem(value: unknown): string | null {
   )
     return 'credentialId must be a base64url credential id';
   return null;
-}
-
-function isText(value: unknown, min: number): value is string {
-  if (typeof value !== 'string' || !isPrintableText(value)) return false;
-  const length = [...value].length;
-  return length >= min && length <= 64;
 }
 
 /** What `resolveSignIn` found. */

@@ -3,7 +3,7 @@ import { canonicalUsername } from './accounts.js';
 import { invalidRequest, PassgateError } from './errors.js';
 import { emitCredentialRemoved } from './passkey-events.js';
 import type { Runtime } from './runtime.js';
-import { isPrintableText } from './schemas.js';
+import { isNameText } from './schemas.js';
 import type { Account, CredentialView } from './types.js';
 import { toCredentialView } from './views.js';
 
@@ -117,7 +117,7 @@ export async function renamePasskeyAccount(
   if (typeof names?.name !== 'string') throw new TypeError('names.name must be a string');
   const username = canonicalUsername(runtime, names.name);
   const displayName = names.displayName;
-  if (displayName !== undefined && !isDisplayName(displayName)) {
+  if (displayName !== undefined && !isNameText(displayName, 1)) {
     throw invalidRequest('displayName', 'displayName must be 1 to 64 characters of text');
   }
   const account = await accountOf(runtime, userId);
@@ -126,10 +126,4 @@ export async function renamePasskeyAccount(
     return true;
   const change = displayName === undefined ? { username } : { username, displayName };
   return (await renameAccount(runtime, account, change)) !== null;
-}
-
-function isDisplayName(value: unknown): value is string {
-  if (typeof value !== 'string' || !isPrintableText(value)) return false;
-  const length = [...value].length;
-  return length >= 1 && length <= 64;
 }
