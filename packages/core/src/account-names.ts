@@ -5,7 +5,7 @@ import type { Account } from './types.js';
 
 /**
  * The usernames Passgate keeps as copies of an application's names, kept current: an application owns
- * its users' names, so when one changes, the stored copy follows (`renameAccount`). A name another
+ * its users' names, so when one changes, the stored copy follows (`accounts.rename`). A name another
  * account holds is never taken from it: Passgate cannot tell whether the holder's name really changed
  * in the application (names are compared after `normalizeUsername`, so names the application keeps
  * apart may be one username here), and taking it would hand the holder's username-first sign-in to
@@ -26,22 +26,6 @@ export function accountRenamer(runtime: Runtime): Rename | null {
 }
 
 /**
- * Renames `account` to `username` (canonical) and `displayName` (kept when omitted). Resolves the
- * renamed account, or `null` when it no longer exists (or, with `expectedUsername`, was renamed
- * meanwhile); `username_taken` when another account holds the name. Needs `rename` (a `TypeError`
- * otherwise).
- */
-export async function renameAccount(
-  runtime: Runtime,
-  account: Account,
-  change: AccountRename,
-): Promise<Account | null> {
-  const rename = accountRenamer(runtime);
-  if (rename === null) throw new TypeError('passgate: the stores cannot rename accounts');
-  return rename(account.userHandle, change);
-}
-
-/**
  * An application's user adding a passkey under names that differ from the stored copy: the copy
  * follows, best effort. When another account holds the new name the copy stays as it is (never a
  * takeover, see above) and the passkey is still added: refusing it would lock the user out of new
@@ -55,9 +39,10 @@ export async function refreshStoredNames(
   displayName: string,
 ): Promise<void> {
   if (account.username === username && account.displayName === displayName) return;
-  if (accountRenamer(runtime) === null) return;
+  const rename = accountRenamer(runtime);
+  if (rename === null) return;
   try {
-    await renameAccount(runtime, account, { username, displayName, expectedUsername: account.username });
+    await rename(account.userHandle, { username, displayName, expectedUsername: account.username });
   } catch (error) {
     if (!isPassgateError(error, 'username_taken')) throw error;
     // The user id only: names are personal data, and the holder's is none of this log's business.

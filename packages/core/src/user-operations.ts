@@ -1,4 +1,4 @@
-import { accountRenamer, renameAccount } from './account-names.js';
+import { accountRenamer } from './account-names.js';
 import { canonicalUsername } from './accounts.js';
 import { invalidRequest, PassgateError } from './errors.js';
 import { emitCredentialRemoved } from './passkey-events.js';
@@ -111,7 +111,8 @@ export async function renamePasskeyAccount(
   userId: string,
   names: PasskeyAccountNames,
 ): Promise<boolean> {
-  if (accountRenamer(runtime) === null) {
+  const rename = accountRenamer(runtime);
+  if (rename === null) {
     throw new TypeError('passgate: renamePasskeyAccount needs stores whose AccountRepository has rename()');
   }
   if (typeof names?.name !== 'string') throw new TypeError('names.name must be a string');
@@ -125,5 +126,5 @@ export async function renamePasskeyAccount(
   if (account.username === username && (displayName === undefined || displayName === account.displayName))
     return true;
   const change = displayName === undefined ? { username } : { username, displayName };
-  return (await renameAccount(runtime, account, change)) !== null;
+  return (await rename(account.userHandle, change)) !== null;
 }
