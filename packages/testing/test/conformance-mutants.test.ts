@@ -12,7 +12,7 @@ import { createFlawedStores, type Flaw } from './mutants/flawed-memory-stores.js
  * which must fail each of them, in the test that holds that promise. The same adapter without a flaw
  * must pass, so a failure is never the suite's own.
  */
-const CAUGHT_BY: Record<Flaw, string> = {
+const CAUGHT_BY: Record<Flaw, string | readonly string[]> = {
   // ChallengeStore
   'put overwrites a pending id': 'put on a pending id resolves false and keeps the existing value',
   'put on a pending id resolves true': 'put on a pending id resolves false and keeps the existing value',
@@ -24,7 +24,13 @@ const CAUGHT_BY: Record<Flaw, string> = {
   'TTL ignored': 'a value expires after its TTL',
   'TTL doubled': 'a value is pending for its TTL and no longer',
   'TTL halved': 'a value is pending for its TTL and no longer',
-  'TTL rounded up to whole seconds': 'a value is pending for its TTL and no longer',
+  // Either test: the bounds test sees a 1400 ms TTL rounded up to 2000 ms only when its check at
+  // 1700 ms runs less than 300 ms late, which a loaded machine running every flaw at once has missed;
+  // the 1 ms TTL (1000 ms once rounded up, checked at 301 ms) leaves 700 ms.
+  'TTL rounded up to whole seconds': [
+    'a value is pending for its TTL and no longer',
+    'takes TTLs from 1 ms (expires at once) to one hour (kept)',
+  ],
   'TTL rounded down to whole seconds': 'a value is pending for its TTL and no longer',
   'TTL over ten minutes refused': 'takes TTLs from 1 ms (expires at once) to one hour (kept)',
   'expiry by the calling process clock': "expires by the store's clock",
@@ -184,12 +190,12 @@ describe('the conformance suite fails every adapter that breaks one promise of s
   });
 
   const check = async (flaw: Flaw) => {
-    const test = CAUGHT_BY[flaw];
+    const tests = ([] as string[]).concat(CAUGHT_BY[flaw]);
     const failed = failedNames(await runSuite(flaw));
     expect(failed.length, `the suite passed an adapter where ${flaw}`).toBeGreaterThan(0);
     expect(
-      failed.some((name) => name.includes(test)),
-      `"${test}" should fail; failed instead: ${JSON.stringify(failed)}`,
+      failed.some((name) => tests.some((test) => name.includes(test))),
+      `${tests.map((test) => `"${test}"`).join(' or ')} should fail; failed instead: ${JSON.stringify(failed)}`,
     ).toBe(true);
   };
 
@@ -199,6 +205,7 @@ describe('the conformance suite fails every adapter that breaks one promise of s
 
   // The others side by side (their stores never read Date.now): the runs mostly wait on timers.
   for (const flaw of Object.keys(CAUGHT_BY) as Flaw[]) {
-    if (flaw !== clockFlaw) it.concurrent(`fails "${flaw}" in "${CAUGHT_BY[flaw]}"`, () => check(flaw));
+    if (flaw !== clockFlaw)
+      it.concurrent(`fails "${flaw}" in "${[CAUGHT_BY[flaw]].flat().join('" or "')}"`, () => check(flaw));
   }
 });
