@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   type Account,
   type AccountRename,
@@ -80,6 +81,7 @@ export class RedisAccountRepository implements AccountRepository {
           firstCredential.id,
           createdAt,
           accountFields.length,
+          randomUUID(),
           ...accountFields,
           ...credentialFields,
         ],

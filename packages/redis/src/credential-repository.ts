@@ -53,6 +53,7 @@ export class RedisCredentialRepository implements CredentialRepository {
       ms(credential.createdAt),
       credential.userHandle,
       options.maxPerAccount ?? '',
+      randomUUID(),
       ...credentialToFields(credential),
     ];
     const created = await guard(this.#timeoutMs, () =>

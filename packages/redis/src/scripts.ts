@@ -64,23 +64,26 @@ return v`,
  * index in one step.
  * KEYS[1] credential hash, KEYS[2] account's credential set.
  * ARGV[1] credential id, ARGV[2] createdAt ms, ARGV[3] user handle, ARGV[4] most credentials the
- * account may hold ('' for no cap), ARGV[5..] hash field/value pairs.
+ * account may hold ('' for no cap), ARGV[5] a token unique to this call (random, made per call),
+ * ARGV[6..] hash field/value pairs.
  * Returns 1 when created, 0 when the id exists, -1 when the account is at the cap (nothing written
  * on 0 or -1).
  *
- * Safe to run twice: when the id exists with the same user handle and createdAt, this is the same
- * create already applied (a reply lost to a dropped connection and the command sent again), so it
- * answers 1 without writing. That check comes before the cap, which the first run may have filled.
+ * Safe to run twice: the call's token is kept in the hash (`createAttempt`), so a run that finds the
+ * id taken under its own token is this same create already applied (a reply lost to a dropped
+ * connection and the command sent again), and it answers 1 without writing. That check comes
+ * before the cap, which the first run may have filled. Matching on the stored owner and createdAt
+ * instead would also let a second create of the same credential in the same millisecond through,
+ * which the contract answers `credential_exists`.
  */
 export const CREATE_CREDENTIAL = new LuaScript(
   'createCredential',
   `if redis.call('EXISTS', KEYS[1]) == 1 then
-  local existing = redis.call('HMGET', KEYS[1], 'userHandle', 'createdAt')
-  if existing[1] == ARGV[3] and existing[2] == ARGV[2] then return 1 end
+  if redis.call('HGET', KEYS[1], 'createAttempt') == ARGV[5] then return 1 end
   return 0
 end
 if ARGV[4] ~= '' and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then return -1 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('HSET', KEYS[1], 'createAttempt', ARGV[5], unpack(ARGV, 6))
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 return 1`,
   2,
@@ -91,31 +94,30 @@ return 1`,
  * KEYS[1] username index, KEYS[2] user id index, KEYS[3] account hash,
  * KEYS[4] account's credential set, KEYS[5] credential hash.
  * ARGV[1] user handle, ARGV[2] credential id, ARGV[3] credential createdAt ms,
- * ARGV[4] number N of account field/value arguments, ARGV[5..4+N] account fields,
- * ARGV[5+N..] credential fields.
+ * ARGV[4] number N of account field/value arguments, ARGV[5] a token unique to this call (random,
+ * made per call), ARGV[6..5+N] account fields, ARGV[6+N..] credential fields.
  * Returns 'ok' or the first conflict: 'username_taken', 'credential_exists', 'user_handle_exists',
  * 'user_id_exists'.
  *
- * Safe to run twice: when the username index already holds this user handle and the credential
- * hash is this user handle's with the same createdAt, this sign-up was already applied (a reply lost
- * to a dropped connection and the command sent again), so it answers 'ok' without writing.
+ * Safe to run twice: the call's token is kept in the account hash (`createAttempt`), so a run that
+ * finds the username held by this user handle under its own token is this sign-up already applied
+ * (a reply lost to a dropped connection and the command sent again), and it answers 'ok' without
+ * writing. Matching on the stored values instead would answer 'ok' to a second sign-up with the
+ * same values, which the contract answers `username_taken`.
  */
 export const CREATE_ACCOUNT = new LuaScript(
   'createAccount',
   `local owner = redis.call('GET', KEYS[1])
 if owner then
-  if owner == ARGV[1] then
-    local credential = redis.call('HMGET', KEYS[5], 'userHandle', 'createdAt')
-    if credential[1] == ARGV[1] and credential[2] == ARGV[3] then return 'ok' end
-  end
+  if owner == ARGV[1] and redis.call('HGET', KEYS[3], 'createAttempt') == ARGV[5] then return 'ok' end
   return 'username_taken'
 end
 if redis.call('EXISTS', KEYS[5]) == 1 then return 'credential_exists' end
 if redis.call('EXISTS', KEYS[3]) == 1 or redis.call('EXISTS', KEYS[4]) == 1 then return 'user_handle_exists' end
 if redis.call('EXISTS', KEYS[2]) == 1 then return 'user_id_exists' end
 local n = tonumber(ARGV[4])
-redis.call('HSET', KEYS[3], unpack(ARGV, 5, 4 + n))
-redis.call('HSET', KEYS[5], unpack(ARGV, 5 + n))
+redis.call('HSET', KEYS[3], 'createAttempt', ARGV[5], unpack(ARGV, 6, 5 + n))
+redis.call('HSET', KEYS[5], unpack(ARGV, 6 + n))
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], ARGV[1])

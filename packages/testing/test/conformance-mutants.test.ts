@@ -44,6 +44,7 @@ const CAUGHT_BY: Record<Flaw, string | readonly string[]> = {
   'create overwrites an existing id': 'rejects a duplicate id with credential_exists and changes nothing',
   'create rejects a duplicate with a plain Error': 'rejects a duplicate id with credential_exists',
   'create checks and writes in two steps': 'of concurrent creates of one id, exactly one resolves',
+  'create resolves a repeat of the stored values': 'rejects the very same credential created a second time',
   'create keeps the caller object':
     'keeps its own copy: mutating the created object afterwards changes nothing',
   'create indexes a rejected duplicate': 'rejects a duplicate id with credential_exists and changes nothing',
@@ -101,6 +102,8 @@ const CAUGHT_BY: Record<Flaw, string | readonly string[]> = {
   'sign-up keeps the account object':
     'returns fresh copies: mutating a returned account changes nothing stored',
   'sign-up checks the credential before the username': 'username_taken wins over credential_exists',
+  'sign-up resolves a repeat of the stored values':
+    'rejects the very same sign-up made a second time with username_taken',
   'a taken user handle is username_taken': 'rejects a taken user handle or user id with a plain Error',
   'account finders return the stored object':
     'returns fresh copies: mutating a returned account changes nothing stored',

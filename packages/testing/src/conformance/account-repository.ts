@@ -95,6 +95,20 @@ export function describeAccountRepositoryContract(ctx: SuiteContext): void {
       await expectPersisted(first.account);
     });
 
+    it('rejects the very same sign-up made a second time with username_taken', async () => {
+      // As for a credential: equal values are no proof that this call already ran.
+      const first = makeSignUp();
+      await accounts().create(first.account, first.credential);
+      await expectRejectsWithCode(
+        accounts().create(structuredClone(first.account), structuredClone(first.credential)),
+        'username_taken',
+      );
+      await expectPersisted(first.account);
+      expect(ids(await credentials().listByUserHandle(first.account.userHandle))).toEqual([
+        first.credential.id,
+      ]);
+    });
+
     it('rejects a taken credential id with credential_exists and writes no account', async () => {
       const first = makeSignUp();
       await accounts().create(first.account, first.credential);

@@ -130,6 +130,18 @@ export function describeCredentialRepositoryContract(ctx: SuiteContext): void {
         ]);
       });
 
+      it('rejects the very same credential created a second time (same owner, createdAt and fields)', async () => {
+        // Two creates with equal values are two calls (a second registration of one credential id in
+        // the same millisecond): an adapter that makes a re-sent create safe must recognise it by a
+        // token of the call, never by finding the same values stored.
+        const { account } = await seed();
+        const credential = makeCredential({ userHandle: account.userHandle });
+        await repo().create(credential);
+        await expectRejectsWithCode(repo().create(structuredClone(credential)), 'credential_exists');
+        await expectPersisted(credential);
+        expect(ids(await repo().listByUserHandle(account.userHandle))).toHaveLength(2);
+      });
+
       it('of concurrent creates of one id, exactly one resolves and the rest reject with credential_exists', async () => {
         const accounts = await Promise.all(Array.from({ length: ctx.concurrency }, () => seed()));
         const id = randomCredentialId();

@@ -49,6 +49,7 @@ export type Flaw =
   | 'create checks and writes in two steps'
   | 'create keeps the caller object'
   | 'create indexes a rejected duplicate'
+  | 'create resolves a repeat of the stored values'
   | 'cap ignored'
   | 'cap counted and written in two steps'
   | 'cap checked before the id'
@@ -93,6 +94,7 @@ export type Flaw =
   | 'sign-up keeps the first credential object'
   | 'sign-up keeps the account object'
   | 'sign-up checks the credential before the username'
+  | 'sign-up resolves a repeat of the stored values'
   | 'a taken user handle is username_taken'
   | 'account finders return the stored object'
   | 'sign-up stores the first credential elsewhere'
@@ -554,6 +556,15 @@ function credentialRepository(has: Has, call: Call, state: State): CredentialRep
         const cap = has('cap ignored') ? undefined : options.maxPerAccount;
         const full = () => cap !== undefined && held() >= cap;
         if (has('cap checked before the id') && full()) throw tooManyCredentials();
+        if (exists && has('create resolves a repeat of the stored values')) {
+          // Taken for a re-sent command when the stored owner and createdAt match: not a proof.
+          const stored = state.byId.get(credentialKey(has, credential.id));
+          if (
+            stored?.userHandle === credential.userHandle &&
+            stored.createdAt.getTime() === credential.createdAt.getTime()
+          )
+            return;
+        }
         if (exists && !has('create overwrites an existing id')) {
           if (has('create indexes a rejected duplicate')) {
             const ids = state.idsByUserHandle.get(credential.userHandle) ?? new Set<string>();
@@ -679,6 +690,12 @@ function accountRepository(has: Has, call: Call, state: State): AccountRepositor
         const credentialTaken = state.byId.has(credentialKey(has, firstCredential.id));
         if (has('sign-up checks the credential before the username') && credentialTaken)
           throw credentialExists();
+        if (
+          has('sign-up resolves a repeat of the stored values') &&
+          state.handleByUsername.get(usernameKey(account.username)) === account.userHandle &&
+          state.byId.get(credentialKey(has, firstCredential.id))?.userHandle === account.userHandle
+        )
+          return;
         if (usernameTakenNow()) throw usernameTaken();
         if (has('sign-up writes the account before checking the credential')) writeAccount();
         if (credentialTaken) throw credentialExists();
