@@ -92,7 +92,9 @@ export interface CredentialRepository {
    * Rejects with `credential_exists` (`credentialExists()`) when a credential with this id exists
    * under any account, and writes nothing then. Atomic with respect to concurrent creates of the
    * same id: exactly one of them resolves. `credential_exists` wins over `too_many_credentials` when
-   * both apply.
+   * both apply. A second create of the very same credential (same owner, `createdAt` and every
+   * field) is another call and rejects too: an adapter that makes its write safe to run twice
+   * recognises a re-sent command by a token unique to the call, as for `updateAfterSignIn`.
    *
    * `options.maxPerAccount` is enforced in the same atomic step as the insert (never a count read
    * before a separate write): of concurrent creates for an account holding `maxPerAccount - 1`
@@ -171,7 +173,9 @@ export interface AccountRepository {
    * username exists, with `credential_exists` when the credential id exists, and with a plain
    * `Error` (no Passgate code) when the user handle or user id exists (random values; a collision
    * is a bug). On any rejection nothing is written. Of concurrent creates with the same username
-   * exactly one resolves, and likewise for the same credential id. Both objects are copied.
+   * exactly one resolves, and likewise for the same credential id. A second create with the very
+   * same account and credential is another call and rejects (`username_taken`), as for
+   * `CredentialRepository.create`. Both objects are copied.
    *
    * `firstCredential.userHandle` equals `account.userHandle`.
    * The credential lands in the same storage that this adapter's `CredentialRepository` reads, so an
