@@ -37,6 +37,25 @@ export function isNameText(value: unknown, min: number): value is string {
   return length >= min && length <= 64;
 }
 
+/** The longest application user id Passgate takes, in UTF-16 code units. */
+export const MAX_USER_ID_LENGTH = 255;
+
+/**
+ * An application user id that every store keeps and finds exactly: 1 to 255 UTF-16 code units, with
+ * no lone surrogate (stores that keep UTF-8 turn each into U+FFFD, so two different ids would find
+ * one account) and no U+0000 (PostgreSQL's text cannot hold it: the store would fail, a 500). Any
+ * other character is the application's business.
+ */
+export function isUserIdText(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= MAX_USER_ID_LENGTH &&
+    !value.includes('\u0000') &&
+    !LONE_SURROGATE.test(value)
+  );
+}
+
 /** A string of `min..max` Unicode code points (not UTF-16 units) of printable text. */
 const text = (min: number, max: number) =>
   z

@@ -1,7 +1,7 @@
 import { isBase64Url } from './base64url.js';
 import { PassgateError } from './errors.js';
 import type { Runtime } from './runtime.js';
-import { isNameText } from './schemas.js';
+import { isNameText, isUserIdText, MAX_USER_ID_LENGTH } from './schemas.js';
 import type { PasskeySession } from './types.js';
 
 /**
@@ -57,8 +57,6 @@ export function signInCredentialId(signIn: SignIn): string | null {
   return isApplicationSignIn(signIn) ? signIn.credentialId : signIn.credentialId;
 }
 
-const MAX_USER_ID_LENGTH = 255;
-
 /**
  * Checks what an `identify` option returned. Anything that is not `null`/`undefined` or a valid
  * `IdentifiedUser` is a programming error in the application: it is logged naming `option` and
@@ -95,8 +93,8 @@ function identifiedUserProblem(value: unknown): string | null {
   if (typeof value !== 'object' || Array.isArray(value)) return 'expected an object or null';
   const v = value as Record<string, unknown>;
   const { userId, name, displayName, authenticatedAt, credentialId } = v;
-  if (typeof userId !== 'string' || userId.length === 0 || userId.length > MAX_USER_ID_LENGTH)
-    return `userId must be a string of 1 to ${MAX_USER_ID_LENGTH} characters`;
+  if (!isUserIdText(userId))
+    return `userId must be a string of 1 to ${MAX_USER_ID_LENGTH} characters, without U+0000 or a lone surrogate`;
   if (!isNameText(name, 1)) return 'name must be printable text of 1 to 64 characters';
   if (displayName !== undefined && displayName !== null && !isNameText(displayName, 0))
     return 'displayName must be printable text of at most 64 characters';

@@ -3,7 +3,7 @@ import { canonicalUsername } from './accounts.js';
 import { invalidRequest, PassgateError } from './errors.js';
 import { emitCredentialRemoved } from './passkey-events.js';
 import type { Runtime } from './runtime.js';
-import { isNameText } from './schemas.js';
+import { isNameText, isUserIdText } from './schemas.js';
 import type { Account, CredentialView } from './types.js';
 import { toCredentialView } from './views.js';
 
@@ -17,6 +17,9 @@ import { toCredentialView } from './views.js';
 async function accountOf(runtime: Runtime, userId: string): Promise<Account | null> {
   if (typeof userId !== 'string' || userId.length === 0)
     throw new TypeError('userId must be a non-empty string');
+  // No account can hold such an id (identify refuses it), and a store asked for it could fail (a
+  // NUL in PostgreSQL) or find another id (a lone surrogate in a UTF-8 store).
+  if (!isUserIdText(userId)) return null;
   return runtime.store('accounts.findByUserId', () => runtime.stores.accounts.findByUserId(userId));
 }
 

@@ -318,6 +318,11 @@ describe('a bad identify', () => {
     ['an array', [1]],
     ['no userId', { name: 'ada', authenticatedAt: Date.now() }],
     ['a numeric userId', { userId: 42, name: 'ada', authenticatedAt: Date.now() }],
+    // No store could keep these exactly: PostgreSQL refuses U+0000, UTF-8 stores turn a lone
+    // surrogate into U+FFFD (so 'x\uD800' and 'x\uDC00' would find one account).
+    ['a U+0000 in the userId', { userId: 'a\u0000b', name: 'ada', authenticatedAt: Date.now() }],
+    ['a lone surrogate in the userId', { userId: 'x\uD800', name: 'ada', authenticatedAt: Date.now() }],
+    ['a userId of 256 characters', { userId: 'u'.repeat(256), name: 'ada', authenticatedAt: Date.now() }],
     ['an empty name', { userId: 'a', name: '', authenticatedAt: Date.now() }],
     ['a control character in the name', { userId: 'a', name: 'a\u0000b', authenticatedAt: Date.now() }],
     ['a name of 65 characters', { userId: 'a', name: 'x'.repeat(65), authenticatedAt: Date.now() }],
