@@ -10,7 +10,7 @@ import type { PasskeySession } from './types.js';
  * read again on every request.
  */
 export interface IdentifiedUser {
-  /** The application's user id (1..255 characters). `User.id` in every answer; linked to a random user handle. */
+  /** The application's user id (1..255 UTF-16 code units, without U+0000 or a lone surrogate). `User.id` in every answer; linked to a random user handle. */
   userId: string;
   /** The login name (username or email), 1..64 code points: the passkey's `user.name`. */
   name: string;
