@@ -3,7 +3,11 @@ import { jsonSizeUpTo } from './json-size.js';
 import { header } from './responses.js';
 import type { ContractRequest } from './types.js';
 
-/** How an endpoint reads its body. */
+/**
+ * How an endpoint reads its body. `ignored`: the endpoint uses none (`POST /logout`, `DELETE`, the
+ * `GET`s), but on a state-changing request one that comes is still held to the contract's size
+ * limit and must be JSON (`checkUnusedJson`), so it cannot slip past the checks a used body meets.
+ */
 export type BodyRule = 'required' | 'optional' | 'ignored';
 
 /** The body as read: raw bytes from the stream, or what a host parser made of it. */
@@ -66,4 +70,19 @@ export function decodeJson(raw: RawBody | undefined, rule: BodyRule): unknown {
     throw new PassgateError('invalid_request', 'The body must be a JSON object.', { field: '$' });
   }
   return value;
+}
+
+/**
+ * A body an endpoint does not use (`POST /logout`, `DELETE`) still has to be valid JSON, as the
+ * contract asks of every body: `invalid_request` (field `$`) otherwise, so a malformed request is
+ * refused before it signs anyone out or deletes anything. Any JSON value will do: nothing reads it.
+ */
+export function checkUnusedJson(raw: RawBody | undefined): undefined {
+  if (!(raw instanceof Uint8Array) || raw.length === 0) return undefined;
+  try {
+    JSON.parse(utf8.decode(raw));
+  } catch {
+    throw new PassgateError('invalid_request', 'The body is not valid JSON.', { field: '$' });
+  }
+  return undefined;
 }

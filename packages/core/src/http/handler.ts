@@ -2,7 +2,7 @@ import type { RequestContext } from '../config.js';
 import { PassgateError } from '../errors.js';
 import type { Passgate } from '../passgate.js';
 import { RequestCount } from '../request-count.js';
-import { decodeJson, hasBody, isJson, readBody } from './body.js';
+import { checkUnusedJson, decodeJson, hasBody, isJson, readBody } from './body.js';
 import type { CeremonyCookieOptions } from './cookies.js';
 import { normalizePrefix } from './paths.js';
 import { errorResponse, header } from './responses.js';
@@ -100,12 +100,18 @@ export function createContractHandler(
         const length = Number(header(request, 'content-length'));
         if (Number.isFinite(length) && length > maxBodyBytes) throw new PassgateError('payload_too_large');
       }
-      const raw = route.body === 'ignored' ? undefined : await readBody(request, maxBodyBytes);
+      const unused = route.body === 'ignored';
+      // An unused body of a state-changing request is read all the same (bounded): a chunked one has
+      // no Content-Length to be refused by above. A GET's is left alone.
+      const raw =
+        unused && (route.method === 'GET' || !hasBody(request))
+          ? undefined
+          : await readBody(request, maxBodyBytes);
       if (route.rateLimited) {
         count = new RequestCount(request.ip);
         if (!route.countsInCeremony) await passgate.countRequest(count);
       }
-      const body = route.body === 'ignored' ? undefined : decodeJson(raw, route.body);
+      const body = unused ? checkUnusedJson(raw) : decodeJson(raw, route.body);
       // Only now the sign-in, which costs a store lookup (its outage is a 503 after the checks above),
       // and only for endpoints that read it.
       const session =

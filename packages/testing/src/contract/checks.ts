@@ -3,9 +3,42 @@ import { SoftwareAuthenticator } from '../authenticator/index.js';
 import { ORIGIN, PREFIX } from './client.js';
 import { signUp, uniqueUsername } from './flows.js';
 import type { Harness } from './harness.js';
+import { withTwoPasskeys } from './management.js';
 import { expectErrorBody } from './shapes.js';
 
 const ONE_MB = 1024 * 1024;
+
+/**
+ * Sends `chunks` × 16 KiB to the contract's `path` with `Transfer-Encoding: chunked` (no
+ * Content-Length, as streaming clients do); resolves the status and the error code.
+ */
+async function sendChunked(
+  h: Harness,
+  method: string,
+  path: string,
+  chunks: number,
+  cookie = '',
+): Promise<{ status: number; code: string | undefined }> {
+  const chunk = new TextEncoder().encode('x'.repeat(16 * 1024));
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= chunks) controller.close();
+      else {
+        sent += 1;
+        controller.enqueue(chunk);
+      }
+    },
+  });
+  const response = await fetch(new URL(`${PREFIX}${path}`, h.url), {
+    method,
+    headers: { 'content-type': 'application/json', origin: ORIGIN, ...(cookie ? { cookie } : {}) },
+    body,
+    duplex: 'half',
+  } as RequestInit);
+  const answer = (await response.json()) as { error?: { code: string } };
+  return { status: response.status, code: answer.error?.code };
+}
 
 export function checkTests(h: Harness): void {
   it('CSRF: a foreign Origin on any state-changing request is 403 forbidden_origin', async () => {
@@ -88,26 +121,36 @@ export function checkTests(h: Harness): void {
   });
 
   it('a chunked body (no Content-Length) over 64 KiB is 413 too', async () => {
-    const chunk = new TextEncoder().encode('x'.repeat(16 * 1024));
-    let sent = 0;
-    const stream = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (sent >= 80) controller.close();
-        else {
-          sent += 1;
-          controller.enqueue(chunk);
-        }
-      },
-    });
-    const response = await fetch(new URL(`${PREFIX}/login/options`, h.url), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', origin: ORIGIN },
-      body: stream,
-      duplex: 'half',
-    } as RequestInit);
-    expect(response.status).toBe(413);
-    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+    const answer = await sendChunked(h, 'POST', '/login/options', 80);
+    expect(answer).toEqual({ status: 413, code: 'payload_too_large' });
     expect((await h.client().post('/login/options', {})).status).toBe(200);
+  });
+
+  it('DELETE and POST /logout use no body, but one that comes is held to the same rules: 413, 400, and nothing happens', async () => {
+    const { client, secondId } = await withTwoPasskeys(h);
+    const path = `/credentials/${secondId}`;
+    const invalid = { body: '{"reason":', contentType: 'application/json' };
+    for (const [method, to] of [
+      ['DELETE', path],
+      ['POST', '/logout'],
+    ] as const) {
+      // Chunked, so no Content-Length announces the size: only reading the body finds it too large.
+      expect(await sendChunked(h, method, to, 5, client.cookieHeader())).toEqual({
+        status: 413,
+        code: 'payload_too_large',
+      });
+      const broken = await client.request(method, `${PREFIX}${to}`, invalid);
+      expectErrorBody(broken, 400, 'invalid_request', ['field']);
+      expect(broken.body.error.field).toBe('$');
+    }
+    // Nothing happened: still signed in, both passkeys there.
+    const list = await client.get('/credentials');
+    expect(list.status, list.text).toBe(200);
+    expect(list.body.credentials).toHaveLength(2);
+    // A small JSON body is fine on both.
+    expect((await client.delete(path, { json: {} })).status).toBe(200);
+    expect((await client.post('/logout', {})).status).toBe(204);
+    expectErrorBody(await client.get('/session'), 401, 'unauthenticated');
   });
 
   it('invalid JSON, a non-object body and bad base64url are 400 invalid_request naming the field', async () => {

@@ -7,7 +7,7 @@ import type { Harness } from './harness.js';
 import { expectCredential, expectErrorBody, expectSignal } from './shapes.js';
 
 /** Signs up and adds a second passkey (a second authenticator: one refuses ids in excludeCredentials). */
-async function withTwoPasskeys(
+export async function withTwoPasskeys(
   h: Harness,
 ): Promise<SignedUp & { secondId: string; second: SoftwareAuthenticator }> {
   const signedUp = await signUp(h.client());
