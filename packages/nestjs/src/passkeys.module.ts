@@ -15,7 +15,7 @@ import { ConfigurableModuleClass, PASSKEYS_MODULE_OPTIONS } from './passkeys.mod
 import type { PasskeysModuleOptions } from './passkeys.options.js';
 import { passgateProvider, sessionsProvider } from './passkeys.providers.js';
 import { PasskeysService } from './passkeys.service.js';
-import { installFastifyHooks } from './platform.js';
+import { installFastifyHooks, PasskeysMountMiddleware } from './platform.js';
 import type { PasskeySessions } from './session.js';
 
 /**
@@ -65,6 +65,10 @@ export class PasskeysModule extends ConfigurableModuleClass implements NestModul
   configure(consumer: MiddlewareConsumer): void {
     const adapter = this.adapterHost.httpAdapter;
     const prefix = normalizePrefix(this.options.prefix ?? DEFAULT_PREFIX);
+    const contractRoutes = {
+      path: prefix === '/' ? '{*path}' : `${prefix.slice(1)}/{*path}`,
+      method: RequestMethod.ALL,
+    };
     if (adapter?.getType() === 'fastify') {
       // Nest middleware on Fastify gets Node's request and response, while @fastify/session keeps
       // `request.session` on Fastify's request and writes its cookie through Fastify's reply: an
@@ -76,6 +80,8 @@ export class PasskeysModule extends ConfigurableModuleClass implements NestModul
         contract: this.options.controller !== false,
         options: this.options,
       });
+      if (this.options.controller !== false)
+        consumer.apply(PasskeysMountMiddleware).forRoutes(contractRoutes);
       return;
     }
     consumer.apply(PasskeysSessionMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
@@ -84,9 +90,6 @@ export class PasskeysModule extends ConfigurableModuleClass implements NestModul
     // Nest mounted its body parsers (app.init) before this runs: make them leave the passkey routes
     // to the contract layer, which reads those bodies itself (see body-parser.ts).
     bypassBodyParsers(adapter?.getInstance(), prefix);
-    consumer.apply(PasskeysContractMiddleware).forRoutes({
-      path: prefix === '/' ? '{*path}' : `${prefix.slice(1)}/{*path}`,
-      method: RequestMethod.ALL,
-    });
+    consumer.apply(PasskeysContractMiddleware).forRoutes(contractRoutes);
   }
 }

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { Injectable, type NestMiddleware } from '@nestjs/common';
 import type { Passgate } from '@passgate/core';
 import { type ContractResponse, locatePrefix } from '@passgate/core/http';
 import {
@@ -56,6 +57,24 @@ export function platformSignIns(
   };
 }
 
+/** Set on Node's request by `PasskeysMountMiddleware`: Nest routed the request to the contract's mount. */
+const MOUNTED = Symbol('passgate.nestjs.contractMount');
+
+/**
+ * On `@nestjs/platform-fastify`, Nest middleware applied to the contract's routes (as
+ * `PasskeysContractMiddleware` is on Express) that only marks the request: Nest's own routing (its
+ * global prefix) decides where the contract lives, and the Fastify hook serves it there and nowhere
+ * else, so an app route that merely contains the prefix (`/admin/passkeys/...`) stays the app's.
+ * Nest runs middleware (middie) in an `onRequest` hook added before the module's.
+ */
+@Injectable()
+export class PasskeysMountMiddleware implements NestMiddleware {
+  use(req: object, _res: unknown, next: () => void): void {
+    (req as { [MOUNTED]?: true })[MOUNTED] = true;
+    next();
+  }
+}
+
 interface FastifyInstanceLike {
   addHook(
     name: 'onRequest',
@@ -65,7 +84,8 @@ interface FastifyInstanceLike {
 
 /**
  * The contract on `@nestjs/platform-fastify`: core/node's Fastify hook, with a contract handler per
- * mount (Nest's global prefix goes in front of the prefix, as on Express). Added during
+ * mount (Nest's global prefix goes in front of the prefix, as on Express), for the requests
+ * `PasskeysMountMiddleware` marked. Added during
  * `app.init()`, after the plugins the app registered before it (register @fastify/cookie and
  * @fastify/session first, so `request.session` is there when it runs).
  */
@@ -88,7 +108,8 @@ export function installFastifyHooks(
       passgate: setup.passgate,
       signIns: setup.signIns,
       contract: setup.contract,
-      locate: (path) => {
+      locate: (path, request) => {
+        if ((request.raw as { [MOUNTED]?: true })[MOUNTED] !== true) return undefined;
         const located = locatePrefix(setup.prefix, path);
         return located && { handler: handlerFor(located.mount), below: located.below };
       },

@@ -52,6 +52,15 @@ const APP_CONFIG = Symbol('APP_CONFIG');
 })
 class ConfigModule {}
 
+/** An app's own route whose path contains the contract's prefix. */
+@Controller('admin/passkeys')
+class AdminPasskeysController {
+  @Get('credentials')
+  list() {
+    return { admin: true };
+  }
+}
+
 const PLATFORMS = [
   ['express', boot],
   ['fastify', bootFastify],
@@ -90,6 +99,29 @@ describe.each(PLATFORMS)('PasskeysModule.forRoot on %s: prefixes and paths', (_p
     expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
     expect(answer.body).toEqual({ origins: relatedOrigins });
     expect((await client.request('GET', '/api/.well-known/webauthn')).status).toBe(404);
+  });
+
+  it("serves the contract only where Nest mounts it: an app route that merely contains the prefix stays the app's", async () => {
+    booted = await boot(
+      {
+        imports: [PasskeysModule.forRoot({ passgate: testPassgate() })],
+        controllers: [AdminPasskeysController],
+      },
+      { globalPrefix: 'api' },
+    );
+    const client = browser(booted.url);
+    const admin = await client.request('GET', '/api/admin/passkeys/credentials');
+    expect({ status: admin.status, body: admin.body }).toEqual({ status: 200, body: { admin: true } });
+    // Neither without the global prefix nor under another path: those are Nest's 404s, not the contract.
+    for (const path of ['/passkeys/login/options', '/elsewhere/passkeys/login/options']) {
+      const answer = await client.request('POST', path, { json: {} });
+      expect({ path, status: answer.status, cookies: answer.setCookies }).toEqual({
+        path,
+        status: 404,
+        cookies: [],
+      });
+    }
+    expect((await client.request('POST', '/api/passkeys/login/options', { json: {} })).status).toBe(200);
   });
 
   it('answers unknown paths below the prefix with 404', async () => {

@@ -85,9 +85,13 @@ export function fastifyContractHook(setup: {
   /**
    * Where a request's path is under the contract's prefix: its handler and the path below the
    * prefix, or `undefined`. E.g. `pathBelow` with one handler, or `locatePrefix` with a handler per
-   * mount behind a framework's global prefix.
+   * mount behind a framework's global prefix (with `request`, to serve only where the framework
+   * mounted the contract).
    */
-  locate: (path: string) => { handler: ContractHandler; below: string } | undefined;
+  locate: (
+    path: string,
+    request: FastifyRequestLike,
+  ) => { handler: ContractHandler; below: string } | undefined;
   /** Serve the contract and the well-known path; `false`: only resolve `request.passkey`. */
   contract: boolean;
 }): (request: FastifyRequestLike, reply: FastifyReplyLike) => Promise<FastifyReplyLike | undefined> {
@@ -98,7 +102,7 @@ export function fastifyContractHook(setup: {
     const write = replyWriter(reply);
     if (setup.contract) {
       if (serveWellKnown(passgate, request.raw, path, request.ip, write)) return reply;
-      const located = setup.locate(path);
+      const located = setup.locate(path, request);
       if (located) {
         const served = await serveContract(passgate, located.handler, signIns, {
           raw: request.raw,
