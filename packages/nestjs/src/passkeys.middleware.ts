@@ -61,26 +61,15 @@ export class PasskeysContractMiddleware implements NestMiddleware {
 
 /**
  * Sets `req.passkey` (the sign-in, or `null`) on every request, as `@passgate/express`'s router does,
- * so `@PasskeySession()` and your own code can read it without a guard.
+ * so `@PasskeySession()` and your own code can read it without a guard. The module applies it after
+ * `PasskeysContractMiddleware`, which answers the contract's routes first and resolves their sign-in
+ * itself, after the request-shape checks; so every other route, whatever its path, gets it here.
  */
 @Injectable()
 export class PasskeysSessionMiddleware implements NestMiddleware {
-  private readonly prefix: string;
-
-  constructor(
-    @Inject(PASSKEY_SESSIONS) private readonly sessions: PasskeySessions,
-    @Inject(PASSKEYS_MODULE_OPTIONS) private readonly options: PasskeysModuleOptions,
-  ) {
-    this.prefix = normalizePrefix(options.prefix ?? DEFAULT_PREFIX);
-  }
+  constructor(@Inject(PASSKEY_SESSIONS) private readonly sessions: PasskeySessions) {}
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
-    // The contract's own routes: the contract middleware resolves the sign-in itself, after the
-    // request-shape checks, and answers its errors in the contract's format (503, 500), not Nest's.
-    if (this.options.controller !== false && locatePrefix(this.prefix, requestPath(req))) {
-      next();
-      return;
-    }
     try {
       await resolveSession(this.sessions, req, res);
       next();

@@ -84,12 +84,15 @@ export class PasskeysModule extends ConfigurableModuleClass implements NestModul
         consumer.apply(PasskeysMountMiddleware).forRoutes(contractRoutes);
       return;
     }
+    if (this.options.controller !== false) {
+      adapter?.getInstance()?.use(wellKnownWebauthnHandler(this.passgate));
+      // Nest mounted its body parsers (app.init) before this runs: make them leave the passkey routes
+      // to the contract layer, which reads those bodies itself (see body-parser.ts).
+      bypassBodyParsers(adapter?.getInstance(), prefix);
+      // Before the session middleware (Nest runs them in this order): the contract's routes are
+      // answered with their sign-in resolved after the request-shape checks, not before them.
+      consumer.apply(PasskeysContractMiddleware).forRoutes(contractRoutes);
+    }
     consumer.apply(PasskeysSessionMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
-    if (this.options.controller === false) return;
-    adapter?.getInstance()?.use(wellKnownWebauthnHandler(this.passgate));
-    // Nest mounted its body parsers (app.init) before this runs: make them leave the passkey routes
-    // to the contract layer, which reads those bodies itself (see body-parser.ts).
-    bypassBodyParsers(adapter?.getInstance(), prefix);
-    consumer.apply(PasskeysContractMiddleware).forRoutes(contractRoutes);
   }
 }

@@ -52,12 +52,17 @@ const APP_CONFIG = Symbol('APP_CONFIG');
 })
 class ConfigModule {}
 
-/** An app's own route whose path contains the contract's prefix. */
+/** An app's own routes whose paths contain the contract's prefix. */
 @Controller('admin/passkeys')
 class AdminPasskeysController {
   @Get('credentials')
   list() {
     return { admin: true };
+  }
+
+  @Get('me')
+  me(@PasskeySession() session: Session | null) {
+    return { userId: session?.userId ?? null };
   }
 }
 
@@ -122,6 +127,17 @@ describe.each(PLATFORMS)('PasskeysModule.forRoot on %s: prefixes and paths', (_p
       });
     }
     expect((await client.request('POST', '/api/passkeys/login/options', { json: {} })).status).toBe(200);
+  });
+
+  it('sets req.passkey on app routes whose path contains the prefix, as on any other', async () => {
+    booted = await boot({
+      imports: [PasskeysModule.forRoot({ passgate: testPassgate() })],
+      controllers: [AdminPasskeysController],
+    });
+    const client = browser(booted.url);
+    const { userId } = await signUp(client);
+    const me = await client.request('GET', '/admin/passkeys/me');
+    expect({ status: me.status, body: me.body }).toEqual({ status: 200, body: { userId } });
   });
 
   it('answers unknown paths below the prefix with 404', async () => {
