@@ -6,6 +6,8 @@ import { requestPath } from './http.js';
 const PARSER_NAMES = new Set(['jsonParser', 'urlencodedParser', 'textParser', 'rawParser']);
 
 const BYPASS = Symbol.for('passgate.nestjs.bodyParserBypass');
+/** The parsers a request skipped, on the request, for `runDeferredBodyParsers`. */
+const DEFERRED = Symbol.for('passgate.nestjs.deferredBodyParsers');
 
 type Handle = ((req: Request, res: unknown, next: (error?: unknown) => void) => void) & {
   [BYPASS]?: Set<string>;
@@ -55,6 +57,11 @@ export function bypassBodyParsers(expressApp: unknown, prefix: string): number {
       const path = requestPath(req);
       for (const p of prefixes) {
         if (isPasskeyRoute(p, path)) {
+          // Kept for the app's own route in case the contract does not serve this path after all
+          // (its Nest mount is not known here): see runDeferredBodyParsers.
+          const carrier = req as unknown as { [DEFERRED]?: Handle[] };
+          carrier[DEFERRED] ??= [];
+          carrier[DEFERRED].push(original);
           next();
           return;
         }
@@ -67,4 +74,22 @@ export function bypassBodyParsers(expressApp: unknown, prefix: string): number {
     wrapped++;
   }
   return wrapped;
+}
+
+/**
+ * Runs, in their order, the parsers `bypassBodyParsers` held back from a request that the contract
+ * middleware did not answer: an app route whose path only looks like a contract route from here
+ * (`/admin/passkeys/login/options`, or a path below the prefix that Nest does not mount the contract
+ * at) then gets its body parsed as any other route does. Rejects with the parser's error.
+ */
+export async function runDeferredBodyParsers(req: Request, res: unknown): Promise<void> {
+  const carrier = req as unknown as { [DEFERRED]?: Handle[] };
+  const parsers = carrier[DEFERRED];
+  if (!parsers) return;
+  delete carrier[DEFERRED];
+  for (const parser of parsers) {
+    await new Promise<void>((resolve, reject) =>
+      parser(req, res, (error) => (error ? reject(error) : resolve())),
+    );
+  }
 }

@@ -3,6 +3,7 @@ import { Passgate } from '@passgate/core';
 import { type ContractHandler, DEFAULT_PREFIX, locatePrefix, normalizePrefix } from '@passgate/core/http';
 import { nodeWriter, serveContract, serveWellKnown } from '@passgate/core/node';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { runDeferredBodyParsers } from './body-parser.js';
 import { contractHandlers } from './handlers.js';
 import { requestPath } from './http.js';
 import { PASSGATE, PASSKEY_SESSIONS } from './passkeys.constants.js';
@@ -71,6 +72,7 @@ export class PasskeysSessionMiddleware implements NestMiddleware {
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
     try {
+      await runDeferredBodyParsers(req, res);
       await resolveSession(this.sessions, req, res);
       next();
     } catch (error) {

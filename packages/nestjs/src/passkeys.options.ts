@@ -18,8 +18,8 @@ export type PasskeySessionHooks<Req = any, Res = any> = NodeSessionHooks<Req, Re
  * every integration takes (`PasskeyHttpOptions` of `@passgate/core/node`) and `controller`.
  *
  * `prefix`: Nest's global prefix (`app.setGlobalPrefix('api')`) is added in front, and the ceremony
- * cookie's `Path` is the full path (`/api/passkeys`). The prefix belongs to Passgate: routes of your
- * own below it get no body parsing from Nest (see the README's body-parser note).
+ * cookie's `Path` is the full path (`/api/passkeys`). Routes of your own below it get their body from
+ * Nest's parser only when the module's middleware runs (see the README's body-parser note).
  * `session: 'express-session'` (default) keeps sign-ins in `req.session`: express-session on
  * `@nestjs/platform-express`, @fastify/session on `@nestjs/platform-fastify`.
  * `identify` and `onPasskeySignIn` connect the application's own sign-in: see "Add passkeys to an

@@ -3,7 +3,15 @@ import { APP_FILTER } from '@nestjs/core';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PasskeysExceptionFilter, PasskeysModule } from '../src/index.js';
-import { type Booted, boot, browser, ORIGIN, rawJson, testPassgate } from './helpers.js';
+import {
+  type Booted,
+  boot,
+  bootBesideAdminRoutes,
+  browser,
+  ORIGIN,
+  rawJson,
+  testPassgate,
+} from './helpers.js';
 
 let booted: Booted | undefined;
 afterEach(async () => {
@@ -102,6 +110,20 @@ describe("Nest's default body parser (express.json, 100 kb) and the passkey rout
     const tooBig = await client.request('POST', '/echo', rawJson(big));
     expect(tooBig.status).toBe(413);
     expect(tooBig.body).toEqual({ statusCode: 413, message: 'request entity too large' });
+  });
+
+  it("an app route shaped like a contract route outside the mount (/admin/passkeys/login/options) keeps Nest's parser", async () => {
+    booted = await bootBesideAdminRoutes();
+    const client = browser(booted.url);
+    const parsed = await client.request('POST', '/api/admin/passkeys/login/options', { json: { a: 1 } });
+    expect({ status: parsed.status, body: parsed.body }).toEqual({ status: 201, body: { body: { a: 1 } } });
+    // Its errors are Nest's, as on any app route.
+    const broken = await client.request('POST', '/api/admin/passkeys/login/options', rawJson('{'));
+    expect(broken.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+    // The contract's own route still reads its body itself.
+    const over = JSON.stringify({ username: 'x'.repeat(70_000) }); // under Nest's 100 kb, over 64 KiB
+    const contract = await client.request('POST', '/api/passkeys/login/options', rawJson(over));
+    expect(contract.body.error.code).toBe('payload_too_large');
   });
 
   it('a parser the app mounts with app.useBodyParser (a larger limit) is kept off the passkey routes too', async () => {

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
-import type { INestApplication, ModuleMetadata } from '@nestjs/common';
+import { Body, Controller, Get, type INestApplication, type ModuleMetadata, Post } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
@@ -14,6 +14,7 @@ import {
 } from '@passgate/core';
 import { ContractClient, type SentRequest } from '@passgate/testing/contract';
 import session from 'express-session';
+import { PasskeySession, PasskeysModule } from '../src/index.js';
 
 export const ORIGIN = 'http://localhost:3000';
 export const SECRET = 'a-test-secret-of-at-least-32-bytes!!';
@@ -107,4 +108,37 @@ export function browser(url: string, prefix?: string): ContractClient {
 /** A body sent as is with `content-type: application/json` (bad JSON, a JSON array, a big body). */
 export function rawJson(body: string, sent: SentRequest = {}): SentRequest {
   return { body, contentType: 'application/json', ...sent };
+}
+
+/**
+ * An app's own routes whose paths contain the contract's prefix (`/admin/passkeys/...`), one of them
+ * shaped like a contract route: they are the app's, on either platform.
+ */
+@Controller('admin/passkeys')
+export class AdminPasskeysController {
+  @Get('credentials')
+  list() {
+    return { admin: true };
+  }
+
+  @Get('me')
+  me(@PasskeySession() session: { userId: string } | null) {
+    return { userId: session?.userId ?? null };
+  }
+
+  @Post('login/options')
+  options(@Body() body: unknown) {
+    return { body };
+  }
+}
+
+/** The module with its defaults beside `AdminPasskeysController`, behind Nest's global prefix `api`. */
+export function bootBesideAdminRoutes(start: typeof boot | typeof bootFastify = boot): Promise<Booted> {
+  return start(
+    {
+      imports: [PasskeysModule.forRoot({ passgate: testPassgate() })],
+      controllers: [AdminPasskeysController],
+    },
+    { globalPrefix: 'api' },
+  );
 }

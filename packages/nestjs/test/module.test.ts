@@ -30,6 +30,7 @@ import {
 import {
   type Booted,
   boot,
+  bootBesideAdminRoutes,
   bootFastify,
   browser,
   ORIGIN,
@@ -51,20 +52,6 @@ const APP_CONFIG = Symbol('APP_CONFIG');
   exports: [APP_CONFIG],
 })
 class ConfigModule {}
-
-/** An app's own routes whose paths contain the contract's prefix. */
-@Controller('admin/passkeys')
-class AdminPasskeysController {
-  @Get('credentials')
-  list() {
-    return { admin: true };
-  }
-
-  @Get('me')
-  me(@PasskeySession() session: Session | null) {
-    return { userId: session?.userId ?? null };
-  }
-}
 
 const PLATFORMS = [
   ['express', boot],
@@ -107,13 +94,7 @@ describe.each(PLATFORMS)('PasskeysModule.forRoot on %s: prefixes and paths', (_p
   });
 
   it("serves the contract only where Nest mounts it: an app route that merely contains the prefix stays the app's", async () => {
-    booted = await boot(
-      {
-        imports: [PasskeysModule.forRoot({ passgate: testPassgate() })],
-        controllers: [AdminPasskeysController],
-      },
-      { globalPrefix: 'api' },
-    );
+    booted = await bootBesideAdminRoutes(boot);
     const client = browser(booted.url);
     const admin = await client.request('GET', '/api/admin/passkeys/credentials');
     expect({ status: admin.status, body: admin.body }).toEqual({ status: 200, body: { admin: true } });
@@ -130,13 +111,10 @@ describe.each(PLATFORMS)('PasskeysModule.forRoot on %s: prefixes and paths', (_p
   });
 
   it('sets req.passkey on app routes whose path contains the prefix, as on any other', async () => {
-    booted = await boot({
-      imports: [PasskeysModule.forRoot({ passgate: testPassgate() })],
-      controllers: [AdminPasskeysController],
-    });
-    const client = browser(booted.url);
+    booted = await bootBesideAdminRoutes(boot);
+    const client = browser(booted.url, '/api/passkeys');
     const { userId } = await signUp(client);
-    const me = await client.request('GET', '/admin/passkeys/me');
+    const me = await client.request('GET', '/api/admin/passkeys/me');
     expect({ status: me.status, body: me.body }).toEqual({ status: 200, body: { userId } });
   });
 
