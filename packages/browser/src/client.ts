@@ -127,8 +127,8 @@ interface VerifyAnswer {
 interface PendingAutofill {
   /** Set once it must neither start the browser request nor verify what it returns. */
   stopped: boolean;
-  /** Set once the browser was asked (only then is there a WebAuthn request to abort). */
-  started: boolean;
+  /** The browser step, once started (only then is there a WebAuthn request to abort). */
+  asked?: Promise<unknown>;
   /** Settles once its `login/options` answer arrived or was given up (its cookie is set by then). */
   optionsSettled: Promise<void>;
   /** Rejects its caller's promise with `cancelled` at once. */
@@ -138,6 +138,32 @@ interface PendingAutofill {
 }
 
 const cancelledError = () => new PasskeyError('cancelled', 'The autofill request was cancelled.');
+
+/** How often a stopped autofill request is aborted again until it has settled. */
+const ABORT_RETRY_MS = 20;
+/** How long to wait for it at most: a browser that ignores the abort must not block the next ceremony. */
+const ABORT_WAIT_LIMIT_MS = 1500;
+
+/**
+ * Aborts the WebAuthn request in flight until `asked` (its browser step) has settled, or until
+ * {@link ABORT_WAIT_LIMIT_MS} have passed.
+ */
+async function abortUntilSettled(asked: Promise<unknown>): Promise<void> {
+  const deadline = Date.now() + ABORT_WAIT_LIMIT_MS;
+  let settled = false;
+  const done = asked.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  while (!settled && Date.now() < deadline) {
+    WebAuthnAbortService.cancelCeremony();
+    await Promise.race([done, new Promise((resolve) => setTimeout(resolve, ABORT_RETRY_MS))]);
+  }
+}
 
 /**
  * Creates a client for a server that serves the Passgate HTTP contract (`@passgate/express`,
@@ -158,27 +184,36 @@ export function createPasskeyClient(options: PasskeyClientOptions = {}): Passkey
   const call = <T>(method: Method, path: string, body?: unknown) => request<T>(http, method, path, body);
 
   let autofill: PendingAutofill | null = null;
+  /** Every stop begun so far (an abort signal's too): a new ceremony starts once they are done. */
+  let stopping: Promise<void> = Promise.resolve();
 
   /**
    * Stops an autofill request before another ceremony: waits for its options answer (or its
-   * ceremony cookie would replace the new one's), then aborts its browser request. The new
-   * ceremony's own request also aborts it (@simplewebauthn/browser keeps one request at a time),
-   * and a stopped request never verifies what the browser returns.
+   * ceremony cookie would replace the new one's), then aborts its browser request until that
+   * request has settled. Until: startAuthentication asks the browser only after its own
+   * conditional-mediation check, so one abort can come before the request exists (which would
+   * then stay open, offering passkeys that do nothing when picked); and Safari refuses a new
+   * request (NotAllowedError) while an aborted one has not settled yet. A stopped request never
+   * verifies what the browser returns.
    */
   function halt(pending: PendingAutofill): Promise<void> {
-    pending.halting ??= (async () => {
-      pending.stopped = true;
-      pending.cancel();
-      await pending.optionsSettled;
-      if (pending.started) WebAuthnAbortService.cancelCeremony();
-    })();
+    if (!pending.halting) {
+      pending.halting = (async () => {
+        pending.stopped = true;
+        pending.cancel();
+        await pending.optionsSettled;
+        if (pending.asked) await abortUntilSettled(pending.asked);
+      })();
+      stopping = Promise.all([stopping, pending.halting]).then(() => {});
+    }
     return pending.halting;
   }
 
   async function stopAutofill(): Promise<void> {
     const pending = autofill;
     autofill = null;
-    if (pending) await halt(pending);
+    if (pending) void halt(pending);
+    await stopping;
   }
 
   /** Before a ceremony asks the server for options: without WebAuthn it could never finish. */
@@ -305,7 +340,6 @@ export function createPasskeyClient(options: PasskeyClientOptions = {}): Passkey
       let settleOptions!: () => void;
       const pending: PendingAutofill = {
         stopped: false,
-        started: false,
         optionsSettled: new Promise<void>((resolve) => {
           settleOptions = resolve;
         }),
@@ -313,6 +347,9 @@ export function createPasskeyClient(options: PasskeyClientOptions = {}): Passkey
       };
       // Registered at once, so a modal ceremony started right after this call finds it.
       const previous = autofill;
+      if (previous) void halt(previous);
+      // Taken before this request can be stopped: its own stop waits for its options.
+      const earlierStops = stopping;
       autofill = pending;
       const onAbort = () => {
         if (autofill === pending) autofill = null;
@@ -322,7 +359,7 @@ export function createPasskeyClient(options: PasskeyClientOptions = {}): Passkey
       const run = (async () => {
         let optionsJSON: PublicKeyCredentialRequestOptionsJSON;
         try {
-          if (previous) await halt(previous);
+          await earlierStops;
           if (!(await isAutofillAvailable())) {
             throw new PasskeyError('unsupported', 'This browser cannot offer passkeys in autofill.');
           }
@@ -332,8 +369,8 @@ export function createPasskeyClient(options: PasskeyClientOptions = {}): Passkey
           settleOptions();
         }
         if (pending.stopped) throw cancelledError();
-        pending.started = true;
         const asked = browserStep(() => startAuthentication({ optionsJSON, useBrowserAutofill: true }));
+        pending.asked = asked;
         onWaiting?.();
         const response = await asked;
         if (pending.stopped) throw cancelledError();

@@ -2,7 +2,7 @@ import { SoftwareAuthenticator } from '@passgate/testing';
 import { RP_ID } from '@passgate/testing/contract';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { createPasskeyClient, isPasskeyError, type PasskeyClient, PasskeyError } from '../src/index.js';
-import { type FakeBrowser, installFakeBrowser } from './fake-browser.js';
+import { type FakeBrowser, type Interruption, installFakeBrowser } from './fake-browser.js';
 import { browserFetch, type SentRequest, startServer, type TestServer } from './server.js';
 
 let server: TestServer | undefined;
@@ -325,16 +325,68 @@ describe('autofill (conditional mediation)', () => {
     expect(browser.calls.slice(callsBefore)).toEqual([{ method: 'get', mediation: undefined }]);
   });
 
-  test('a modal sign-in aborts an autofill request pending in the browser', async () => {
-    const { user } = await client.signUp({ username: 'chien-shiung' });
+  /**
+   * Signs `username` up and out, leaves an autofill request pending in the browser (`interruption`
+   * decides how it ends), then starts a modal sign-in, after aborting the autofill's own signal when
+   * `abortFirst`: the autofill rejects `cancelled` and the modal sign-in signs the user in.
+   */
+  async function modalReplacesAutofill(username: string, interruption: Interruption, abortFirst = false) {
+    const { user } = await client.signUp({ username });
     await client.signOut();
-    browser.interrupt({ kind: 'wait' });
-    const autofill = client.signInWithAutofill();
+    browser.interrupt(interruption);
+    const controller = new AbortController();
+    const autofill = client.signInWithAutofill({ signal: controller.signal });
     await expect.poll(() => browser.calls.at(-1)?.mediation).toBe('conditional');
+    if (abortFirst) controller.abort();
     const modal = client.signIn();
     expect((await failure(autofill)).code).toBe('cancelled');
     expect((await modal).user.id).toBe(user.id);
+  }
+
+  test('a modal sign-in aborts an autofill request pending in the browser', async () => {
+    await modalReplacesAutofill('chien-shiung', { kind: 'wait' });
     expect(browser.calls.at(-1)).toEqual({ method: 'get', mediation: undefined });
+  });
+
+  test('Safari: a modal sign-in asks the browser only once the aborted autofill request has settled', async () => {
+    // iOS 16 settles an aborted conditional request late, and refuses (NotAllowedError) a request
+    // made before it has (SimpleWebAuthn issue #281).
+    browser.webkitAbortDelayMs = 300;
+    await modalReplacesAutofill('ada-safari', { kind: 'wait' });
+    expect(browser.pending).toBe(0);
+  });
+
+  test('an abort that comes before the browser was asked still ends the autofill request', async () => {
+    // startAuthentication checks conditional mediation (its second check here) before it asks the
+    // browser: an abort in between must not leave a request the user can pick from with no effect.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let checking = false;
+    browser.beforeConditionalCheck = (n) => {
+      if (n !== 2) return undefined;
+      checking = true;
+      return held;
+    };
+    browser.interrupt({ kind: 'wait' });
+    const controller = new AbortController();
+    const pending = client.signInWithAutofill({ signal: controller.signal });
+    await expect.poll(() => checking).toBe(true);
+    controller.abort();
+    expect((await failure(pending)).code).toBe('cancelled');
+    release();
+    await expect.poll(() => browser.calls.at(-1)?.mediation).toBe('conditional');
+    await expect.poll(() => browser.pending).toBe(0);
+  });
+
+  test('Safari: the app aborts autofill (its signal) and starts a modal sign-in at once; the sign-in works', async () => {
+    browser.webkitAbortDelayMs = 300;
+    await modalReplacesAutofill('ada-routed', { kind: 'wait' }, true);
+  });
+
+  test('a browser that never ends an aborted autofill request does not block the modal sign-in', async () => {
+    await modalReplacesAutofill('ada-stuck', { kind: 'hang' });
   });
 
   test('without autofill support it rejects unsupported without asking the server', async () => {

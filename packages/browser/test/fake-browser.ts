@@ -26,7 +26,9 @@ export interface SignalCall {
 export type Interruption =
   | { kind: 'reject'; name: string; message?: string }
   /** Stays pending until the request's AbortSignal fires (a user who never picks anything). */
-  | { kind: 'wait' };
+  | { kind: 'wait' }
+  /** Stays pending whatever happens (a browser that ignores the abort of a conditional request). */
+  | { kind: 'hang' };
 
 export interface FakeBrowser {
   authenticator: SoftwareAuthenticator;
@@ -37,6 +39,18 @@ export interface FakeBrowser {
   interrupt(next: Interruption): void;
   /** Values `getClientCapabilities()` reports (others are absent, i.e. unknown). */
   capabilities: Record<string, boolean>;
+  /** `navigator.credentials` requests started and not settled yet. */
+  readonly pending: number;
+  /**
+   * Safari's (iOS 16) behaviour: an aborted request settles only after this many milliseconds, and a
+   * request made while another has not settled is refused at once with NotAllowedError. Off (0) by default.
+   */
+  webkitAbortDelayMs: number;
+  /**
+   * Runs before the n-th `isConditionalMediationAvailable()` answers (counting from 1), e.g. to hold
+   * the check @simplewebauthn/browser makes before it asks for an autofill request.
+   */
+  beforeConditionalCheck: ((n: number) => Promise<void> | undefined) | undefined;
   /** Removes `PublicKeyCredential`'s Signal API methods (an older browser). */
   removeSignalApi(): void;
   /** Removes WebAuthn altogether. */
@@ -50,9 +64,13 @@ function domError(name: string, message = name): Error {
   return new DOMException(message, name);
 }
 
-function waitForAbort(signal: AbortSignal | undefined): Promise<never> {
+function waitForAbort(signal: AbortSignal | undefined, delayMs: number): Promise<never> {
   return new Promise((_resolve, reject) => {
-    const fail = () => reject(signal?.reason ?? domError('AbortError'));
+    const fail = () => {
+      const reason = signal?.reason ?? domError('AbortError');
+      if (delayMs > 0) setTimeout(() => reject(reason), delayMs);
+      else reject(reason);
+    };
     if (signal?.aborted) fail();
     else signal?.addEventListener('abort', fail, { once: true });
   });
@@ -64,10 +82,18 @@ export function installFakeBrowser(authenticator: SoftwareAuthenticator): FakeBr
   const signals: SignalCall[] = [];
   let next: Interruption | null = null;
   const capabilities: Record<string, boolean> = { conditionalGet: true };
+  let pending = 0;
+  let conditionalChecks = 0;
+  const state = {
+    webkitAbortDelayMs: 0,
+    beforeConditionalCheck: undefined as FakeBrowser['beforeConditionalCheck'],
+  };
 
   // biome-ignore lint/complexity/noStaticOnlyClass: PublicKeyCredential is a class with static methods in browsers.
   class FakePublicKeyCredential {
     static async isConditionalMediationAvailable() {
+      conditionalChecks += 1;
+      await state.beforeConditionalCheck?.(conditionalChecks);
       return capabilities['conditionalGet'] === true;
     }
     static async isUserVerifyingPlatformAuthenticatorAvailable() {
@@ -92,7 +118,8 @@ export function installFakeBrowser(authenticator: SoftwareAuthenticator): FakeBr
     const current = next;
     next = null;
     if (current?.kind === 'reject') throw domError(current.name, current.message);
-    if (current?.kind === 'wait') await waitForAbort(signal);
+    if (current?.kind === 'wait') await waitForAbort(signal, state.webkitAbortDelayMs);
+    if (current?.kind === 'hang') await new Promise<never>(() => {});
   }
 
   /** A `PublicKeyCredential`-like object for a software authenticator's JSON response. */
@@ -124,6 +151,9 @@ export function installFakeBrowser(authenticator: SoftwareAuthenticator): FakeBr
     list: 'excludeCredentials' | 'allowCredentials',
   ) {
     calls.push({ method, mediation: options.mediation });
+    if (state.webkitAbortDelayMs > 0 && pending > 1) {
+      throw domError('NotAllowedError', 'A request is already pending.');
+    }
     if (options.signal?.aborted) throw options.signal.reason;
     await interrupted(options.signal ?? undefined);
     const pk = options.publicKey as any;
@@ -134,34 +164,49 @@ export function installFakeBrowser(authenticator: SoftwareAuthenticator): FakeBr
     };
   }
 
+  async function createCredential(options: CredentialCreationOptions & { mediation?: string }) {
+    const json = await begin('create', options, 'excludeCredentials');
+    json.user = { ...json.user, id: b64url(json.user.id) };
+    const r = await authenticator.createCredential(json, { origin: ORIGIN });
+    return asCredential(r, {
+      attestationObject: bytes(r.response.attestationObject),
+      getTransports: () => r.response.transports ?? [],
+      getPublicKeyAlgorithm: () => r.response.publicKeyAlgorithm,
+      getPublicKey: () => (r.response.publicKey ? bytes(r.response.publicKey) : null),
+      getAuthenticatorData: () => bytes(r.response.authenticatorData ?? ''),
+    });
+  }
+
+  async function getAssertion(options: CredentialRequestOptions & { mediation?: string }) {
+    const json = await begin('get', options, 'allowCredentials');
+    let r: Awaited<ReturnType<SoftwareAuthenticator['getAssertion']>>;
+    try {
+      r = await authenticator.getAssertion(json, { origin: ORIGIN });
+    } catch (error) {
+      // Nothing to offer: a browser never says so, it reports NotAllowedError.
+      throw domError('NotAllowedError', (error as Error).message);
+    }
+    return asCredential(r, {
+      authenticatorData: bytes(r.response.authenticatorData),
+      signature: bytes(r.response.signature),
+      userHandle: r.response.userHandle ? bytes(r.response.userHandle) : null,
+    });
+  }
+
+  /** Counts the request as pending until it settles. */
+  async function tracked<T>(request: () => Promise<T>): Promise<T> {
+    pending += 1;
+    try {
+      return await request();
+    } finally {
+      pending -= 1;
+    }
+  }
+
   const credentials = {
-    async create(options: CredentialCreationOptions & { mediation?: string }) {
-      const json = await begin('create', options, 'excludeCredentials');
-      json.user = { ...json.user, id: b64url(json.user.id) };
-      const r = await authenticator.createCredential(json, { origin: ORIGIN });
-      return asCredential(r, {
-        attestationObject: bytes(r.response.attestationObject),
-        getTransports: () => r.response.transports ?? [],
-        getPublicKeyAlgorithm: () => r.response.publicKeyAlgorithm,
-        getPublicKey: () => (r.response.publicKey ? bytes(r.response.publicKey) : null),
-        getAuthenticatorData: () => bytes(r.response.authenticatorData ?? ''),
-      });
-    },
-    async get(options: CredentialRequestOptions & { mediation?: string }) {
-      const json = await begin('get', options, 'allowCredentials');
-      let r: Awaited<ReturnType<SoftwareAuthenticator['getAssertion']>>;
-      try {
-        r = await authenticator.getAssertion(json, { origin: ORIGIN });
-      } catch (error) {
-        // Nothing to offer: a browser never says so, it reports NotAllowedError.
-        throw domError('NotAllowedError', (error as Error).message);
-      }
-      return asCredential(r, {
-        authenticatorData: bytes(r.response.authenticatorData),
-        signature: bytes(r.response.signature),
-        userHandle: r.response.userHandle ? bytes(r.response.userHandle) : null,
-      });
-    },
+    create: (options: CredentialCreationOptions & { mediation?: string }) =>
+      tracked(() => createCredential(options)),
+    get: (options: CredentialRequestOptions & { mediation?: string }) => tracked(() => getAssertion(options)),
   };
 
   const define = (name: (typeof GLOBALS)[number], value: unknown) =>
@@ -177,6 +222,21 @@ export function installFakeBrowser(authenticator: SoftwareAuthenticator): FakeBr
     calls,
     signals,
     capabilities,
+    get pending() {
+      return pending;
+    },
+    get webkitAbortDelayMs() {
+      return state.webkitAbortDelayMs;
+    },
+    set webkitAbortDelayMs(value) {
+      state.webkitAbortDelayMs = value;
+    },
+    get beforeConditionalCheck() {
+      return state.beforeConditionalCheck;
+    },
+    set beforeConditionalCheck(value) {
+      state.beforeConditionalCheck = value;
+    },
     interrupt(value) {
       next = value;
     },
