@@ -32,8 +32,11 @@ export interface Credential {
 /** `GET /session`: who is signed in, with which passkey, and when. */
 export interface Session {
   user: User;
-  /** The passkey used for this sign-in (base64url). */
-  credentialId: string;
+  /**
+   * The passkey used for this sign-in (base64url); `null` when the application signed the user in
+   * itself (a password, social sign-in: its `identify`).
+   */
+  credentialId: string | null;
   authenticatedAt: string;
   userVerified: boolean;
 }

@@ -1,7 +1,13 @@
 import { SoftwareAuthenticator } from '@passgate/testing';
 import { RP_ID } from '@passgate/testing/contract';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { createPasskeyClient, isPasskeyError, type PasskeyClient, PasskeyError } from '../src/index.js';
+import { afterEach, beforeEach, describe, expect, expectTypeOf, test } from 'vitest';
+import {
+  createPasskeyClient,
+  isPasskeyError,
+  type PasskeyClient,
+  PasskeyError,
+  type Session,
+} from '../src/index.js';
 import { type FakeBrowser, type Interruption, installFakeBrowser } from './fake-browser.js';
 import { browserFetch, type SentRequest, startServer, type TestServer } from './server.js';
 
@@ -10,9 +16,13 @@ let browser: FakeBrowser;
 let sent: SentRequest[];
 let client: PasskeyClient;
 
-async function setUp(overrides: Parameters<typeof startServer>[0] = {}, prefix?: string) {
+async function setUp(
+  overrides: Parameters<typeof startServer>[0] = {},
+  prefix?: string,
+  identify?: Parameters<typeof startServer>[2],
+) {
   await server?.close();
-  server = await startServer(overrides, prefix);
+  server = await startServer(overrides, prefix, identify);
   const tab = browserFetch(server.url);
   sent = tab.sent;
   client = createPasskeyClient({ baseUrl: server.url, fetch: tab.fetch, ...(prefix ? { prefix } : {}) });
@@ -114,6 +124,19 @@ describe('sign-up and sign-in against a real server', () => {
     client = createPasskeyClient({ baseUrl: `${url()}/`, prefix: 'auth/passkeys/', fetch: tab.fetch });
     await client.signUp({ username: 'prefixed' });
     expect(paths()).toEqual(['POST /auth/passkeys/register/options', 'POST /auth/passkeys/register/verify']);
+  });
+  test("an application's own sign-in (a password): the session has no passkey, and the types say so", async () => {
+    await setUp({}, undefined, () => ({
+      userId: 'app-7',
+      name: 'ada@example.com',
+      authenticatedAt: Date.now(),
+    }));
+    const session = await client.getSession();
+    expect(session).toMatchObject({ user: { id: 'app-7', name: 'ada@example.com' }, credentialId: null });
+    // Checked by the typecheck: an app that trusts `string` here calls string methods on null.
+    expectTypeOf<Session['credentialId']>().toEqualTypeOf<string | null>();
+    expect(await client.listPasskeys()).toEqual([]);
+    expect(browser.signals).toEqual([]);
   });
 });
 

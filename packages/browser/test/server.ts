@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createMemoryStores, createPassgate, type PassgateOptions, silentLogger } from '@passgate/core';
-import { createPasskeyRouter } from '@passgate/express';
+import { type ApplicationSignInOptions, createPasskeyRouter } from '@passgate/express';
 import { ContractClient, ORIGIN, RP_ID } from '@passgate/testing/contract';
 import express from 'express';
 import session from 'express-session';
@@ -28,6 +28,8 @@ export interface TestServer {
 export async function startServer(
   overrides: Partial<PassgateOptions> = {},
   prefix?: string,
+  /** The application's own sign-in (`identify` of the router), e.g. a password sign-in. */
+  identify?: ApplicationSignInOptions['identify'],
 ): Promise<TestServer> {
   let offset = 0;
   const passgate = createPassgate({
@@ -41,7 +43,9 @@ export async function startServer(
   });
   const app = express();
   app.use(session({ secret: 'browser-client-tests-session', resave: false, saveUninitialized: false }));
-  app.use(createPasskeyRouter({ passgate, ...(prefix ? { prefix } : {}) }));
+  app.use(
+    createPasskeyRouter({ passgate, ...(prefix ? { prefix } : {}), ...(identify ? { identify } : {}) }),
+  );
   app.get('/not-json', (_req, res) => {
     res.status(502).type('text/html').send('<h1>Bad gateway</h1>');
   });
