@@ -96,12 +96,21 @@ async function deletePasskey(id) {
   try {
     // The client also tells the passkey provider which passkeys are still valid.
     await withReauthentication(() => passkeys.deletePasskey(id));
-    await loadAccount();
-    showStatus('success', 'Passkey deleted. Your browser or password manager was asked to forget it too.');
   } catch (error) {
     showError(error, error?.code === 'cancelled' ? 'sign-in' : 'delete');
     if (isPasskeyError(error, 'not_found')) await loadAccount().catch(() => {});
+    return;
   }
+  try {
+    await loadAccount();
+  } catch (error) {
+    // Asked of the server rather than guessed from the session shown: a re-authentication may have
+    // signed in with another passkey. A session ends with the passkey it was made with.
+    if (error?.code === 'unauthenticated') location.assign('/?passkey-deleted');
+    else showError(error, 'load');
+    return;
+  }
+  showStatus('success', 'Passkey deleted. Your browser or password manager was asked to forget it too.');
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -145,6 +154,9 @@ async function main() {
   }
   showView('signed-out');
   if (location.search === '?signed-out') showStatus('info', 'You are signed out.');
+  if (location.search === '?passkey-deleted') {
+    showStatus('info', 'You deleted the passkey this session was made with, so you are signed out.');
+  }
 
   $('#passkey-button').addEventListener('click', () => busy(() => modalSignIn({})));
   $('#sign-in-form').addEventListener('submit', (event) => {

@@ -235,6 +235,32 @@ export function describeDemoInBrowser(name: string, start: StartDemo): void {
       expect(await passkeyItems(page).count()).toBe(1);
     });
 
+    test('deleting the passkey this session was made with: the page says it signed you out, and shows the sign-in', async () => {
+      const b = await open();
+      const platform = await b.addAuthenticator();
+      const { page } = b;
+      await signUp(page, demo.url, uniqueName('lise'));
+      const current = toBase64Url((await b.credentials(platform))[0]!.credentialId);
+      await b.removeAuthenticator(platform);
+      const key = await b.addAuthenticator({ transport: 'usb' });
+      await page.click(sel('add-passkey'));
+      await expect.poll(() => passkeyItems(page).count()).toBe(2);
+      // Nothing picks the key's passkey in the home page's autofill afterwards.
+      await b.cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId: key, enabled: false });
+
+      const item = page.locator(`${sel('passkey')}[data-credential-id="${current}"]`);
+      await item.locator(sel('passkey-current')).waitFor({ state: 'visible' });
+      await item.locator(sel('delete')).click();
+      await item.locator(sel('delete-confirm')).click();
+      // The session ended with its passkey (contract 1.1): no error, no stale account page.
+      await page.waitForURL('**/?passkey-deleted');
+      await page.waitForSelector('body[data-view="signed-out"]');
+      const status = page.locator(sel('status'));
+      await expect.poll(() => status.getAttribute('data-kind')).toBe('info');
+      await expect.poll(() => status.textContent()).toMatch(/signed out/i);
+      expect(await sessionStatus(page)).toBe(401);
+    });
+
     test('username-first sign-in with a non-resident USB security key', async () => {
       // A key without resident keys refuses residentKey "required" (the default policy), so this demo
       // runs with PASSGATE_RESIDENT_KEY=preferred.
