@@ -363,6 +363,31 @@ export function describeDemoInBrowser(name: string, start: StartDemo): void {
       await shot(page, '09-unknown-credential');
     });
 
+    test('a passkey the server refused to save (its ceremony expired) is removed from the authenticator', async () => {
+      const quick = await startExtra({ PASSGATE_CHALLENGE_TTL_SECONDS: '1' });
+      const b = await open();
+      const authenticatorId = await b.addAuthenticator();
+      const { page } = b;
+      await gotoHome(page, quick.url);
+      // The verify reaches the server after its 1 s ceremony has expired.
+      await page.route(
+        '**/passkeys/register/verify',
+        async (route) => {
+          await new Promise((resolve) => setTimeout(resolve, 2000));
+          await route.continue();
+        },
+        { times: 1 },
+      );
+      await page.fill(sel('sign-up-username'), uniqueName('orphan'));
+      await page.click(sel('sign-up'));
+      const added = await b.waitForEvent((e) => e.name === 'credentialAdded');
+      await expect.poll(() => page.locator(sel('status')).getAttribute('data-code')).toBe('ceremony_expired');
+      const deleted = await b.waitForEvent((e) => e.name === 'credentialDeleted');
+      expect(deleted.credentialId).toBe(added.credential!.credentialId);
+      expect(await b.credentials(authenticatorId)).toEqual([]);
+      expect(await sessionStatus(page)).toBe(401);
+    });
+
     test("the page loads @passgate/browser through its import map; the client reports Chromium's capabilities", async () => {
       const b = await open();
       await b.addAuthenticator();

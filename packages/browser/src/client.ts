@@ -35,9 +35,9 @@ export interface PasskeyClientOptions {
    */
   credentials?: RequestCredentials;
   /**
-   * Whether to call the browser's Signal API for the app (after `unknown_credential`, listing,
-   * deleting and renaming passkeys), so passkey providers forget deleted passkeys and show current
-   * names. Default `true`. Signals never throw, and are skipped where the browser lacks them.
+   * Whether to call the browser's Signal API for the app (after `unknown_credential`, a passkey
+   * the server refused to save, listing, deleting and renaming passkeys), so passkey providers
+   * forget passkeys the server does not know and show current names. Default `true`. Signals never throw, and are skipped where the browser lacks them.
    */
   signals?: boolean;
 }
@@ -136,6 +136,24 @@ interface PendingAutofill {
   /** The running stop, so stopping twice aborts once. */
   halting?: Promise<void>;
 }
+
+/**
+ * `register/verify` answers after which the contract guarantees nothing was saved. Not
+ * `credential_exists` (that id is another account's live passkey), nor `network` or a 5xx (the
+ * outcome is unknown): forgetting a saved passkey would lock its user out of it.
+ */
+const NOT_SAVED = [
+  'verification_failed',
+  'ceremony_expired',
+  'username_taken',
+  'too_many_credentials',
+  'invalid_request',
+  'unauthenticated',
+  'rate_limited',
+  'forbidden_origin',
+  'unsupported_media_type',
+  'payload_too_large',
+] as const;
 
 const cancelledError = () => new PasskeyError('cancelled', 'The autofill request was cancelled.');
 
@@ -253,7 +271,15 @@ export function createPasskeyClient(options: PasskeyClientOptions = {}): Passkey
     ).finally(() => signal?.removeEventListener('abort', abort));
     const sent: RegistrationResponseJSON & { nickname?: string } =
       nickname === undefined ? response : { ...response, nickname };
-    return toResult(await call<VerifyAnswer>('POST', '/register/verify', sent));
+    try {
+      return toResult(await call<VerifyAnswer>('POST', '/register/verify', sent));
+    } catch (error) {
+      if (signals && isPasskeyError(error, ...NOT_SAVED)) {
+        // The authenticator keeps a passkey the server refused: it would be offered, and be unknown.
+        await signalUnknownCredential(optionsJSON.rp.id ?? globalThis.location.hostname, response.id);
+      }
+      throw error;
+    }
   }
 
   async function verifySignIn(

@@ -282,6 +282,32 @@ describe('passkey management and the Signal API', () => {
     ]);
   });
 
+  test('a passkey the browser created but the server refused to save: the browser is told to forget it', async () => {
+    // Another origin in clientDataJSON: 400 verification_failed, after the authenticator kept the passkey.
+    browser.registration.origin = 'https://elsewhere.example';
+    const error = await failure(client.signUp({ username: 'orphan' }));
+    expect(error).toMatchObject({ code: 'verification_failed', status: 400 });
+    const created = browser.authenticator.credentials[0]!.id;
+    expect(browser.signals).toEqual([
+      { name: 'signalUnknownCredential', payload: { rpId: RP_ID, credentialId: created } },
+    ]);
+
+    const quiet = createPasskeyClient({ baseUrl: url(), fetch: browserFetch(url()).fetch, signals: false });
+    expect((await failure(quiet.signUp({ username: 'orphan-2' }))).code).toBe('verification_failed');
+    expect(browser.signals).toHaveLength(1);
+  });
+
+  test('credential_exists is a passkey the server knows (another account): nothing is signalled', async () => {
+    const { credential } = await client.signUp({ username: 'owner' });
+    await client.signOut();
+    browser.uninstall();
+    browser = installFakeBrowser(new SoftwareAuthenticator());
+    browser.registration.credentialId = new Uint8Array(Buffer.from(credential.id, 'base64url'));
+    const error = await failure(client.signUp({ username: 'copycat' }));
+    expect(error).toMatchObject({ code: 'credential_exists', status: 409 });
+    expect(browser.signals).toEqual([]);
+  });
+
   test('reauthentication_required: reauthenticate() signs the same user in (username-first) and retries', async () => {
     const first = await client.signUp({ username: 'margaret' });
     browser.uninstall();

@@ -4,7 +4,7 @@
  * encoding, the client, HTTP to a real Express server. The authenticator behind it is
  * @passgate/testing's software authenticator, so the server verifies real signatures.
  */
-import type { SoftwareAuthenticator } from '@passgate/testing';
+import type { RegistrationContext, SoftwareAuthenticator } from '@passgate/testing';
 import { ORIGIN } from '@passgate/testing/contract';
 
 const b64url = (buffer: ArrayBuffer | ArrayBufferView): string =>
@@ -51,6 +51,8 @@ export interface FakeBrowser {
    * the check @simplewebauthn/browser makes before it asks for an autofill request.
    */
   beforeConditionalCheck: ((n: number) => Promise<void> | undefined) | undefined;
+  /** Overrides for every `create` (e.g. another origin in clientDataJSON, a given credential id). */
+  registration: Partial<RegistrationContext>;
   /** Removes `PublicKeyCredential`'s Signal API methods (an older browser). */
   removeSignalApi(): void;
   /** Removes WebAuthn altogether. */
@@ -83,6 +85,7 @@ export function installFakeBrowser(authenticator: SoftwareAuthenticator): FakeBr
   let next: Interruption | null = null;
   const capabilities: Record<string, boolean> = { conditionalGet: true };
   let pending = 0;
+  const registration: Partial<RegistrationContext> = {};
   let conditionalChecks = 0;
   const state = {
     webkitAbortDelayMs: 0,
@@ -167,7 +170,7 @@ export function installFakeBrowser(authenticator: SoftwareAuthenticator): FakeBr
   async function createCredential(options: CredentialCreationOptions & { mediation?: string }) {
     const json = await begin('create', options, 'excludeCredentials');
     json.user = { ...json.user, id: b64url(json.user.id) };
-    const r = await authenticator.createCredential(json, { origin: ORIGIN });
+    const r = await authenticator.createCredential(json, { origin: ORIGIN, ...registration });
     return asCredential(r, {
       attestationObject: bytes(r.response.attestationObject),
       getTransports: () => r.response.transports ?? [],
@@ -222,6 +225,7 @@ export function installFakeBrowser(authenticator: SoftwareAuthenticator): FakeBr
     calls,
     signals,
     capabilities,
+    registration,
     get pending() {
       return pending;
     },
