@@ -32,6 +32,12 @@ const showView = (view) =>
 /** Set when a modal ceremony replaces the autofill request (the client aborts it). */
 let modalStarted = false;
 
+/** After a failed modal ceremony (which stopped autofill): offer the passkeys in the field again. */
+function offerAutofillAgain() {
+  modalStarted = false;
+  startAutofill(passkeys, { modalStarted: () => modalStarted });
+}
+
 async function modalSignIn(input) {
   clearStatus();
   modalStarted = true;
@@ -39,6 +45,7 @@ async function modalSignIn(input) {
     await passkeys.signIn(input);
   } catch (error) {
     showError(error, 'sign-in');
+    offerAutofillAgain();
     return;
   }
   showStatus('success', 'Signed in.');
@@ -57,6 +64,7 @@ async function signUp(input) {
     location.assign('/account');
   } catch (error) {
     showError(error, 'register');
+    offerAutofillAgain();
   }
 }
 
@@ -176,7 +184,7 @@ async function main() {
     busy(() => signUp(displayName ? { username, displayName } : { username }));
   });
 
-  startAutofill(passkeys, { modalStarted: () => modalStarted });
+  offerAutofillAgain();
 }
 
 main();

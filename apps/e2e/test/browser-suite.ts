@@ -170,6 +170,32 @@ export function describeDemoInBrowser(name: string, start: StartDemo): void {
       await b.waitForEvent((e) => e.name === 'credentialAsserted');
     });
 
+    test('after a failed modal sign-in the username field offers the passkeys again (autofill restarts)', async () => {
+      const b = await open();
+      const authenticatorId = await b.addAuthenticator();
+      const { page } = b;
+      await signUp(page, demo.url, uniqueName('rosalind'));
+      await signOutKeepingAutofillPending(b, authenticatorId);
+
+      // The modal ceremony replaces the autofill request, and its verify fails (an outage).
+      await page.route(
+        '**/passkeys/login/verify',
+        (route) =>
+          route.fulfill({
+            status: 503,
+            contentType: 'application/json',
+            body: JSON.stringify({ error: { code: 'store_unavailable', message: 'Try again.' } }),
+          }),
+        { times: 1 },
+      );
+      const refused = page.waitForResponse((r) => r.url().endsWith('/passkeys/login/verify'));
+      await page.click(sel('passkey-sign-in'));
+      expect((await refused).status()).toBe(503);
+      // Autofill is offered again, and (picked at once by the virtual authenticator) signs in.
+      await page.waitForURL('**/account');
+      await page.waitForSelector('body[data-view="account"]');
+    });
+
     test('a synced passkey shows as synced; adding, renaming and deleting passkeys reach the authenticator', async () => {
       const b = await open();
       const synced = await b.addAuthenticator({ defaultBackupEligibility: true, defaultBackupState: true });
