@@ -31,7 +31,7 @@ export class PostgresChallengeStore implements ChallengeStore {
   }
 
   async put(id: string, value: string, ttlMs: number): Promise<boolean> {
-    if (!Number.isInteger(ttlMs) || ttlMs <= 0)
+    if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0)
       throw new RangeError('passgate: ttlMs must be a positive integer');
     const res = await this.db.query(this.sql.put, [id, value, ttlMs]);
     return res.rowCount === 1;

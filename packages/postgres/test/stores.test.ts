@@ -18,9 +18,10 @@ describe('challenges', () => {
     expect(await stores.challenges.consume(id)).toBeNull();
   });
 
-  it('rejects a non-positive or fractional ttl', async () => {
+  it('rejects a non-positive, fractional or unsafe ttl, as the memory and Redis stores do', async () => {
     await expect(stores.challenges.put(b64u(), 'v', 0)).rejects.toThrow(RangeError);
     await expect(stores.challenges.put(b64u(), 'v', 1.5)).rejects.toThrow(RangeError);
+    await expect(stores.challenges.put(b64u(), 'v', 2 ** 53)).rejects.toThrow(RangeError);
   });
 });
 
