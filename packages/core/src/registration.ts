@@ -425,12 +425,42 @@ async function saveRegistration(
     case 'add': {
       // The store checks the cap in the same atomic step as the insert, so parallel adds cannot pass it.
       const maxPerAccount = runtime.maxCredentialsPerAccount;
-      await runtime.store('credentials.create', () =>
-        runtime.stores.credentials.create(credential, { maxPerAccount }),
-      );
+      try {
+        await runtime.store('credentials.create', () =>
+          runtime.stores.credentials.create(credential, { maxPerAccount }),
+        );
+      } catch (error) {
+        // A store that refuses a credential without its account (PostgreSQL's foreign key) fails
+        // when the account was deleted since the ceremony began: the user is signed out, not a fault.
+        if (isPassgateError(error, 'internal_error') && !(await accountStands(runtime, owner.account)))
+          throw accountDeleted();
+        throw error;
+      }
+      // The account may have been deleted between the ceremony's start and this create. Checked
+      // after the create, so every order is covered: an account deleted before it is seen missing
+      // here (the passkey is removed again); one deleted after it took the passkey with it.
+      if (!(await accountStands(runtime, owner.account))) {
+        await runtime.store('credentials.delete', () =>
+          runtime.stores.credentials.delete(credential.userHandle, credential.id, { allowLast: true }),
+        );
+        throw accountDeleted();
+      }
       return { account: owner.account, session: null };
     }
   }
+}
+
+/** Whether `account` is still stored (an account deletion may race a passkey's addition). */
+async function accountStands(runtime: Runtime, account: Account): Promise<boolean> {
+  const found = await runtime.store('accounts.findByUserHandle', () =>
+    runtime.stores.accounts.findByUserHandle(account.userHandle),
+  );
+  return found !== null;
+}
+
+/** The signed-in account was deleted meanwhile: its sign-in no longer counts (`401`). */
+function accountDeleted(): PassgateError {
+  return new PassgateError('unauthenticated', undefined, { reason: 'account_deleted' });
 }
 
 function publicKeyAlgorithm(publicKey: Uint8Array<ArrayBuffer>): number | null {

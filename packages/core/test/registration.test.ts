@@ -131,6 +131,27 @@ describe('adding a passkey when signed in', () => {
     expect(stored.map((c) => c.id).sort()).toEqual([first.credential.id, result.credential.id].sort());
   });
 
+  // The account deleted (by the application, or by the user on another device) while this passkey's
+  // ceremony was open: the deletion landing just before the store's create, or just after it.
+  for (const when of ['before', 'after'] as const) {
+    it(`an account deleted just ${when} the new passkey's create: 401 unauthenticated, no passkey left behind`, async () => {
+      const h = makePassgate();
+      const first = await signUp(h, new SoftwareAuthenticator(), 'alice');
+      const attempt = await registrationAttempt(h, new SoftwareAuthenticator(), { session: first.session });
+      const { credentials, accounts } = h.stores;
+      const create = credentials.create.bind(credentials);
+      credentials.create = async (credential, options) => {
+        if (when === 'before') await accounts.delete(credential.userHandle);
+        await create(credential, options);
+        if (when === 'after') await accounts.delete(credential.userHandle);
+      };
+      expect(await failure(attempt.finish())).toMatchObject({ code: 'unauthenticated', status: 401 });
+      expect(await credentials.findById(attempt.response.id)).toBeNull();
+      expect(await credentials.listByUserHandle(first.session.userHandle)).toEqual([]);
+      expect(eventsNamed(h, 'registered')).toHaveLength(1);
+    });
+  }
+
   it('the same authenticator refuses to create a second credential (excludeCredentials works)', async () => {
     const h = makePassgate();
     const authenticator = new SoftwareAuthenticator();
