@@ -76,8 +76,9 @@ export interface PasskeyClient {
    * of this client replaces it, or when the browser gives up; with `unsupported` where autofill is
    * not available (check `isAutofillAvailable()` first); with `unknown_credential` when the server
    * does not know the picked passkey (the browser was told to forget it: start autofill again).
-   * `onWaiting` is called once the browser has been asked and offers the passkeys (e.g. to show a
-   * hint next to the field).
+   * `onWaiting` is called once the server's options have arrived and the request to the browser has
+   * been started (e.g. to show a hint next to the field). The browser gives no signal of the moment
+   * it starts offering the passkeys, so that may come a little later, or not at all (no passkeys).
    */
   signInWithAutofill(input?: { signal?: AbortSignal; onWaiting?: () => void }): Promise<PasskeyResult>;
   /**
