@@ -8,7 +8,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { type BrowserSession, catchAnswer, openBrowser, screenshot, toBase64Url } from './browser.js';
+import {
+  type BrowserSession,
+  catchAnswer,
+  openBrowser,
+  passkeyButtonSignInDuringOutage,
+  screenshot,
+  signOutKeepingAutofillPending,
+  toBase64Url,
+} from './browser.js';
 
 /** Contract environment overrides (`PASSGATE_USER_VERIFICATION`, `PASSGATE_RESIDENT_KEY`, ...). */
 export type DemoEnv = Record<string, string>;
@@ -73,16 +81,6 @@ export function describeDemoInBrowser(name: string, start: StartDemo): void {
       await page.waitForURL('**/account');
       await page.waitForSelector('body[data-view="account"]');
       await expect.poll(() => page.textContent(sel('account-username'))).toBe(username);
-    }
-
-    /** Signs out; with presence simulation off, the autofill request on the home page stays pending. */
-    async function signOutKeepingAutofillPending(b: BrowserSession, authenticatorId: string) {
-      await b.cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
-      await b.page.click(sel('sign-out'));
-      await b.page.waitForURL('**/?signed-out');
-      await b.page.waitForSelector('body[data-view="signed-out"]');
-      await b.page.waitForSelector('body[data-autofill="pending"]');
-      await b.cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
     }
 
     const sessionStatus = (page: Page) =>
@@ -178,19 +176,7 @@ export function describeDemoInBrowser(name: string, start: StartDemo): void {
       await signOutKeepingAutofillPending(b, authenticatorId);
 
       // The modal ceremony replaces the autofill request, and its verify fails (an outage).
-      await page.route(
-        '**/passkeys/login/verify',
-        (route) =>
-          route.fulfill({
-            status: 503,
-            contentType: 'application/json',
-            body: JSON.stringify({ error: { code: 'store_unavailable', message: 'Try again.' } }),
-          }),
-        { times: 1 },
-      );
-      const refused = page.waitForResponse((r) => r.url().endsWith('/passkeys/login/verify'));
-      await page.click(sel('passkey-sign-in'));
-      expect((await refused).status()).toBe(503);
+      expect(await passkeyButtonSignInDuringOutage(page)).toBe(503);
       // Autofill is offered again, and (picked at once by the virtual authenticator) signs in.
       await page.waitForURL('**/account');
       await page.waitForSelector('body[data-view="account"]');

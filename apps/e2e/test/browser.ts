@@ -167,6 +167,44 @@ export async function openBrowser(extraArgs: string[] = []): Promise<BrowserSess
   };
 }
 
+/**
+ * Signs out with the page's sign-out button (the demos' pages share it, and their `data-view` and
+ * `data-autofill`); with presence simulation off meanwhile, the autofill request on the home page
+ * stays pending instead of signing in again at once.
+ */
+export async function signOutKeepingAutofillPending(
+  b: BrowserSession,
+  authenticatorId: string,
+): Promise<void> {
+  await b.cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
+  await b.page.click('[data-testid="sign-out"]');
+  await b.page.waitForURL('**/?signed-out');
+  await b.page.waitForSelector('body[data-view="signed-out"]');
+  await b.page.waitForSelector('body[data-autofill="pending"]');
+  await b.cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
+}
+
+/**
+ * Clicks the page's passkey sign-in button (a modal ceremony: it stops the autofill request) during an
+ * outage: its `login/verify` is answered `503 store_unavailable` without reaching the server, and later
+ * requests go through. Resolves with the status the page got once it has it.
+ */
+export async function passkeyButtonSignInDuringOutage(page: Page): Promise<number> {
+  await page.route(
+    '**/passkeys/login/verify',
+    (route) =>
+      route.fulfill({
+        status: 503,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'store_unavailable', message: 'Try again.' } }),
+      }),
+    { times: 1 },
+  );
+  const refused = page.waitForResponse((r) => r.url().endsWith('/passkeys/login/verify'));
+  await page.click('[data-testid="passkey-sign-in"]');
+  return (await refused).status();
+}
+
 /** An answer the page got, read by `catchAnswer` on its way to the page. */
 export interface CaughtAnswer<T> {
   /** The page's request (its post data included). */
