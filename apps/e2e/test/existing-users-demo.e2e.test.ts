@@ -7,12 +7,22 @@ import { startExistingUsersDemo } from '@passgate/existing-users-demo';
 import { loadDemoConfig } from '@passgate/express-demo';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { type BrowserSession, catchAnswer, openBrowser, screenshot, toBase64Url } from './browser.js';
+import {
+  type BrowserSession,
+  catchAnswer,
+  openBrowser,
+  passkeyButtonSignInDuringOutage,
+  screenshot,
+  signOutKeepingAutofillPending,
+  toBase64Url,
+} from './browser.js';
 
 const sel = (testId: string) => `[data-testid="${testId}"]`;
 /** The account page, also as `/account?offer` (right after a password sign-in, before the page tidies the URL). */
 const ACCOUNT = /\/account(\?offer)?$/;
 const shot = (page: Page, name: string) => screenshot(page, 'existing-users', name);
+const uniqueEmail = (name: string) => `${name}-${randomUUID().slice(0, 8)}@example.com`;
+const PASSWORD = 'correct horse battery staple';
 
 describe('existing-users demo in Chromium', () => {
   let demo: { url: string; close(): Promise<void> };
@@ -50,6 +60,23 @@ describe('existing-users demo in Chromium', () => {
     await page.click(sel('password-sign-in'));
     await page.waitForURL(ACCOUNT);
     await page.waitForSelector('body[data-view="account"]');
+  }
+
+  /** A password sign-up (signed in with the password), then the offer accepted: one passkey. */
+  async function signUpWithPasskey(page: Page, url: string, email: string): Promise<string> {
+    await page.goto(url);
+    await page.waitForSelector('body[data-view="signed-out"]');
+    await page.fill(sel('sign-up-email'), email);
+    await page.fill(sel('sign-up-password'), PASSWORD);
+    await page.click(sel('sign-up'));
+    await page.waitForURL(ACCOUNT);
+    await page.locator(sel('passkey-offer')).waitFor({ state: 'visible' });
+    const verify = await catchAnswer<{ credential: { id: string } }>(page, '**/passkeys/register/verify');
+    await page.click(sel('offer-accept'));
+    const saved = await verify.answer;
+    expect(saved.status).toBe(200);
+    await expect.poll(() => page.locator(sel('passkey')).count()).toBe(1);
+    return saved.body.credential.id;
   }
 
   const accountUserId = (page: Page) => page.textContent(sel('account-user-id'));
@@ -176,5 +203,20 @@ describe('existing-users demo in Chromium', () => {
     await expect.poll(() => page.locator(sel('status')).textContent()).toMatch(/do not match an account/);
     expect(await page.getAttribute(sel('status'), 'data-code')).toBe('invalid_credentials');
     expect(await apiStatus(page, '/api/me')).toBe(401);
+  });
+
+  test('after a failed passkey-button sign-in the email field offers the passkeys again (autofill restarts)', async () => {
+    const b = await open();
+    const platform = await b.addAuthenticator();
+    const { page } = b;
+    await signUpWithPasskey(page, demo.url, uniqueEmail('rosalind'));
+    await signOutKeepingAutofillPending(b, platform);
+
+    // The modal ceremony replaces the autofill request, and its verify fails (an outage).
+    expect(await passkeyButtonSignInDuringOutage(page)).toBe(503);
+    // Autofill is offered again, and (picked at once by the virtual authenticator) signs in.
+    await page.waitForURL(ACCOUNT);
+    await page.waitForSelector('body[data-view="account"]');
+    expect(await signedInWith(page)).toBe('passkey');
   });
 });

@@ -58,7 +58,15 @@ async function api(method, path, body) {
 // ---------------------------------------------------------------------------------------------------
 // Signed out: password forms, plus passkeys (autofill in the email field, or the button)
 
+/** Set when a modal ceremony (or a password sign-in) replaces the autofill request. */
 let modalStarted = false;
+
+/** Passkeys in the email field's suggestions; again after a failed modal sign-in, which stopped them. */
+function offerAutofill() {
+  modalStarted = false;
+  if (passkeys.isSupported()) startAutofill(passkeys, { modalStarted: () => modalStarted });
+  else document.body.dataset.autofill = 'unavailable';
+}
 
 async function passkeySignIn() {
   clearStatus();
@@ -67,6 +75,7 @@ async function passkeySignIn() {
     await passkeys.signIn({});
   } catch (error) {
     showError(error, 'sign-in');
+    offerAutofill();
     return;
   }
   location.assign('/account');
@@ -278,8 +287,7 @@ async function main() {
     );
   });
 
-  if (passkeys.isSupported()) startAutofill(passkeys, { modalStarted: () => modalStarted });
-  else document.body.dataset.autofill = 'unavailable';
+  offerAutofill();
 }
 
 main();
