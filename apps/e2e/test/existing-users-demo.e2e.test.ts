@@ -16,6 +16,7 @@ import {
   signOutKeepingAutofillPending,
   toBase64Url,
 } from './browser.js';
+import type { StartedDemo } from './browser-suite.js';
 
 const sel = (testId: string) => `[data-testid="${testId}"]`;
 /** The account page, also as `/account?offer` (right after a password sign-in, before the page tidies the URL). */
@@ -23,20 +24,38 @@ const ACCOUNT = /\/account(\?offer)?$/;
 const shot = (page: Page, name: string) => screenshot(page, 'existing-users', name);
 const uniqueEmail = (name: string) => `${name}-${randomUUID().slice(0, 8)}@example.com`;
 const PASSWORD = 'correct horse battery staple';
+/**
+ * The sensitive-action window (`PASSGATE_REAUTH_SECONDS`) of the re-authentication tests: long enough
+ * for a sign-in and the passkey steps that follow it to land inside it on a loaded machine.
+ */
+const REAUTH_SECONDS = 5;
 
 describe('existing-users demo in Chromium', () => {
-  let demo: { url: string; close(): Promise<void> };
+  let demo: StartedDemo;
+  const started: StartedDemo[] = [];
   const browsers: BrowserSession[] = [];
 
-  beforeAll(async () => {
+  /** A fresh demo (its own in-memory state) with these contract environment overrides. */
+  const startDemo = async (env: Record<string, string> = {}) => {
     const config = loadDemoConfig(
-      { PORT: '0', SESSION_SECRET: 'e2e-session-secret-not-for-production', PASSGATE_STORE: 'memory' },
+      {
+        PORT: '0',
+        SESSION_SECRET: 'e2e-session-secret-not-for-production',
+        PASSGATE_STORE: 'memory',
+        ...env,
+      },
       { warn: () => {} },
     );
-    demo = await startExistingUsersDemo(config, { log: () => {} });
+    const running = await startExistingUsersDemo(config, { log: () => {} });
+    started.push(running);
+    return running;
+  };
+
+  beforeAll(async () => {
+    demo = await startDemo();
   });
   afterAll(async () => {
-    await demo?.close();
+    await Promise.all(started.map((d) => d.close()));
   });
   afterEach(async () => {
     await Promise.all(browsers.splice(0).map((b) => b.close()));
@@ -78,6 +97,26 @@ describe('existing-users demo in Chromium', () => {
     await expect.poll(() => page.locator(sel('passkey')).count()).toBe(1);
     return saved.body.credential.id;
   }
+
+  const passkeyItem = (page: Page, credentialId: string) =>
+    page.locator(`${sel('passkey')}[data-credential-id="${credentialId}"]`);
+
+  /** Deletes a passkey past the sensitive-action window: the first DELETE is refused for a step-up. */
+  async function deleteAfterWindow(page: Page, credentialId: string) {
+    const refused = page.waitForResponse(
+      (r) => r.url().endsWith(`/passkeys/credentials/${credentialId}`) && r.request().method() === 'DELETE',
+    );
+    const item = passkeyItem(page, credentialId);
+    await item.locator(sel('delete')).click();
+    await item.locator(sel('delete-confirm')).click();
+    const first = await refused;
+    expect(first.status()).toBe(401);
+    expect(((await first.json()) as { error: { code: string } }).error.code).toBe(
+      'reauthentication_required',
+    );
+  }
+
+  const pastWindow = () => new Promise((resolve) => setTimeout(resolve, REAUTH_SECONDS * 1000 + 500));
 
   const accountUserId = (page: Page) => page.textContent(sel('account-user-id'));
   const signedInWith = (page: Page) => page.getAttribute('body', 'data-signed-in-with');
@@ -218,5 +257,69 @@ describe('existing-users demo in Chromium', () => {
     await page.waitForURL(ACCOUNT);
     await page.waitForSelector('body[data-view="account"]');
     expect(await signedInWith(page)).toBe('passkey');
+  });
+
+  test('a password session deletes its passkey past the window and the step-up signs in with that passkey: the page goes to the signed-out home', async () => {
+    const strict = await startDemo({ PASSGATE_REAUTH_SECONDS: String(REAUTH_SECONDS) });
+    const b = await open();
+    await b.addAuthenticator();
+    const { page } = b;
+    const credentialId = await signUpWithPasskey(page, strict.url, uniqueEmail('lise'));
+    expect(await signedInWith(page)).toBe('password');
+    // The session shown was made with the password, not with the passkey about to be deleted.
+    expect(await passkeyItem(page, credentialId).locator(sel('passkey-current')).isHidden()).toBe(true);
+
+    await pastWindow();
+    // The only passkey signs the step-up in, so the session is then made with it and ends with it.
+    await deleteAfterWindow(page, credentialId);
+    await page.waitForURL('**/?passkey-deleted');
+    await page.waitForSelector('body[data-view="signed-out"]');
+    const status = page.locator(sel('status'));
+    await expect.poll(() => status.getAttribute('data-kind')).toBe('info');
+    await expect.poll(() => status.textContent()).toMatch(/signed out/i);
+    expect(await apiStatus(page, '/api/me')).toBe(401);
+    expect(await apiStatus(page, '/passkeys/session')).toBe(401);
+  });
+
+  test('deleting the passkey this session was made with past the window, the step-up signing in with another: the page stays signed in', async () => {
+    const strict = await startDemo({ PASSGATE_REAUTH_SECONDS: String(REAUTH_SECONDS) });
+    const b = await open();
+    const platform = await b.addAuthenticator();
+    const { page } = b;
+    const email = uniqueEmail('emmy');
+    const current = await signUpWithPasskey(page, strict.url, email);
+
+    // Sign out: the home page's autofill signs in with that passkey (the session is now made with it).
+    await page.click(sel('sign-out'));
+    await page.waitForURL(ACCOUNT);
+    await page.waitForSelector('body[data-view="account"]');
+    expect(await signedInWith(page)).toBe('passkey');
+    await passkeyItem(page, current).locator(sel('passkey-current')).waitFor({ state: 'visible' });
+
+    // A security key, added inside the window of that sign-in; the platform authenticator stays silent
+    // from here on, so the key answers both this ceremony and the step-up below.
+    const key = await b.addAuthenticator({ transport: 'usb' });
+    await b.cdp.send('WebAuthn.setAutomaticPresenceSimulation', {
+      authenticatorId: platform,
+      enabled: false,
+    });
+    await page.click(sel('add-security-key'));
+    await expect.poll(() => page.locator(sel('passkey')).count()).toBe(2);
+    const added = await b.waitForEvent((e) => e.name === 'credentialAdded' && e.authenticatorId === key);
+    const other = toBase64Url(added.credential!.credentialId);
+
+    const navigations: string[] = [];
+    page.on('framenavigated', (frame) => {
+      if (frame === page.mainFrame()) navigations.push(frame.url());
+    });
+    await pastWindow();
+    await deleteAfterWindow(page, current);
+    // The step-up signed in with the key's passkey: the session stands, made with that one now.
+    await expect.poll(() => page.locator(sel('status')).textContent()).toMatch(/Passkey deleted/);
+    await expect.poll(() => page.locator(sel('passkey')).count()).toBe(1);
+    await passkeyItem(page, other).locator(sel('passkey-current')).waitFor({ state: 'visible' });
+    expect(await apiStatus(page, '/api/me')).toBe(200);
+    expect(navigations).toEqual([]);
+    expect(page.url()).toMatch(ACCOUNT);
   });
 });

@@ -170,7 +170,6 @@ const renamePasskey = (id, nickname) => renameAndReload(passkeys, id, nickname, 
 
 async function deletePasskey(id) {
   clearStatus();
-  const signedInWithIt = session?.credentialId === id;
   try {
     await sensitive(() => passkeys.deletePasskey(id));
   } catch (error) {
@@ -178,12 +177,16 @@ async function deletePasskey(id) {
     if (isPasskeyError(error, 'not_found')) await loadAccount().catch(() => {});
     return;
   }
-  if (signedInWithIt) {
-    // This session was made with that passkey, so it has ended with it (as on every other device).
-    location.assign('/?passkey-deleted');
+  try {
+    await loadAccount();
+  } catch (error) {
+    // Asked of the server rather than decided from the session shown before the delete: a
+    // re-authentication may have signed in again with another passkey, or with this one. A session
+    // made with the deleted passkey has ended with it (as on every other device).
+    if (error?.code === 'unauthenticated' || error?.status === 401) location.assign('/?passkey-deleted');
+    else showError(error, 'load');
     return;
   }
-  await loadAccount();
   showStatus('success', 'Passkey deleted. Devices signed in with it are signed out.');
 }
 
