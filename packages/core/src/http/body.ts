@@ -56,11 +56,7 @@ export function decodeJson(raw: RawBody | undefined, rule: BodyRule): unknown {
       if (rule === 'optional') return {};
       throw new PassgateError('invalid_request', 'A JSON body is required.', { field: '$' });
     }
-    try {
-      value = JSON.parse(utf8.decode(raw));
-    } catch {
-      throw new PassgateError('invalid_request', 'The body is not valid JSON.', { field: '$' });
-    }
+    value = parseJsonBytes(raw);
   } else {
     value = raw.parsed;
     // Some parsers leave `{}` for an empty body; treat it like one.
@@ -78,11 +74,15 @@ export function decodeJson(raw: RawBody | undefined, rule: BodyRule): unknown {
  * refused before it signs anyone out or deletes anything. Any JSON value will do: nothing reads it.
  */
 export function checkUnusedJson(raw: RawBody | undefined): undefined {
-  if (!(raw instanceof Uint8Array) || raw.length === 0) return undefined;
+  if (raw instanceof Uint8Array && raw.length > 0) parseJsonBytes(raw);
+  return undefined;
+}
+
+/** Body bytes as JSON: `invalid_request` (field `$`) when they are not UTF-8 or not JSON. */
+function parseJsonBytes(raw: Uint8Array): unknown {
   try {
-    JSON.parse(utf8.decode(raw));
+    return JSON.parse(utf8.decode(raw));
   } catch {
     throw new PassgateError('invalid_request', 'The body is not valid JSON.', { field: '$' });
   }
-  return undefined;
 }
