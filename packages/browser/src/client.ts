@@ -37,7 +37,8 @@ export interface PasskeyClientOptions {
   /**
    * Whether to call the browser's Signal API for the app (after `unknown_credential`, a passkey
    * the server refused to save, listing, deleting and renaming passkeys), so passkey providers
-   * forget passkeys the server does not know and show current names. Default `true`. Signals never throw, and are skipped where the browser lacks them.
+   * forget passkeys the server does not know and show current names. Default `true`. Signals never
+   * throw, and are skipped where the browser lacks them.
    */
   signals?: boolean;
 }
