@@ -1,8 +1,9 @@
 import {
   createHash,
+  createPublicKey,
   constants as cryptoConstants,
   type JsonWebKey,
-  KeyObject,
+  type KeyObject,
   verify as verifySignature,
   webcrypto,
 } from 'node:crypto';
@@ -33,8 +34,9 @@ import { decodeBase64Url } from './base64url.js';
  *   library's own parsers for authenticator data and COSE keys (`parseAuthenticatorData`,
  *   `decodeCredentialPublicKey`); base64url fields must be canonical (decoded with `Buffer`, to the
  *   bytes the library's decoder gives; anything else goes to the library); the key is imported with
- *   the library's exact JWK and WebCrypto call (then turned into a `KeyObject`). ECDSA signatures go to OpenSSL as DER, which takes only
- *   strict DER: a subset of what the library's lenient ASN.1 parser takes.
+ *   the library's exact JWK and WebCrypto call, and the `KeyObject` is made from that same JWK only
+ *   once WebCrypto accepted it. ECDSA signatures go to OpenSSL as DER, which takes only strict DER: a
+ *   subset of what the library's lenient ASN.1 parser takes.
  * - It never **rejects** by itself: whenever a check fails, a signature does not verify, or anything
  *   is unusual (an algorithm without a fast path, a custom challenge function, `expectedType`,
  *   `advancedFIDOConfig`, a key that does not import), it hands the same options to
@@ -325,6 +327,10 @@ async function importJwk(
   jwk: JsonWebKey,
   algorithm: webcrypto.EcKeyImportParams | webcrypto.RsaHashedImportParams | webcrypto.Algorithm,
 ): Promise<KeyObject> {
-  const cryptoKey = await webcrypto.subtle.importKey('jwk', jwk, algorithm, false, ['verify']);
-  return KeyObject.from(cryptoKey);
+  // WebCrypto's import is the gate: it accepts exactly the keys the library's own import accepts.
+  // The KeyObject is then made from the same JWK, not with `KeyObject.from(cryptoKey)`: Node 24
+  // deprecates that for a non-extractable key (DEP0204), and the JWK must say `ext: false` as the
+  // library's does, which makes the imported key non-extractable.
+  await webcrypto.subtle.importKey('jwk', jwk, algorithm, false, ['verify']);
+  return createPublicKey({ key: jwk, format: 'jwk' });
 }
