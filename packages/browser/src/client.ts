@@ -80,6 +80,15 @@ export interface PasskeyClient {
    * `onWaiting` is called once the server's options have arrived and the request to the browser has
    * been started (e.g. to show a hint next to the field). The browser gives no signal of the moment
    * it starts offering the passkeys, so that may come a little later, or not at all (no passkeys).
+   *
+   * Once the user has picked a passkey and the client has sent it to the server (`login/verify`),
+   * stopping it (`signal`, a modal ceremony) is too late: the server may sign the user in whatever
+   * the page does. The promise then never rejects `cancelled`: it settles with the server's answer
+   * (signed in, or the server's error), and a modal ceremony started meanwhile waits for that
+   * answer before it starts. So keep handling the promise after aborting: resolved means signed in.
+   * Not chosen: aborting the verify request, or signing out again; neither can know whether the
+   * server had already signed the user in, so the page could still disagree with it. A stop before
+   * the client has the picked passkey still cancels, and nothing the browser returns after it is sent.
    */
   signInWithAutofill(input?: { signal?: AbortSignal; onWaiting?: () => void }): Promise<PasskeyResult>;
   /**
@@ -131,9 +140,14 @@ interface PendingAutofill {
   stopped: boolean;
   /** The browser step, once started (only then is there a WebAuthn request to abort). */
   asked?: Promise<unknown>;
+  /**
+   * Its `login/verify`, once sent: from then on it cannot be stopped (the server may sign the user
+   * in whatever the page does), only waited for.
+   */
+  verifying?: Promise<unknown>;
   /** Settles once its `login/options` answer arrived or was given up (its cookie is set by then). */
   optionsSettled: Promise<void>;
-  /** Rejects its caller's promise with `cancelled` at once. */
+  /** Rejects its caller's promise with `cancelled` at once (only before `verifying`). */
   cancel(): void;
   /** The running stop, so stopping twice aborts once. */
   halting?: Promise<void>;
@@ -215,10 +229,21 @@ export function createPasskeyClient(options: PasskeyClientOptions = {}): Passkey
    * then stay open, offering passkeys that do nothing when picked); and Safari refuses a new
    * request (NotAllowedError) while an aborted one has not settled yet. A stopped request never
    * verifies what the browser returns.
+   *
+   * Too late once its `login/verify` is sent: the server may sign the user in whatever the page
+   * does, so cancelling then would tell the app `cancelled` for a sign-in that happened. It is
+   * waited for instead (its answer's cookies, the session and the cleared ceremony cookie, then
+   * come before the next ceremony's options), and its caller gets the real outcome. No time
+   * limit here, unlike the browser step: moving on before the answer would let it land after
+   * the next ceremony's cookie.
    */
   function halt(pending: PendingAutofill): Promise<void> {
     if (!pending.halting) {
       pending.halting = (async () => {
+        if (pending.verifying) {
+          await pending.verifying.catch(() => {});
+          return;
+        }
         pending.stopped = true;
         pending.cancel();
         await pending.optionsSettled;
@@ -402,7 +427,10 @@ export function createPasskeyClient(options: PasskeyClientOptions = {}): Passkey
         onWaiting?.();
         const response = await asked;
         if (pending.stopped) throw cancelledError();
-        return verifySignIn(optionsJSON, response);
+        // The point of no return, in the same turn as the check above: a stop from here on waits.
+        const verifying = verifySignIn(optionsJSON, response);
+        pending.verifying = verifying;
+        return verifying;
       })();
       run.catch(() => {});
       cancelled.catch(() => {});

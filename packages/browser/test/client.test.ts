@@ -438,6 +438,102 @@ describe('autofill (conditional mediation)', () => {
     await modalReplacesAutofill('ada-stuck', { kind: 'hang' });
   });
 
+  /**
+   * A tab (its own cookie jar) whose first `login/verify` waits for `release()` once sent: the browser
+   * has returned the passkey the user picked, and the server has not answered yet (a slow network).
+   * `events` lists each request when sent and again when answered (its cookies kept by then).
+   */
+  function tabHoldingVerify() {
+    const tab = browserFetch(url());
+    const events: string[] = [];
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held = false;
+    const fetchLike = async (input: RequestInfo | URL, init?: RequestInit) => {
+      const label = `${init?.method ?? 'GET'} ${new URL(String(input)).pathname}`;
+      events.push(label);
+      if (label === 'POST /passkeys/login/verify' && !held) {
+        held = true;
+        await released;
+      }
+      const response = await tab.fetch(input, init);
+      events.push(`answered ${label}`);
+      return response;
+    };
+    const tabClient = createPasskeyClient({ baseUrl: url(), fetch: fetchLike as typeof fetch });
+    return { client: tabClient, events, release, held: () => held };
+  }
+
+  test('an abort after the user picked a passkey does not cancel the sign-in: it resolves signed in', async () => {
+    const tab = tabHoldingVerify();
+    const { user } = await tab.client.signUp({ username: 'late-abort' });
+    await tab.client.signOut();
+    const controller = new AbortController();
+    const autofill = tab.client.signInWithAutofill({ signal: controller.signal });
+    await expect.poll(tab.held).toBe(true);
+    controller.abort();
+    tab.release();
+    // The page and the server agree: the promise says signed in, and the session says so too.
+    expect((await autofill).user.id).toBe(user.id);
+    expect((await tab.client.getSession())?.user.id).toBe(user.id);
+  });
+
+  test("an abort after the pick, and the server refuses the passkey: the server's error, not cancelled", async () => {
+    await client.signUp({ username: 'late-abort-unknown' });
+    const id = browser.authenticator.credentials[0]!.id;
+    await setUp(); // a fresh server that has never seen this passkey
+    const tab = tabHoldingVerify();
+    const controller = new AbortController();
+    const autofill = tab.client.signInWithAutofill({ signal: controller.signal });
+    await expect.poll(tab.held).toBe(true);
+    controller.abort();
+    tab.release();
+    expect(await failure(autofill)).toMatchObject({ code: 'unknown_credential', credentialId: id });
+    expect(browser.signals).toEqual([
+      { name: 'signalUnknownCredential', payload: { rpId: RP_ID, credentialId: id } },
+    ]);
+    expect(await tab.client.getSession()).toBeNull();
+  });
+
+  test('a modal sign-in started while the picked passkey is being verified waits for that sign-in, then runs', async () => {
+    const tab = tabHoldingVerify();
+    const { user } = await tab.client.signUp({ username: 'late-modal' });
+    await tab.client.signOut();
+    const autofill = tab.client.signInWithAutofill();
+    await expect.poll(tab.held).toBe(true);
+    const modal = tab.client.signIn();
+    tab.release();
+    const [autofilled, modalSignedIn] = await Promise.allSettled([autofill, modal]);
+    expect(autofilled).toMatchObject({ status: 'fulfilled', value: { user: { id: user.id } } });
+    expect(modalSignedIn).toMatchObject({ status: 'fulfilled', value: { user: { id: user.id } } });
+    // The modal ceremony asked for options only once the autofill's verify had answered, so that
+    // answer (which clears the ceremony cookie) could not end the modal ceremony's.
+    const verified = tab.events.indexOf('answered POST /passkeys/login/verify');
+    expect(tab.events.slice(verified + 1)).toEqual([
+      'POST /passkeys/login/options',
+      'answered POST /passkeys/login/options',
+      'POST /passkeys/login/verify',
+      'answered POST /passkeys/login/verify',
+    ]);
+  });
+
+  test('a stop before the client got the picked passkey still cancels: what the browser returns is not sent', async () => {
+    // The user picks just as the page stops autofill, and the browser returns the passkey anyway.
+    await client.signUp({ username: 'early-abort' });
+    await client.signOut();
+    browser.interrupt({ kind: 'pick-despite-abort' });
+    const controller = new AbortController();
+    const autofill = client.signInWithAutofill({ signal: controller.signal });
+    await expect.poll(() => browser.calls.at(-1)?.mediation).toBe('conditional');
+    controller.abort();
+    expect((await failure(autofill)).code).toBe('cancelled');
+    await expect.poll(() => browser.pending).toBe(0);
+    expect(paths().filter((p) => p === 'POST /passkeys/login/verify')).toEqual([]);
+    expect(await client.getSession()).toBeNull();
+  });
+
   test('without autofill support it rejects unsupported without asking the server', async () => {
     browser.capabilities['conditionalGet'] = false;
     expect(await client.isAutofillAvailable()).toBe(false);

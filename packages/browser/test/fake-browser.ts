@@ -28,7 +28,12 @@ export type Interruption =
   /** Stays pending until the request's AbortSignal fires (a user who never picks anything). */
   | { kind: 'wait' }
   /** Stays pending whatever happens (a browser that ignores the abort of a conditional request). */
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /**
+   * Stays pending until the request's AbortSignal fires, then returns the assertion all the same: the
+   * user picked a passkey just as the page stopped the request, and the browser's answer was on its way.
+   */
+  | { kind: 'pick-despite-abort' };
 
 export interface FakeBrowser {
   authenticator: SoftwareAuthenticator;
@@ -123,6 +128,9 @@ export function installFakeBrowser(authenticator: SoftwareAuthenticator): FakeBr
     if (current?.kind === 'reject') throw domError(current.name, current.message);
     if (current?.kind === 'wait') await waitForAbort(signal, state.webkitAbortDelayMs);
     if (current?.kind === 'hang') await new Promise<never>(() => {});
+    if (current?.kind === 'pick-despite-abort') {
+      await new Promise((resolve) => signal?.addEventListener('abort', resolve, { once: true }));
+    }
   }
 
   /** A `PublicKeyCredential`-like object for a software authenticator's JSON response. */
