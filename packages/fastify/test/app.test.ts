@@ -5,7 +5,7 @@ import { SoftwareAuthenticator } from '@passgate/testing';
 import { ContractClient, ORIGIN, RP_ID } from '@passgate/testing/contract';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { passkeys, requireSignIn } from '../src/index.js';
+import { passkeys, passkeysRewriteUrl, requireSignIn } from '../src/index.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-bytes!!';
 let app: FastifyInstance | undefined;
@@ -14,9 +14,12 @@ afterEach(async () => {
   app = undefined;
 });
 
-/** What the contract suite does not cover: the app's own routes beside the plugin. */
-async function start(): Promise<string> {
-  app = Fastify();
+/**
+ * What the contract suite does not cover: the app's own routes beside the plugin. With a `prefix`,
+ * the plugin is mounted there and the app has the README's `rewriteUrl` for it.
+ */
+async function start(prefix?: string): Promise<string> {
+  app = Fastify(prefix === undefined ? {} : { rewriteUrl: passkeysRewriteUrl({ prefix }) });
   await app.register(fastifyCookie);
   await app.register(fastifySession, { secret: SECRET, saveUninitialized: false, cookie: { secure: false } });
   const passgate = createPassgate({
@@ -25,7 +28,11 @@ async function start(): Promise<string> {
     secret: SECRET,
     logger: silentLogger,
   });
-  await app.register(passkeys, { passgate, sessionCookieName: 'sessionId' });
+  await app.register(passkeys, { passgate, sessionCookieName: 'sessionId', ...(prefix ? { prefix } : {}) });
+  app.get('/files/:name', async (request) => ({
+    name: (request.params as { name: string }).name,
+    url: request.url,
+  }));
   app.post('/app/echo', async (request) => ({ body: request.body, signedIn: request.passkey !== null }));
   app.get('/app/me', { preHandler: requireSignIn() }, async (request) => ({
     userId: request.passkey?.userId,
@@ -55,6 +62,32 @@ describe('@passgate/fastify beside the app', () => {
     expect((await client.request('POST', '/app/echo', { json: { n: 1 } })).body).toEqual({
       body: { n: 1 },
       signedIn: true,
+    });
+  });
+});
+
+describe('passkeysRewriteUrl', () => {
+  it("gives a malformed path below the prefix to the contract, and leaves the app's paths to Fastify", async () => {
+    const client = new ContractClient(await start('/auth'), { prefix: '/auth' });
+    const foreign = await client.delete('/credentials/%ZZ', { origin: 'https://evil.example.test' });
+    expect({ status: foreign.status, code: foreign.body.error.code }).toEqual({
+      status: 403,
+      code: 'forbidden_origin',
+    });
+    const signedOut = await client.delete('/credentials/%E0%A4%A');
+    expect({ status: signedOut.status, code: signedOut.body.error.code }).toEqual({
+      status: 401,
+      code: 'unauthenticated',
+    });
+    // Outside the prefix, Fastify answers as it always does; well-encoded paths and queries are untouched.
+    const elsewhere = await client.request('GET', '/files/%ZZ');
+    expect({ status: elsewhere.status, code: elsewhere.body.code }).toEqual({
+      status: 400,
+      code: 'FST_ERR_BAD_URL',
+    });
+    expect((await client.request('GET', '/files/a%20b?q=%ZZ')).body).toEqual({
+      name: 'a b',
+      url: '/files/a%20b?q=%ZZ',
     });
   });
 });

@@ -5,6 +5,11 @@
  */
 import './augment.js';
 
+/**
+ * On `@nestjs/platform-fastify`: the adapter's `rewriteUrl` option, so a malformed id in a path gets
+ * the contract's answer (`new FastifyAdapter({ rewriteUrl: passkeysRewriteUrl() })`).
+ */
+export { passkeysRewriteUrl } from '@passgate/core/node';
 export { PasskeyAuthGuard, PasskeyExceptionFilter, PasskeySessionMiddleware } from './deprecated.js';
 export {
   IS_PUBLIC_KEY,

@@ -65,6 +65,7 @@ export class PasskeysModule extends ConfigurableModuleClass implements NestModul
   configure(consumer: MiddlewareConsumer): void {
     const adapter = this.adapterHost.httpAdapter;
     const prefix = normalizePrefix(this.options.prefix ?? DEFAULT_PREFIX);
+    // Everything below the prefix, for Fastify, where Nest matches a middleware's path as a whole.
     const contractRoutes = {
       path: prefix === '/' ? '{*path}' : `${prefix.slice(1)}/{*path}`,
       method: RequestMethod.ALL,
@@ -91,7 +92,10 @@ export class PasskeysModule extends ConfigurableModuleClass implements NestModul
       bypassBodyParsers(adapter?.getInstance(), prefix);
       // Before the session middleware (Nest runs them in this order): the contract's routes are
       // answered with their sign-in resolved after the request-shape checks, not before them.
-      consumer.apply(PasskeysContractMiddleware).forRoutes(contractRoutes);
+      // The prefix as a plain path, which Express mounts with `use()` on everything below it: a
+      // wildcard parameter would have Express's router percent-decode the path first, and answer a
+      // malformed one (`/credentials/%ZZ`) itself, before the contract's checks (403 first).
+      consumer.apply(PasskeysContractMiddleware).forRoutes(prefix);
     }
     consumer.apply(PasskeysSessionMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
   }

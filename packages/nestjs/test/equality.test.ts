@@ -8,7 +8,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Passgate } from '@passgate/core';
 import { createFetchHandler } from '@passgate/core/fetch';
 import { createPasskeyRouter } from '@passgate/express';
-import { passkeys } from '@passgate/fastify';
+import { passkeys, passkeysRewriteUrl } from '@passgate/fastify';
 import { SoftwareAuthenticator } from '@passgate/testing';
 import { type Answer, type ContractClient, memoryCookieSessions } from '@passgate/testing/contract';
 import express from 'express';
@@ -103,7 +103,7 @@ async function nestApp(passgate: Passgate): Promise<Booted> {
 
 /** `@passgate/fastify` in a plain Fastify 5 app, with @fastify/session configured as in `bootFastify`. */
 async function fastifyApp(passgate: Passgate): Promise<Booted> {
-  const app = Fastify();
+  const app = Fastify({ rewriteUrl: passkeysRewriteUrl() });
   await app.register(fastifyCookie);
   await app.register(fastifySession, FASTIFY_SESSION);
   await app.register(passkeys, { passgate, ...appSignIn });
@@ -205,6 +205,7 @@ const big = JSON.stringify({ username: 'x'.repeat(1024 * 1024) });
 const script: [string, Step][] = [
   ['session signed out', (c) => c.get('/session')],
   ['credentials signed out', (c) => c.get('/credentials')],
+  ['malformed id signed out', (c) => c.delete('/credentials/%E0%A4%A')],
   ['foreign origin', (c) => c.post('/register/options', {}, { origin: 'https://evil.example' })],
   ['null origin', (c) => c.post('/login/options', {}, { origin: 'null' })],
   ['text/plain', (c) => c.post('/login/options', undefined, { body: '{}', contentType: 'text/plain' })],
@@ -238,6 +239,9 @@ const script: [string, Step][] = [
   ['rename', (c, s) => c.patch(`/credentials/${s.credentialId}`, { nickname: 'Work' })],
   ['rename empty', (c, s) => c.patch(`/credentials/${s.credentialId}`, { nickname: '' })],
   ['rename unknown', (c) => c.patch('/credentials/AAAAAAAAAAAAAAAAAAAAAA', { nickname: 'x' })],
+  ['rename malformed id', (c) => c.patch('/credentials/%ZZ', { nickname: 'x' })],
+  ['delete malformed id', (c) => c.delete('/credentials/%E0%A4%A')],
+  ['malformed id, foreign origin', (c) => c.delete('/credentials/%ZZ', { origin: 'https://evil.example' })],
   ['delete last', (c, s) => c.delete(`/credentials/${s.credentialId}`)],
   [
     'login options (username)',
@@ -290,6 +294,7 @@ describe('@passgate/nestjs (on Express and Fastify), @passgate/fastify and @pass
       expect((answers['register verify'] as { status: number }).status).toBe(200);
       expect((answers['login verify'] as { status: number }).status).toBe(200);
       expect((answers['delete last'] as { status: number }).status).toBe(409);
+      expect((answers['delete malformed id'] as { status: number }).status).toBe(404);
     }
     expect((web.effect['login verify'] as { cookies: string[] }).cookies).toContain('<session set>');
     // On Fastify the sign-in lands in @fastify/session, and logout ends it.

@@ -14,7 +14,7 @@ import {
 } from '@passgate/core';
 import { ContractClient, type SentRequest } from '@passgate/testing/contract';
 import session from 'express-session';
-import { PasskeySession, PasskeysModule } from '../src/index.js';
+import { PasskeySession, PasskeysModule, passkeysRewriteUrl } from '../src/index.js';
 
 export const ORIGIN = 'http://localhost:3000';
 export const SECRET = 'a-test-secret-of-at-least-32-bytes!!';
@@ -76,16 +76,19 @@ export const FASTIFY_SESSION = {
 /**
  * A Nest app on Fastify with @fastify/session (its memory store; cookie `connect.sid`, not rolling
  * and not saved uninitialized, as express-session's defaults; not Secure on this http test server),
- * listening on an ephemeral port.
+ * listening on an ephemeral port; with the `rewriteUrl` the README asks for.
  */
 export async function bootFastify(
   metadata: ModuleMetadata,
   setup: { session?: boolean; globalPrefix?: string } = {},
 ): Promise<Booted> {
   const moduleRef = await Test.createTestingModule(metadata).compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), {
-    logger: false,
-  });
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(
+    new FastifyAdapter({ rewriteUrl: passkeysRewriteUrl() }),
+    {
+      logger: false,
+    },
+  );
   if (setup.session !== false) {
     await app.register(fastifyCookie);
     await app.register(fastifySession, FASTIFY_SESSION);

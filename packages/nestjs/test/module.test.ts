@@ -110,6 +110,21 @@ describe.each(PLATFORMS)('PasskeysModule.forRoot on %s: prefixes and paths', (_p
     expect((await client.request('POST', '/api/passkeys/login/options', { json: {} })).status).toBe(200);
   });
 
+  it('answers a malformed id behind the global prefix as the contract says (403 first, then 401 signed out)', async () => {
+    booted = await bootBesideAdminRoutes(boot);
+    const client = browser(booted.url, '/api/passkeys');
+    const foreign = await client.delete('/credentials/%ZZ', { origin: 'https://evil.example' });
+    expect({ status: foreign.status, body: foreign.body }).toEqual({
+      status: 403,
+      body: { error: { code: 'forbidden_origin', message: expect.any(String) } },
+    });
+    const signedOut = await client.patch('/credentials/%E0%A4%A', { nickname: 'x' });
+    expect({ status: signedOut.status, code: signedOut.body.error.code }).toEqual({
+      status: 401,
+      code: 'unauthenticated',
+    });
+  });
+
   it('sets req.passkey on app routes whose path contains the prefix, as on any other', async () => {
     booted = await bootBesideAdminRoutes(boot);
     const client = browser(booted.url, '/api/passkeys');

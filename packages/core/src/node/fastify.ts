@@ -1,5 +1,6 @@
 import { IncomingMessage, type ServerResponse } from 'node:http';
-import type { ContractHandler } from '../http/handler.js';
+import { type ContractHandler, DEFAULT_PREFIX } from '../http/handler.js';
+import { locatePrefix, normalizePrefix } from '../http/paths.js';
 import type { ContractResponse } from '../http/types.js';
 import type { Passgate } from '../passgate.js';
 import type { SignIn } from '../sign-in.js';
@@ -118,5 +119,32 @@ export function fastifyContractHook(setup: {
     }
     await signIns.resolve(request, reply);
     return undefined;
+  };
+}
+
+/**
+ * Fastify's `rewriteUrl` server option for an app serving the contract on Fastify:
+ * `Fastify({ rewriteUrl: passkeysRewriteUrl() })`, or `new FastifyAdapter({ rewriteUrl: ... })` for
+ * NestJS. Fastify's router refuses a path with bad percent-encoding (`/passkeys/credentials/%ZZ`) with
+ * its own `400 FST_ERR_BAD_URL` before any plugin or hook runs, so no plugin can give the contract's
+ * answer (`403 forbidden_origin` first, and a malformed id is `404 not_found` like any unknown one),
+ * and only a server option comes before the router. Below the contract's `prefix` (anywhere in the
+ * path, so behind NestJS's global prefix too), such a path gets its `%` escaped (`%25ZZ`): the
+ * router then routes it, and decodes it back to the text the client sent. Every other URL, and
+ * every well-encoded one, is left as it is. To keep a rewrite of your own, apply this one to its
+ * result: `const passkeysUrl = passkeysRewriteUrl()`, then `rewriteUrl: (req) => passkeysUrl({ url: yours(req) })`.
+ */
+export function passkeysRewriteUrl(options: { prefix?: string } = {}): (req: { url?: string }) => string {
+  const prefix = normalizePrefix(options.prefix ?? DEFAULT_PREFIX);
+  return (req) => {
+    const url = req.url ?? '/';
+    const path = requestPath(url);
+    if (!path.includes('%') || locatePrefix(prefix, path) === undefined) return url;
+    try {
+      decodeURIComponent(path);
+      return url;
+    } catch {
+      return `${path.replaceAll('%', '%25')}${url.slice(path.length)}`;
+    }
   };
 }

@@ -14,6 +14,7 @@ export {
   fastifyContractHook,
   fastifySignInAdapter,
   isFastifyRequest,
+  passkeysRewriteUrl,
   replyWriter,
 } from './fastify.js';
 export {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { SoftwareAuthenticator } from '../authenticator/index.js';
 import { ORIGIN, PREFIX } from './client.js';
@@ -151,6 +152,41 @@ export function checkTests(h: Harness): void {
     expect((await client.delete(path, { json: {} })).status).toBe(200);
     expect((await client.post('/logout', {})).status).toBe(204);
     expectErrorBody(await client.get('/session'), 401, 'unauthenticated');
+  });
+
+  it('a credential id with bad percent-encoding is an id like any unknown one: 403, 415, 400 and 401 first, then 404', async () => {
+    const { client, credentialId } = await signUp(h.client());
+    const signedOut = h.client();
+    const foreign = { origin: 'https://evil.example.test' };
+    const unknown = `/credentials/${randomBytes(16).toString('base64url')}`;
+    const notFound = { delete: (await client.delete(unknown)).text, patch: '' };
+    notFound.patch = (await client.patch(unknown, { nickname: 'x' })).text;
+    // A truncated escape, escapes that are not hex, a lone `%`, bytes that are not UTF-8.
+    for (const id of ['%E0%A4%A', '%ZZ', '%', 'AAAA%C0%AF', '%FF', 'a%2', `${credentialId}%`]) {
+      const path = `/credentials/${id}`;
+      expectErrorBody(await client.delete(path, foreign), 403, 'forbidden_origin');
+      expectErrorBody(await signedOut.patch(path, { nickname: 'x' }, foreign), 403, 'forbidden_origin');
+      expectErrorBody(
+        await client.patch(path, undefined, { body: 'nickname=x', contentType: 'text/plain' }),
+        415,
+        'unsupported_media_type',
+      );
+      const badBody = await client.patch(path, { nickname: '' });
+      expectErrorBody(badBody, 400, 'invalid_request', ['field']);
+      expect(badBody.body.error.field).toBe('nickname');
+      expectErrorBody(await signedOut.delete(path), 401, 'unauthenticated');
+      expectErrorBody(await signedOut.patch(path, { nickname: 'x' }), 401, 'unauthenticated');
+      const deleted = await client.delete(path);
+      expectErrorBody(deleted, 404, 'not_found');
+      expect(deleted.text).toBe(notFound.delete);
+      const renamed = await client.patch(path, { nickname: 'x' });
+      expectErrorBody(renamed, 404, 'not_found');
+      expect(renamed.text).toBe(notFound.patch);
+    }
+    // Nothing happened, and the server answers as before.
+    const list = await client.get('/credentials');
+    expect(list.status, list.text).toBe(200);
+    expect(list.body.credentials).toEqual([expect.objectContaining({ id: credentialId, nickname: null })]);
   });
 
   it('invalid JSON, a non-object body and bad base64url are 400 invalid_request naming the field', async () => {
