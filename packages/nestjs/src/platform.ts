@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { Injectable, type NestMiddleware } from '@nestjs/common';
-import type { Passgate } from '@passgate/core';
+import { HttpException, Injectable, Logger, type NestMiddleware } from '@nestjs/common';
+import { type Passgate, PassgateError } from '@passgate/core';
 import { type ContractResponse, locatePrefix } from '@passgate/core/http';
 import {
   createSignInAdapter,
@@ -59,6 +59,10 @@ export function platformSignIns(
 
 /** Set on Node's request by `PasskeysMountMiddleware`: Nest routed the request to the contract's mount. */
 const MOUNTED = Symbol('passgate.nestjs.contractMount');
+/** Set on Node's request by the module's Fastify hook when it let the request go on unmarked. */
+const PASSED = Symbol('passgate.nestjs.hookPassed');
+
+type Marks = { [MOUNTED]?: true; [PASSED]?: true };
 
 /**
  * On `@nestjs/platform-fastify`, Nest middleware applied to the contract's routes (as
@@ -69,8 +73,28 @@ const MOUNTED = Symbol('passgate.nestjs.contractMount');
  */
 @Injectable()
 export class PasskeysMountMiddleware implements NestMiddleware {
-  use(req: object, _res: unknown, next: () => void): void {
-    (req as { [MOUNTED]?: true })[MOUNTED] = true;
+  private warned = false;
+
+  use(req: object, _res: unknown, next: (error?: unknown) => void): void {
+    const marks = req as Marks;
+    if (marks[PASSED] === true) {
+      // An app that registers @fastify/middie itself (`skipMiddie`) with a later `hook` runs Nest's
+      // middleware after the module's onRequest hook, which has let this contract request go by:
+      // Fastify's own parsers and 404 would answer it. Loudly, not as a silent 404.
+      if (!this.warned) {
+        this.warned = true;
+        new Logger('PasskeysModule').error(
+          "passgate: Nest's middleware runs after the passkeys module's onRequest hook, so the contract " +
+            'cannot be served: register @fastify/middie with its default hook (`onRequest`), before ' +
+            'app.init() or app.listen().',
+        );
+      }
+      // With the contract's body, as `PassgateHttpException` (whose module imports this one) has it.
+      const failure = new PassgateError('internal_error');
+      next(new HttpException(failure.toJSON(), failure.status, { cause: failure }));
+      return;
+    }
+    marks[MOUNTED] = true;
     next();
   }
 }
@@ -109,7 +133,11 @@ export function installFastifyHooks(
       signIns: setup.signIns,
       contract: setup.contract,
       locate: (path, request) => {
-        if ((request.raw as { [MOUNTED]?: true })[MOUNTED] !== true) return undefined;
+        const marks = request.raw as Marks;
+        if (marks[MOUNTED] !== true) {
+          marks[PASSED] = true;
+          return undefined;
+        }
         const located = locatePrefix(setup.prefix, path);
         return located && { handler: handlerFor(located.mount), below: located.below };
       },

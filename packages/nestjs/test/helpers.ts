@@ -80,11 +80,18 @@ export const FASTIFY_SESSION = {
  */
 export async function bootFastify(
   metadata: ModuleMetadata,
-  setup: { session?: boolean; globalPrefix?: string } = {},
+  setup: {
+    session?: boolean;
+    globalPrefix?: string;
+    /** The app's own adapter (default: one with the README's `rewriteUrl`). */
+    adapter?: FastifyAdapter;
+    /** Plugins the app registers after the session's (@fastify/middie, with `skipMiddie`). */
+    register?: (app: NestFastifyApplication) => Promise<unknown>;
+  } = {},
 ): Promise<Booted> {
   const moduleRef = await Test.createTestingModule(metadata).compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(
-    new FastifyAdapter({ rewriteUrl: passkeysRewriteUrl() }),
+    setup.adapter ?? new FastifyAdapter({ rewriteUrl: passkeysRewriteUrl() }),
     {
       logger: false,
     },
@@ -93,6 +100,7 @@ export async function bootFastify(
     await app.register(fastifyCookie);
     await app.register(fastifySession, FASTIFY_SESSION);
   }
+  await setup.register?.(app);
   if (setup.globalPrefix) app.setGlobalPrefix(setup.globalPrefix);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
