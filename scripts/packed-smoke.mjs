@@ -7,13 +7,14 @@
 //     @passgate/express installed (the NestJS package does not need it);
 //   - an ESM Fastify 5 app with @fastify/session and @passgate/fastify.
 // The Express and Fastify apps then sign up, sign out and sign in again with the packed software
-// authenticator.
+// authenticator. The README snippets marked as whole files are type-checked, under `strict`, in the
+// Express and NestJS apps (see `typecheckSnippets`).
 // Run after `pnpm build`. Needs the npm registry for the third-party dependencies.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pack, publishedPackages, ROOT } from './published-packages.mjs';
 
 // The versions the monorepo's lockfile tests with, so the scratch apps install what CI proved.
@@ -28,6 +29,36 @@ const THIRD_PARTY = {
 };
 
 const FASTIFY = { fastify: '5.12.8', '@fastify/cookie': '11.1.5', '@fastify/session': '11.1.3' };
+
+// What a TypeScript app adds for the snippets (the Express and NestJS READMEs' install lines).
+const TYPES = { '@types/node': '20.19.43', '@types/express': '5.0.6', '@types/express-session': '1.19.0' };
+
+// README code blocks that are whole files a user pastes, marked on the line before their fence with
+// `<!-- packed-smoke: <scratch app>/<path>.ts -->`. Each scratch app must find these, so a marker
+// that goes missing fails here instead of silently checking less.
+const SNIPPET_MARK = /^<!-- packed-smoke: ([\w-]+)\/([\w./-]+\.ts) -->\n```\w*\n([\s\S]*?)^```$/gm;
+const EXPECTED_SNIPPETS = {
+  'esm-express': ['src/app.ts', 'src/vendor.ts'],
+  'cjs-nest': [
+    'src/app.module.ts',
+    'src/main.ts',
+    'src/main-prototypes.ts',
+    'src/main-fastify.ts',
+    'src/account.controller.ts',
+  ],
+};
+// The compiler options of a strict app in each module system; the NestJS one is the Nest CLI's
+// (CommonJS, decorators with metadata) with `strict` on.
+const COMPILER_OPTIONS = {
+  'esm-express': { module: 'nodenext', target: 'es2022' },
+  'cjs-nest': {
+    module: 'nodenext',
+    target: 'es2023',
+    experimentalDecorators: true,
+    emitDecoratorMetadata: true,
+    isolatedModules: true,
+  },
+};
 
 const ESM_FASTIFY_APP = `
 import fastifyCookie from '@fastify/cookie';
@@ -158,6 +189,50 @@ function npm(args, cwd) {
   execFileSync('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, stdio: 'inherit' });
 }
 
+/**
+ * Type-checks the README snippets marked for `app` as the npm user sees them (the READMEs of the
+ * installed tarballs), written as files of the scratch app in `dir` and compiled with the monorepo's
+ * TypeScript under `strict`. A snippet that does not compile as written (a missing import, top-level
+ * await in a CommonJS project, an `undefined` a strict type refuses) is a newcomer's first error.
+ */
+function typecheckSnippets(app, dir) {
+  const files = new Map();
+  const installed = join(dir, 'node_modules', '@passgate');
+  for (const name of readdirSync(installed)) {
+    const readme = readFileSync(join(installed, name, 'README.md'), 'utf8');
+    for (const [, target, path, code] of readme.matchAll(SNIPPET_MARK)) {
+      if (target !== app) continue;
+      if (files.has(path)) throw new Error(`two README snippets are marked ${app}/${path}`);
+      files.set(path, code);
+    }
+  }
+  const missing = EXPECTED_SNIPPETS[app].filter((path) => !files.has(path));
+  if (missing.length > 0) throw new Error(`no README snippet is marked ${missing.map((p) => `${app}/${p}`)}`);
+  for (const [path, code] of files) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), code);
+  }
+  const compilerOptions = {
+    ...COMPILER_OPTIONS[app],
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ['node'],
+  };
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['src'] }));
+  try {
+    execFileSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', dir], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (error) {
+    throw new Error(
+      `README snippets do not type-check in ${app}:\n${error.stdout ?? ''}${error.stderr ?? ''}`,
+    );
+  }
+  console.log(`  README snippets type-check (strict): ${[...files.keys()].join(', ')}`);
+}
+
 /** Starts `node file` in `cwd`, waits for `LISTENING <port>`, returns `{ url, stop }`. */
 async function start(cwd, file) {
   const child = spawn(process.execPath, [file], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -237,14 +312,17 @@ try {
         '@passgate/redis',
         '@passgate/postgres',
         '@passgate/testing',
+        '@passgate/browser',
       ),
       `express@${THIRD_PARTY.express}`,
       `express-session@${THIRD_PARTY['express-session']}`,
       'ioredis@6.0.0',
       'pg@8.23.1',
+      ...Object.entries(TYPES).map(([name, version]) => `${name}@${version}`),
     ],
     esm,
   );
+  typecheckSnippets('esm-express', esm);
   writeFileSync(join(esm, 'app.js'), ESM_EXPRESS_APP);
   writeFileSync(join(esm, 'flow.js'), ESM_FLOW);
   const express = await start(esm, 'app.js');
@@ -267,9 +345,14 @@ try {
       'install',
       ...ours('@passgate/core', '@passgate/nestjs'),
       ...Object.entries(THIRD_PARTY).map(([name, version]) => `${name}@${version}`),
+      // For the README's "On Fastify" snippet, type-checked here with the others.
+      '@nestjs/platform-fastify@12.5.0',
+      ...Object.entries(FASTIFY).map(([name, version]) => `${name}@${version}`),
+      ...Object.entries(TYPES).map(([name, version]) => `${name}@${version}`),
     ],
     cjs,
   );
+  typecheckSnippets('cjs-nest', cjs);
   writeFileSync(join(cjs, 'app.js'), CJS_NEST_APP);
   const nest = await start(cjs, 'app.js');
   try {
