@@ -99,6 +99,13 @@ export function createRuntime(options: PassgateOptions): Runtime {
   }
   const secret =
     typeof options.secret === 'string' ? new TextEncoder().encode(options.secret) : options.secret;
+  if (secret === undefined || secret === null || (secret instanceof Uint8Array && secret.length === 0)) {
+    // Most often an unset environment variable: say that, not that it is too short.
+    throw config(
+      'secret is required (none was given: is its environment variable set?); use at least 32 random ' +
+        'bytes, the same on every instance and across restarts',
+    );
+  }
   if (!(secret instanceof Uint8Array) || secret.length < 32) throw config('secret must be at least 32 bytes');
 
   const policy = resolvePolicy(options);

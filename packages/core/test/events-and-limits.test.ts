@@ -478,6 +478,13 @@ describe('configuration validation', () => {
 
   it.each([
     ['a secret under 32 bytes', (o: PassgateOptions) => (o.secret = 'x'.repeat(31)), /secret/],
+    // An unset environment variable: say that it is missing, not that it is short.
+    [
+      'no secret',
+      (o: PassgateOptions) => (o.secret = undefined as never),
+      /secret is required \(none was given/,
+    ],
+    ['an empty secret', (o: PassgateOptions) => (o.secret = ''), /secret is required \(none was given/],
     ['a 31-byte binary secret', (o: PassgateOptions) => (o.secret = new Uint8Array(31)), /secret/],
     ['empty origins', (o: PassgateOptions) => (o.rp.origins = []), /origins/],
     [
