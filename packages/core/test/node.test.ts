@@ -2,7 +2,13 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassgateError } from '@passgate/core';
-import { isContractPath, locatePrefix } from '@passgate/core/http';
+import {
+  CONTRACT_PATH_TEMPLATES,
+  endsInContractPath,
+  isContractPath,
+  locateContractPath,
+  locatePrefix,
+} from '@passgate/core/http';
 import {
   contractErrorResponse,
   expressSessionAdapter,
@@ -72,6 +78,52 @@ describe('the contract paths (one list, from the route table)', () => {
     });
     expect(locatePrefix('/passkeys', '/passkeysX/login/options')).toBeUndefined();
     expect(locatePrefix('/', '/session')).toEqual({ mount: '/', below: '/session' });
+  });
+
+  it('lists every path of the contract as a route template', () => {
+    const filled = CONTRACT_PATH_TEMPLATES.map((template) => template.replace(':id', 'AbC-_x'));
+    expect(filled.every(isContractPath)).toBe(true);
+    expect(new Set(filled)).toEqual(
+      new Set([
+        '/register/options',
+        '/register/verify',
+        '/login/options',
+        '/login/verify',
+        '/session',
+        '/logout',
+        '/credentials',
+        '/credentials/AbC-_x',
+      ]),
+    );
+  });
+
+  it('finds the root mount from the contract path a framework routed to, not from the path alone', () => {
+    expect(locateContractPath('/login/options', '/api/login/options')).toEqual({
+      mount: '/api',
+      below: '/login/options',
+    });
+    expect(locateContractPath('/session', '/session/')).toEqual({ mount: '/', below: '/session/' });
+    // The same path is either route, at either mount: the route decides.
+    expect(locateContractPath('/credentials/:id', '/api/credentials/session')).toEqual({
+      mount: '/api',
+      below: '/credentials/session',
+    });
+    expect(locateContractPath('/session', '/api/credentials/session')).toEqual({
+      mount: '/api/credentials',
+      below: '/session',
+    });
+    expect(locateContractPath('/session', '/api/sessionX')).toBeUndefined();
+    expect(locateContractPath('/login/options', '/api/LOGIN/options')).toBeUndefined();
+    expect(locateContractPath('/nope', '/nope')).toBeUndefined();
+  });
+
+  it('tells which full paths may be the root prefix behind an unknown global prefix', () => {
+    for (const path of ['/login/options', '/api/login/options/', '/v1/api/credentials/%ZZ']) {
+      expect(endsInContractPath(path), path).toBe(true);
+    }
+    for (const path of ['/', '/account', '/api/loginX', '/api/login/options/x', '/files/%ZZ']) {
+      expect(endsInContractPath(path), path).toBe(false);
+    }
   });
 
   it('strips the query and fragment from a request URL', () => {

@@ -1,5 +1,6 @@
 import { SoftwareAuthenticator } from '@passgate/testing';
 import {
+  expectError,
   ContractClient as KitClient,
   signIn as kitSignIn,
   signUp as kitSignUp,
@@ -49,6 +50,60 @@ describe('createPasskeyRouter mounted as middleware', () => {
       app: 'not found',
     });
     expect((await client.request('GET', '/auth/elsewhere')).body).toEqual({ app: 'not found' });
+  });
+});
+
+describe("createPasskeyRouter with prefix '/'", () => {
+  const passgate = makePassgate();
+  let server: Awaited<ReturnType<typeof listen>>;
+  beforeAll(async () => {
+    const app = express();
+    app.use(session({ secret: SESSION_SECRET, resave: false, saveUninitialized: false }));
+    app.use(createPasskeyRouter({ passgate, prefix: '/' }));
+    app.use(express.json());
+    app.get('/account', (req, res) => {
+      res.json({ userId: req.passkey?.userId ?? null });
+    });
+    app.get('/loginX', (_req, res) => {
+      res.json({ app: 'loginX' });
+    });
+    app.get('/admin/session', (_req, res) => {
+      res.json({ app: 'admin/session' });
+    });
+    app.post('/echo', (req, res) => {
+      res.json({ body: req.body });
+    });
+    app.use((_req, res) => {
+      res.status(404).json({ app: 'not found' });
+    });
+    server = await listen(app);
+  });
+  afterAll(() => server.close());
+
+  it('serves the contract at the site root, /credentials/:id included', async () => {
+    const client = new KitClient(server.url, { origin: ORIGIN, prefix: '' });
+    const options = await client.post('/login/options', {});
+    expect({ status: options.status, cookies: options.setCookies }).toEqual({
+      status: 200,
+      cookies: [expect.stringContaining('; Path=/; ')],
+    });
+    const { answer, credentialId } = await kitSignUp(client, { username: uniqueUsername('root') });
+    expect((await client.request('GET', '/account')).body).toEqual({ userId: answer.body.user.id });
+    const renamed = await client.patch(`/credentials/${credentialId}`, { nickname: 'Laptop' });
+    expect([renamed.status, renamed.body.nickname]).toEqual([200, 'Laptop']);
+    expectError(await client.delete('/credentials/%ZZ'), 404, 'not_found');
+  });
+
+  it("leaves every other path to the app, with the app's body parser", async () => {
+    const client = new KitClient(server.url, { origin: ORIGIN, prefix: '' });
+    expect((await client.request('GET', '/loginX')).body).toEqual({ app: 'loginX' });
+    expect((await client.request('GET', '/admin/session')).body).toEqual({ app: 'admin/session' });
+    expect((await client.request('POST', '/echo', { json: { hello: 'world' } })).body).toEqual({
+      body: { hello: 'world' },
+    });
+    expect((await client.request('POST', '/login/options/x', { json: {} })).body).toEqual({
+      app: 'not found',
+    });
   });
 });
 

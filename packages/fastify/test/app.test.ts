@@ -2,7 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
 import { createMemoryStores, createPassgate, silentLogger } from '@passgate/core';
 import { SoftwareAuthenticator } from '@passgate/testing';
-import { ContractClient, ORIGIN, RP_ID } from '@passgate/testing/contract';
+import { ContractClient, expectError, ORIGIN, RP_ID, signUp } from '@passgate/testing/contract';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { passkeys, passkeysRewriteUrl, requireSignIn } from '../src/index.js';
@@ -66,28 +66,51 @@ describe('@passgate/fastify beside the app', () => {
   });
 });
 
-describe('passkeysRewriteUrl', () => {
-  it("gives a malformed path below the prefix to the contract, and leaves the app's paths to Fastify", async () => {
-    const client = new ContractClient(await start('/auth'), { prefix: '/auth' });
-    const foreign = await client.delete('/credentials/%ZZ', { origin: 'https://evil.example.test' });
-    expect({ status: foreign.status, code: foreign.body.error.code }).toEqual({
-      status: 403,
-      code: 'forbidden_origin',
+describe("@passgate/fastify with prefix '/'", () => {
+  it('serves the contract at the site root and leaves every other path to the app', async () => {
+    const client = new ContractClient(await start('/'), { prefix: '' });
+    const options = await client.post('/login/options', {});
+    expect({ status: options.status, cookies: options.setCookies }).toEqual({
+      status: 200,
+      cookies: [expect.stringContaining('; Path=/; ')],
     });
-    const signedOut = await client.delete('/credentials/%E0%A4%A');
-    expect({ status: signedOut.status, code: signedOut.body.error.code }).toEqual({
-      status: 401,
-      code: 'unauthenticated',
+    const echo = await client.request('POST', '/app/echo', { json: { hello: 'world' } });
+    expect(echo.body).toEqual({ body: { hello: 'world' }, signedIn: false });
+    expect((await client.request('GET', '/files/login')).body).toEqual({
+      name: 'login',
+      url: '/files/login',
     });
-    // Outside the prefix, Fastify answers as it always does; well-encoded paths and queries are untouched.
-    const elsewhere = await client.request('GET', '/files/%ZZ');
-    expect({ status: elsewhere.status, code: elsewhere.body.code }).toEqual({
-      status: 400,
-      code: 'FST_ERR_BAD_URL',
-    });
-    expect((await client.request('GET', '/files/a%20b?q=%ZZ')).body).toEqual({
-      name: 'a b',
-      url: '/files/a%20b?q=%ZZ',
-    });
+    expect((await client.request('GET', '/loginX')).status).toBe(404);
+    const { userId, credentialId } = await signUp(client);
+    const renamed = await client.patch(`/credentials/${credentialId}`, { nickname: 'Laptop' });
+    expect([renamed.status, renamed.body.nickname]).toEqual([200, 'Laptop']);
+    expect((await client.request('GET', '/app/me')).body).toEqual({ userId });
   });
+});
+
+describe('passkeysRewriteUrl', () => {
+  it.each([
+    ['/auth', '/auth'],
+    ['/', ''],
+  ])(
+    "with prefix %s, gives a malformed contract path to the contract, and leaves the app's paths to Fastify",
+    async (prefix, root) => {
+      const client = new ContractClient(await start(prefix), { prefix: root });
+      const foreign = await client.delete('/credentials/%ZZ', { origin: 'https://evil.example.test' });
+      expectError(foreign, 403, 'forbidden_origin');
+      const signedOut = await client.delete('/credentials/%E0%A4%A');
+      expectError(signedOut, 401, 'unauthenticated');
+      // Elsewhere (the app's routes, at the root too), Fastify answers as it always does; well-encoded
+      // paths and queries are untouched.
+      const elsewhere = await client.request('GET', '/files/%ZZ');
+      expect({ status: elsewhere.status, code: elsewhere.body.code }).toEqual({
+        status: 400,
+        code: 'FST_ERR_BAD_URL',
+      });
+      expect((await client.request('GET', '/files/a%20b?q=%ZZ')).body).toEqual({
+        name: 'a b',
+        url: '/files/a%20b?q=%ZZ',
+      });
+    },
+  );
 });

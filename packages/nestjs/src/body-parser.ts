@@ -1,4 +1,4 @@
-import { isContractPath, locatePrefix } from '@passgate/core/http';
+import { endsInContractPath, isContractPath, locatePrefix } from '@passgate/core/http';
 import type { Request } from 'express';
 import { requestPath } from './http.js';
 
@@ -20,9 +20,11 @@ interface Layer {
 /**
  * Whether the parsers must leave this path to the contract layer: everything below the prefix when
  * it is mounted at the root; behind a global prefix (unknown at this level: `/api/passkeys/...`) only
- * the contract's own paths, so an app route that merely contains the prefix keeps its parser.
+ * the contract's own paths, so an app route that merely contains the prefix keeps its parser. With
+ * the root prefix `/`, where everything else is the app's, only paths ending in a contract path.
  */
 function isPasskeyRoute(prefix: string, path: string): boolean {
+  if (prefix === '/') return endsInContractPath(path);
   const located = locatePrefix(prefix, path);
   if (!located) return false;
   return located.mount === prefix || isContractPath(located.below);

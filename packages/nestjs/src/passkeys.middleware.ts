@@ -1,11 +1,11 @@
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import { Passgate } from '@passgate/core';
-import { type ContractHandler, DEFAULT_PREFIX, locatePrefix, normalizePrefix } from '@passgate/core/http';
+import { type ContractHandler, DEFAULT_PREFIX, normalizePrefix } from '@passgate/core/http';
 import { nodeWriter, serveContract, serveWellKnown } from '@passgate/core/node';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { runDeferredBodyParsers } from './body-parser.js';
 import { contractHandlers } from './handlers.js';
-import { requestPath } from './http.js';
+import { locateMount, requestPath } from './http.js';
 import { PASSGATE, PASSKEY_SESSIONS } from './passkeys.constants.js';
 import { PASSKEYS_MODULE_OPTIONS } from './passkeys.module-definition.js';
 import type { PasskeysModuleOptions } from './passkeys.options.js';
@@ -37,7 +37,7 @@ export class PasskeysContractMiddleware implements NestMiddleware {
   }
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
-    const located = locatePrefix(this.prefix, requestPath(req));
+    const located = locateMount(this.prefix, req);
     if (!located) {
       next();
       return;

@@ -1,7 +1,7 @@
 import { Inject, type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { Passgate } from '@passgate/core';
-import { DEFAULT_PREFIX, normalizePrefix } from '@passgate/core/http';
+import { CONTRACT_PATH_TEMPLATES, DEFAULT_PREFIX, normalizePrefix } from '@passgate/core/http';
 import { bypassBodyParsers } from './body-parser.js';
 import { PASSGATE, PASSKEY_SESSIONS } from './passkeys.constants.js';
 import { CurrentUserPipe } from './passkeys.decorators.js';
@@ -15,7 +15,12 @@ import { ConfigurableModuleClass, PASSKEYS_MODULE_OPTIONS } from './passkeys.mod
 import type { PasskeysModuleOptions } from './passkeys.options.js';
 import { passgateProvider, sessionsProvider } from './passkeys.providers.js';
 import { PasskeysService } from './passkeys.service.js';
-import { installFastifyHooks, PasskeysMountMiddleware } from './platform.js';
+import {
+  installFastifyHooks,
+  MountMarker,
+  PasskeysMountMiddleware,
+  rootMountMiddleware,
+} from './platform.js';
 import type { PasskeySessions } from './session.js';
 
 /**
@@ -65,11 +70,6 @@ export class PasskeysModule extends ConfigurableModuleClass implements NestModul
   configure(consumer: MiddlewareConsumer): void {
     const adapter = this.adapterHost.httpAdapter;
     const prefix = normalizePrefix(this.options.prefix ?? DEFAULT_PREFIX);
-    // Everything below the prefix, for Fastify, where Nest matches a middleware's path as a whole.
-    const contractRoutes = {
-      path: prefix === '/' ? '{*path}' : `${prefix.slice(1)}/{*path}`,
-      method: RequestMethod.ALL,
-    };
     if (adapter?.getType() === 'fastify') {
       // Nest middleware on Fastify gets Node's request and response, while @fastify/session keeps
       // `request.session` on Fastify's request and writes its cookie through Fastify's reply: an
@@ -81,8 +81,22 @@ export class PasskeysModule extends ConfigurableModuleClass implements NestModul
         contract: this.options.controller !== false,
         options: this.options,
       });
-      if (this.options.controller !== false)
-        consumer.apply(PasskeysMountMiddleware).forRoutes(contractRoutes);
+      if (this.options.controller === false) return;
+      if (prefix === '/') {
+        // At the root, a path cannot tell Nest's global prefix from the contract's paths: one mount
+        // middleware per contract path, whose route tells where Nest put the contract.
+        const marker = new MountMarker();
+        for (const template of CONTRACT_PATH_TEMPLATES) {
+          consumer
+            .apply(rootMountMiddleware(template, marker))
+            .forRoutes({ path: template, method: RequestMethod.ALL });
+        }
+      } else {
+        // Everything below the prefix: on Fastify, Nest matches a middleware's path as a whole.
+        consumer
+          .apply(PasskeysMountMiddleware)
+          .forRoutes({ path: `${prefix.slice(1)}/{*path}`, method: RequestMethod.ALL });
+      }
       return;
     }
     if (this.options.controller !== false) {

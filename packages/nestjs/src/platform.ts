@@ -1,7 +1,7 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpException, Injectable, Logger, type NestMiddleware } from '@nestjs/common';
 import { type Passgate, PassgateError } from '@passgate/core';
-import { type ContractResponse, locatePrefix } from '@passgate/core/http';
+import { type ContractResponse, locateContractPath, locatePrefix } from '@passgate/core/http';
 import {
   createSignInAdapter,
   expressSessionAdapter,
@@ -13,6 +13,7 @@ import {
   nodeWriter,
   type PasskeyHttpOptions,
   replyWriter,
+  requestPath,
   type SignInAdapter,
 } from '@passgate/core/node';
 import type { Request, Response } from 'express';
@@ -57,25 +58,22 @@ export function platformSignIns(
   };
 }
 
-/** Set on Node's request by `PasskeysMountMiddleware`: Nest routed the request to the contract's mount. */
+/**
+ * Set on Node's request by the module's mount middleware: Nest routed the request to the contract's
+ * mount (`true`), or, with the root prefix, to one of its paths, which tells where it is mounted.
+ */
 const MOUNTED = Symbol('passgate.nestjs.contractMount');
 /** Set on Node's request by the module's Fastify hook when it let the request go on unmarked. */
 const PASSED = Symbol('passgate.nestjs.hookPassed');
 
-type Marks = { [MOUNTED]?: true; [PASSED]?: true };
+type Located = { mount: string; below: string };
+type Marks = { [MOUNTED]?: true | Located; [PASSED]?: true };
 
-/**
- * On `@nestjs/platform-fastify`, Nest middleware applied to the contract's routes (as
- * `PasskeysContractMiddleware` is on Express) that only marks the request: Nest's own routing (its
- * global prefix) decides where the contract lives, and the Fastify hook serves it there and nowhere
- * else, so an app route that merely contains the prefix (`/admin/passkeys/...`) stays the app's.
- * Nest runs middleware (middie) in an `onRequest` hook added before the module's.
- */
-@Injectable()
-export class PasskeysMountMiddleware implements NestMiddleware {
+/** Marks requests for the module's Fastify hook, and fails them loudly when it ran first. */
+export class MountMarker {
   private warned = false;
 
-  use(req: object, _res: unknown, next: (error?: unknown) => void): void {
+  mark(req: object, mounted: true | Located, next: (error?: unknown) => void): void {
     const marks = req as Marks;
     if (marks[PASSED] === true) {
       // An app that registers @fastify/middie itself (`skipMiddie`) with a later `hook` runs Nest's
@@ -94,9 +92,43 @@ export class PasskeysMountMiddleware implements NestMiddleware {
       next(new HttpException(failure.toJSON(), failure.status, { cause: failure }));
       return;
     }
-    marks[MOUNTED] = true;
+    marks[MOUNTED] = mounted;
     next();
   }
+}
+
+/**
+ * On `@nestjs/platform-fastify`, Nest middleware applied to the contract's routes (as
+ * `PasskeysContractMiddleware` is on Express) that only marks the request: Nest's own routing (its
+ * global prefix) decides where the contract lives, and the Fastify hook serves it there and nowhere
+ * else, so an app route that merely contains the prefix (`/admin/passkeys/...`) stays the app's.
+ * Nest runs middleware (middie) in an `onRequest` hook added before the module's.
+ */
+@Injectable()
+export class PasskeysMountMiddleware implements NestMiddleware {
+  private readonly marker = new MountMarker();
+
+  use(req: object, _res: unknown, next: (error?: unknown) => void): void {
+    this.marker.mark(req, true, next);
+  }
+}
+
+/**
+ * With the root prefix on Fastify, the mount middleware for one contract path (`/credentials/:id`),
+ * applied to that route alone. Nest puts its global prefix in front of it, and the path the request
+ * matched then tells where the contract is mounted (`/api`), which the path alone cannot (see
+ * `locateContractPath`); and paths that only end like the contract's (`/api/admin/session`) are
+ * never marked.
+ */
+export function rootMountMiddleware(
+  template: string,
+  marker: MountMarker,
+): (req: IncomingMessage & { originalUrl?: string }, res: unknown, next: (error?: unknown) => void) => void {
+  return (req, _res, next) => {
+    const located = locateContractPath(template, requestPath(req.originalUrl ?? req.url));
+    if (located) marker.mark(req, located, next);
+    else next();
+  };
 }
 
 interface FastifyInstanceLike {
@@ -109,7 +141,7 @@ interface FastifyInstanceLike {
 /**
  * The contract on `@nestjs/platform-fastify`: core/node's Fastify hook, with a contract handler per
  * mount (Nest's global prefix goes in front of the prefix, as on Express), for the requests
- * `PasskeysMountMiddleware` marked. Added during
+ * the mount middleware marked. Added during
  * `app.init()`, after the plugins the app registered before it (register @fastify/cookie and
  * @fastify/session first, so `request.session` is there when it runs).
  */
@@ -134,11 +166,12 @@ export function installFastifyHooks(
       contract: setup.contract,
       locate: (path, request) => {
         const marks = request.raw as Marks;
-        if (marks[MOUNTED] !== true) {
+        const mounted = marks[MOUNTED];
+        if (mounted === undefined) {
           marks[PASSED] = true;
           return undefined;
         }
-        const located = locatePrefix(setup.prefix, path);
+        const located = mounted === true ? locatePrefix(setup.prefix, path) : mounted;
         return located && { handler: handlerFor(located.mount), below: located.below };
       },
     }),

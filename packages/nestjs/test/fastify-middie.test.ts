@@ -26,8 +26,8 @@ afterEach(async () => {
 });
 
 const skipMiddie = () => new FastifyAdapter({ skipMiddie: true, rewriteUrl: passkeysRewriteUrl() });
-const boot = (setup: Parameters<typeof bootFastify>[1]) =>
-  bootFastify({ imports: [PasskeysModule.forRoot({ passgate: testPassgate() }), AppModule] }, setup);
+const boot = (setup: Parameters<typeof bootFastify>[1], prefix?: string) =>
+  bootFastify({ imports: [PasskeysModule.forRoot({ passgate: testPassgate(), prefix }), AppModule] }, setup);
 
 const SUPPORTED = [
   [
@@ -67,24 +67,33 @@ describe.each(SUPPORTED)(
 );
 
 describe('NestJS on Fastify with skipMiddie and middleware in a later hook', () => {
-  it('answers the contract loudly (500 internal_error, logged once), not with a silent 404', async () => {
-    const logged = vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-    try {
-      booted = await boot({
-        adapter: skipMiddie(),
-        register: (app: NestFastifyApplication) => app.register(middie, { hook: 'preHandler' }),
-      });
-      const client = browser(booted.url);
-      for (const path of ['/login/options', '/register/options']) {
-        const answer = await client.post(path, {});
-        expect({ status: answer.status, body: answer.body }).toEqual({
-          status: 500,
-          body: { error: { code: 'internal_error', message: expect.any(String) } },
-        });
+  it.each([
+    ['/passkeys', '/passkeys'],
+    ['/', ''],
+  ])(
+    'answers the contract at %s loudly (500 internal_error, logged once), not with a silent 404',
+    async (prefix, root) => {
+      const logged = vi.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      try {
+        booted = await boot(
+          {
+            adapter: skipMiddie(),
+            register: (app: NestFastifyApplication) => app.register(middie, { hook: 'preHandler' }),
+          },
+          prefix,
+        );
+        const client = browser(booted.url, root);
+        for (const path of ['/login/options', '/register/options']) {
+          const answer = await client.post(path, {});
+          expect({ status: answer.status, body: answer.body }).toEqual({
+            status: 500,
+            body: { error: { code: 'internal_error', message: expect.any(String) } },
+          });
+        }
+        expect(logged.mock.calls).toEqual([[expect.stringContaining('with its default hook (`onRequest`)')]]);
+      } finally {
+        logged.mockRestore();
       }
-      expect(logged.mock.calls).toEqual([[expect.stringContaining('with its default hook (`onRequest`)')]]);
-    } finally {
-      logged.mockRestore();
-    }
-  });
+    },
+  );
 });

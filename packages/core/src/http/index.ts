@@ -10,7 +10,14 @@ export {
 export { locatePrefix, normalizePrefix, pathBelow } from './paths.js';
 export { readLimitedStream } from './read-stream.js';
 export { errorResponse } from './responses.js';
-export { endpointSessions, isContractPath, type SessionUse } from './routes.js';
+export {
+  CONTRACT_PATH_TEMPLATES,
+  endpointSessions,
+  endsInContractPath,
+  isContractPath,
+  locateContractPath,
+  type SessionUse,
+} from './routes.js';
 export { identifyRequest, resolveRequestSignIn, type SignInSources } from './sign-in.js';
 export type {
   ContractBody,

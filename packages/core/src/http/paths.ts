@@ -23,6 +23,11 @@ export function pathBelow(prefix: string, path: string): string | undefined {
  * when a framework may put a global prefix of its own in front (NestJS's `setGlobalPrefix('api')`),
  * and the path below it: `/api/passkeys/login/options` with prefix `/passkeys` is mount
  * `/api/passkeys` and path `/login/options`. `undefined` when the request is not under it.
+ *
+ * The root prefix `/` is mount `/` and the whole path: from the path alone, a global prefix in front
+ * of it cannot be told from the contract's paths (is `/api/credentials/session` the `session` below
+ * `/api/credentials`?). There, take the mount from the framework's routing (Express's `req.baseUrl`,
+ * or `locateContractPath` with the route it matched).
  */
 export function locatePrefix(prefix: string, path: string): { mount: string; below: string } | undefined {
   if (prefix === '/') return { mount: '/', below: path };

@@ -56,19 +56,46 @@ export interface Call {
   count?: RequestCount | undefined;
 }
 
-/** The contract's paths below the prefix (a trailing slash is accepted); groups are path parameters. */
-const PATHS = {
-  registerOptions: /^\/register\/options\/?$/,
-  registerVerify: /^\/register\/verify\/?$/,
-  loginOptions: /^\/login\/options\/?$/,
-  loginVerify: /^\/login\/verify\/?$/,
-  session: /^\/session\/?$/,
-  logout: /^\/logout\/?$/,
-  credentials: /^\/credentials\/?$/,
-  credential: /^\/credentials\/([^/]+)\/?$/,
+/**
+ * The contract's paths below the prefix as route templates (`:id` is a path parameter), for an
+ * integration whose framework mounts middleware on exact routes (NestJS on Fastify).
+ */
+const TEMPLATES = {
+  registerOptions: '/register/options',
+  registerVerify: '/register/verify',
+  loginOptions: '/login/options',
+  loginVerify: '/login/verify',
+  session: '/session',
+  logout: '/logout',
+  credentials: '/credentials',
+  credential: '/credentials/:id',
 } as const;
 
+type PathName = keyof typeof TEMPLATES;
+
+/** A template as a pattern ending the path (a trailing slash is accepted); groups are path parameters. */
+function templatePattern(template: string, anchored: boolean): RegExp {
+  const segments = template.split('/').map((segment) => (segment.startsWith(':') ? '([^/]+)' : segment));
+  return new RegExp(`${anchored ? '^' : ''}${segments.join('\\/')}\\/?$`);
+}
+
+const names = Object.keys(TEMPLATES) as PathName[];
+
+function patterns(anchored: boolean): Record<PathName, RegExp> {
+  const entries = names.map((name) => [name, templatePattern(TEMPLATES[name], anchored)]);
+  return Object.fromEntries(entries) as Record<PathName, RegExp>;
+}
+
+/** The contract's paths below the prefix (`/credentials/AbC` is `credential`). */
+const PATHS = patterns(true);
+/** The same, ending a longer path: the part before them is the mount (`/api/session`). */
+const ENDINGS = patterns(false);
+
 const ALL_PATHS: readonly RegExp[] = Object.values(PATHS);
+const ALL_ENDINGS: readonly RegExp[] = Object.values(ENDINGS);
+
+/** The contract's paths below the prefix as route templates (`/credentials/:id`). */
+export const CONTRACT_PATH_TEMPLATES: readonly string[] = Object.values(TEMPLATES);
 
 /**
  * Whether `path` (below the prefix, e.g. `/login/options`) is one of the contract's paths, whatever
@@ -77,6 +104,35 @@ const ALL_PATHS: readonly RegExp[] = Object.values(PATHS);
  */
 export function isContractPath(path: string): boolean {
   return ALL_PATHS.some((pattern) => pattern.test(path));
+}
+
+/**
+ * Whether a full request path ends in one of the contract's paths (`/api/login/options`): with the
+ * root prefix behind a framework's global prefix (unknown at that point), the requests that may be
+ * the contract's. Only a guess, for work that may safely be done for more paths than the contract's
+ * (leaving a body unparsed for later, escaping a malformed URL), never to decide what is served.
+ */
+export function endsInContractPath(path: string): boolean {
+  return ALL_ENDINGS.some((pattern) => pattern.test(path));
+}
+
+/**
+ * Where the contract is mounted for a request that a framework routed to the contract path
+ * `template` (one of {@link CONTRACT_PATH_TEMPLATES}), and the path below the mount:
+ * `/api/credentials/AbC` routed to `/credentials/:id` is mount `/api` and path `/credentials/AbC`;
+ * `/session` routed to `/session` is mount `/`. With the root prefix the path alone cannot tell a
+ * global prefix from the contract (`/api/credentials/session` may be `/credentials/:id` at `/api` or
+ * `/session` at `/api/credentials`), the route the framework matched can. `undefined` when the path
+ * does not end in that template (the framework matched a form the contract does not serve).
+ */
+export function locateContractPath(
+  template: string,
+  path: string,
+): { mount: string; below: string } | undefined {
+  const name = names.find((candidate) => TEMPLATES[candidate] === template);
+  const match = name === undefined ? null : ENDINGS[name].exec(path);
+  if (!match) return undefined;
+  return { mount: path.slice(0, match.index) || '/', below: path.slice(match.index) };
 }
 
 /** The route for `method` and `path` with its decoded path parameters, or `null` when none matches. */

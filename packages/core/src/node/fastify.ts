@@ -1,6 +1,7 @@
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import { type ContractHandler, DEFAULT_PREFIX } from '../http/handler.js';
 import { locatePrefix, normalizePrefix } from '../http/paths.js';
+import { endsInContractPath } from '../http/routes.js';
 import type { ContractResponse } from '../http/types.js';
 import type { Passgate } from '../passgate.js';
 import type { SignIn } from '../sign-in.js';
@@ -129,8 +130,9 @@ export function fastifyContractHook(setup: {
  * its own `400 FST_ERR_BAD_URL` before any plugin or hook runs, so no plugin can give the contract's
  * answer (`403 forbidden_origin` first, and a malformed id is `404 not_found` like any unknown one),
  * and only a server option comes before the router. Below the contract's `prefix` (anywhere in the
- * path, so behind NestJS's global prefix too), such a path gets its `%` escaped (`%25ZZ`): the
- * router then routes it, and decodes it back to the text the client sent. Every other URL, and
+ * path, so behind NestJS's global prefix too; with the root prefix `/`, a path ending in one of the
+ * contract's paths), such a path gets its `%` escaped (`%25ZZ`): the router then routes it, and
+ * decodes it back to the text the client sent. Every other URL, and
  * every well-encoded one, is left as it is. To keep a rewrite of your own, apply this one to its
  * result: `const passkeysUrl = passkeysRewriteUrl()`, then `rewriteUrl: (req) => passkeysUrl({ url: yours(req) })`.
  */
@@ -139,7 +141,10 @@ export function passkeysRewriteUrl(options: { prefix?: string } = {}): (req: { u
   return (req) => {
     const url = req.url ?? '/';
     const path = requestPath(url);
-    if (!path.includes('%') || locatePrefix(prefix, path) === undefined) return url;
+    if (!path.includes('%')) return url;
+    // At the root, below the prefix is the app's too: only what may be a contract path (behind a
+    // global prefix this function does not know, so any path ending in one).
+    if (prefix === '/' ? !endsInContractPath(path) : locatePrefix(prefix, path) === undefined) return url;
     try {
       decodeURIComponent(path);
       return url;
