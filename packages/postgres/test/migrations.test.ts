@@ -31,12 +31,16 @@ afterAll(async () => {
 });
 
 describe('migrate', () => {
+  // Migrated before the tests that read or re-run it, so that none of them depends on another
+  // having run first (the suite may run shuffled).
   let schema: string;
-  beforeAll(() => {
+  beforeAll(async () => {
     schema = schemaFor('mig');
+    await migrate({ pool, schema });
   });
 
   it('creates the schema, the tables and the migrations record in a fresh schema', async () => {
+    const schema = schemaFor('fresh');
     const result = await migrate({ pool, schema });
     expect(result.applied).toEqual(migrations().map((m) => m.version));
     expect(result.version).toBe(LATEST_MIGRATION_VERSION);
