@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { isPassgateError, type PassgateStores } from '@passgate/core';
 import { makeCredential, makeSignUp } from '@passgate/testing';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRedisStores, RedisCommandTimeoutError } from '../src/index.js';
 import {
   connect,
@@ -42,25 +42,74 @@ function everyOperation(stores: PassgateStores): Record<string, () => Promise<un
   };
 }
 
-/** Runs every operation at once; resolves each one's outcome and how long it took. */
-async function timeAll(stores: PassgateStores) {
-  return Promise.all(
-    Object.entries(everyOperation(stores)).map(async ([name, run]) => {
-      const started = performance.now();
-      const error = await run().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      return { name, error, ms: performance.now() - started };
-    }),
-  );
+/**
+ * Runs every operation at once; resolves each one's outcome, how long it took, and whether it settled
+ * only after a timer of `boundMs`, started once all of them were, had fired. The bound is that timer
+ * rather than a stopwatch: on a loaded machine every timer fires late, the adapter's deadline and
+ * this one alike, so only an operation that really waits past its bound misses it (an operation
+ * ended by a shorter deadline set before the timer always settles before it fires).
+ */
+async function timeAll(stores: PassgateStores, boundMs: number) {
+  let boundPassed = false;
+  const started = performance.now();
+  const runs = Object.entries(everyOperation(stores)).map(async ([name, run]) => {
+    const error = await run().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    return { name, error, ms: performance.now() - started, late: boundPassed };
+  });
+  const bound = setTimeout(() => {
+    boundPassed = true;
+  }, boundMs);
+  try {
+    return await Promise.all(runs);
+  } finally {
+    clearTimeout(bound);
+  }
 }
 
-function expectAllUnavailable(results: Awaited<ReturnType<typeof timeAll>>, maxMs: number) {
-  for (const { name, error, ms } of results) {
+async function expectAllUnavailable(stores: PassgateStores, boundMs: number) {
+  const results = await timeAll(stores, boundMs);
+  for (const { name, error, late } of results) {
     expect(isPassgateError(error, 'store_unavailable'), name).toBe(true);
-    expect(ms, name).toBeLessThan(maxMs);
+    expect(late, `${name} settled after a ${boundMs} ms timer started after it`).toBe(false);
   }
+  return results;
+}
+
+/** Every operation, started at once, fails with store_unavailable exactly when `deadlineMs` of the (fake) clock have passed. */
+async function expectAllUnavailableAtDeadline(stores: PassgateStores, deadlineMs: number) {
+  const settled = new Map<string, unknown>();
+  const operations = Object.entries(everyOperation(stores));
+  for (const [name, run] of operations) {
+    run().then(
+      () => settled.set(name, undefined),
+      (e: unknown) => settled.set(name, e),
+    );
+  }
+  await vi.advanceTimersByTimeAsync(deadlineMs - 1);
+  await nextTurn();
+  expect([...settled.keys()], `settled before ${deadlineMs} ms`).toEqual([]);
+  await vi.advanceTimersByTimeAsync(1);
+  await nextTurn();
+  expect([...settled.keys()].sort()).toEqual(operations.map(([name]) => name).sort());
+  for (const [name, error] of settled) {
+    expect(isPassgateError(error, 'store_unavailable'), name).toBe(true);
+    expect((error as Error).cause, name).toBeInstanceOf(RedisCommandTimeoutError);
+  }
+}
+
+/** One turn of the event loop (setImmediate is never faked here), so that every settled promise's handlers have run. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Fakes the timers (only setTimeout and clearTimeout), so that the adapter's deadlines fire when the
+ * test moves the clock and never because the machine is slow: a call Redis answers always succeeds.
+ * Only where the client is connected and needs no timer of its own (ioredis reconnects on timers).
+ */
+function fakeTimers(): void {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
 }
 
 describe('Redis unreachable (closed port, offline queue on, retries on)', () => {
@@ -75,11 +124,11 @@ describe('Redis unreachable (closed port, offline queue on, retries on)', () => 
     client.on('error', () => {}); // connection errors are expected here
     try {
       const stores = createRedisStores({ client, prefix, commandTimeoutMs: 300 });
-      const results = await timeAll(stores);
-      expectAllUnavailable(results, 300 + 700);
+      const results = await expectAllUnavailable(stores, 300 + 700);
       for (const { ms } of results) expect(ms).toBeGreaterThanOrEqual(290);
-      const first = results[0]!.error as Error;
-      expect(first.cause).toBeInstanceOf(RedisCommandTimeoutError);
+      for (const { name, error } of results) {
+        expect((error as Error).cause, name).toBeInstanceOf(RedisCommandTimeoutError);
+      }
     } finally {
       client.disconnect();
     }
@@ -91,11 +140,21 @@ describe('Redis unreachable (closed port, offline queue on, retries on)', () => 
     try {
       const stores = createRedisStores({ client, prefix });
       const started = performance.now();
-      const error = await stores.credentials.findById('x').catch((e: unknown) => e);
-      const elapsed = performance.now() - started;
-      expect(isPassgateError(error, 'store_unavailable')).toBe(true);
-      expect(elapsed).toBeGreaterThanOrEqual(990);
-      expect(elapsed).toBeLessThan(1900);
+      let boundPassed = false;
+      const error = stores.credentials.findById('x').catch((e: unknown) => e);
+      // The upper bound as a timer started after the call (see timeAll): late on a loaded machine
+      // exactly as the adapter's own deadline is.
+      const bound = setTimeout(() => {
+        boundPassed = true;
+      }, 1900);
+      try {
+        expect(isPassgateError(await error, 'store_unavailable')).toBe(true);
+        expect(boundPassed, 'settled after a 1900 ms timer started after it').toBe(false);
+      } finally {
+        clearTimeout(bound);
+      }
+      expect(performance.now() - started).toBeGreaterThanOrEqual(990);
+      expect(((await error) as Error).cause).toMatchObject({ timeoutMs: 1000 });
     } finally {
       client.disconnect();
     }
@@ -106,7 +165,7 @@ describe('Redis unreachable (closed port, offline queue on, retries on)', () => 
     client.on('error', () => {});
     try {
       const stores = createRedisStores({ client, prefix, commandTimeoutMs: 1000 });
-      expectAllUnavailable(await timeAll(stores), 500);
+      await expectAllUnavailable(stores, 500);
     } finally {
       client.disconnect();
     }
@@ -116,7 +175,7 @@ describe('Redis unreachable (closed port, offline queue on, retries on)', () => 
     const client = connect();
     await client.quit();
     const stores = createRedisStores({ client, prefix, commandTimeoutMs: 300 });
-    expectAllUnavailable(await timeAll(stores), 300 + 700);
+    await expectAllUnavailable(stores, 300 + 700);
   });
 });
 
@@ -173,19 +232,21 @@ describe('Redis slow (CLIENT PAUSE 3000 ALL), then back', () => {
       started.push(server);
       const client = new Redis({ port: server.port, host: '127.0.0.1', ...NO_RESEND });
       const admin = new Redis({ port: server.port, host: '127.0.0.1' });
+      await Promise.all([client.ping(), admin.ping()]);
+      // The clock is fake from here on: both rounds below fit in the 3 s pause however slow the
+      // machine, and no call Redis answers can miss its 300 ms deadline.
+      fakeTimers();
       try {
         const stores = createRedisStores({ client, prefix, commandTimeoutMs: 300 });
         await stores.challenges.put('before', 'v', 60_000);
         expect(await stores.challenges.consume('before')).toBe('v');
 
         await admin.call('CLIENT', 'PAUSE', '3000', 'ALL');
-        const pausedAt = performance.now();
-        expectAllUnavailable(await timeAll(stores), 300 + 700);
+        await expectAllUnavailableAtDeadline(stores, 300);
         const unpause = admin.call('CLIENT', 'UNPAUSE');
         // Still paused: a second round fails the same way (no stuck state in between).
-        expectAllUnavailable(await timeAll(stores), 300 + 700);
-        await unpause;
-        expect(performance.now() - pausedAt).toBeLessThan(4500);
+        await expectAllUnavailableAtDeadline(stores, 300);
+        expect(await unpause).toBe('OK');
 
         // Back: the next calls simply work.
         const { account, credential } = makeSignUp();
@@ -194,6 +255,7 @@ describe('Redis slow (CLIENT PAUSE 3000 ALL), then back', () => {
         expect(await stores.challenges.put('after', 'w', 60_000)).toBe(true);
         expect(await stores.challenges.consume('after')).toBe('w');
       } finally {
+        vi.useRealTimers();
         client.disconnect();
         admin.disconnect();
       }
@@ -205,15 +267,24 @@ describe('Redis slow (CLIENT PAUSE 3000 ALL), then back', () => {
     started.push(first);
     const client = new Redis({ port: first.port, host: '127.0.0.1', ...NO_RESEND });
     client.on('error', () => {});
+    await client.ping();
     try {
       const stores = createRedisStores({ client, prefix, commandTimeoutMs: 300 });
-      expect(await stores.challenges.put('r', 'v', 60_000)).toBe(true);
+      // Connected: with a fake clock no deadline can fail this call (ioredis needs no timer here).
+      fakeTimers();
+      try {
+        expect(await stores.challenges.put('r', 'v', 60_000)).toBe(true);
+      } finally {
+        vi.useRealTimers();
+      }
+      // Real timers from here: ioredis reconnects on them.
       await stopServer(first);
-      expectAllUnavailable(await timeAll(stores), 300 + 700);
+      await expectAllUnavailable(stores, 300 + 700);
       started.push(await startServer(first.port));
-      const restartedAt = performance.now();
+      // ioredis retries at most 2 s apart; counted in tries rather than milliseconds, which a loaded
+      // machine stretches.
       let ok = false;
-      while (!ok && performance.now() - restartedAt < 5000) {
+      for (let tries = 0; !ok && tries < 100; tries++) {
         ok = await stores.challenges.put('r2', 'v', 60_000).then(
           () => true,
           () => false,
@@ -221,7 +292,12 @@ describe('Redis slow (CLIENT PAUSE 3000 ALL), then back', () => {
         if (!ok) await sleep(100);
       }
       expect(ok).toBe(true);
-      expect(await stores.challenges.consume('r2')).toBe('v');
+      fakeTimers();
+      try {
+        expect(await stores.challenges.consume('r2')).toBe('v');
+      } finally {
+        vi.useRealTimers();
+      }
     } finally {
       client.disconnect();
     }
