@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createPostgresStores, migrate } from '../src/index.js';
+import { createPostgresStores, migrate, type PostgresPool } from '../src/index.js';
 import { account, b64u, credential, dropSchema, migratedSchemaForFile, randomSchema } from './helpers.js';
 
 const { pool, schema, stores } = migratedSchemaForFile('stores', { max: 12 });
@@ -56,13 +56,43 @@ describe('deleteExpiredChallenges', () => {
     await migrate({ pool, schema: s });
     const own = createPostgresStores({ pool, schema: s });
     try {
-      // A TTL long enough that none of the short rows can expire before the first sweep, even on a
-      // slow database; then wait it out from the last short put (expiry is set by the database's now()).
-      for (let i = 0; i < 5; i++) await own.challenges.put(`short-${i}`, 'v', 3000);
-      const lastShortPutAt = Date.now();
+      // Expired rows (1 ms TTL; the 10 ms wait moves the database's now() past them) and rows pending
+      // for a minute.
       for (let i = 0; i < 3; i++) await own.challenges.put(`long-${i}`, 'v', 60_000);
-      expect(await own.deleteExpiredChallenges()).toBe(0);
-      await sleep(Math.max(0, lastShortPutAt + 3000 + 250 - Date.now()));
+      for (let i = 0; i < 5; i++) await own.challenges.put(`short-${i}`, 'v', 1);
+      await sleep(10);
+      // In one transaction, rows due in 3 s and a sweep: now() stands still inside a transaction,
+      // so the sweep runs exactly 3 s before they expire however slow the machine is. A sweep that
+      // took rows due soon is seen, and no load can make them expire before it. Rolled back: those
+      // rows would expire during the rest of the test.
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const inTransaction = createPostgresStores({
+          pool: {
+            query: client.query.bind(client) as PostgresPool['query'],
+            connect: () => Promise.reject(new Error('only single statements run in this transaction')),
+          },
+          schema: s,
+        });
+        for (let i = 0; i < 2; i++) {
+          expect(await inTransaction.challenges.put(`due-soon-${i}`, 'v', 3000)).toBe(true);
+        }
+        expect(await inTransaction.deleteExpiredChallenges()).toBe(5);
+        expect(await inTransaction.deleteExpiredChallenges()).toBe(0);
+        const kept = await client.query(`SELECT id FROM "${s}".passgate_challenges ORDER BY id`);
+        expect(kept.rows.map((r) => r.id)).toEqual([
+          'due-soon-0',
+          'due-soon-1',
+          'long-0',
+          'long-1',
+          'long-2',
+        ]);
+      } finally {
+        await client.query('ROLLBACK');
+        client.release();
+      }
+      // The same outside a transaction, on the rows as they were before it.
       expect(await own.deleteExpiredChallenges()).toBe(5);
       expect(await own.deleteExpiredChallenges()).toBe(0);
       const left = await pool.query(`SELECT id FROM "${s}".passgate_challenges ORDER BY id`);
@@ -71,14 +101,14 @@ describe('deleteExpiredChallenges', () => {
 
       await own.challenges.put('short-x', 'v', 20);
       const stop = own.startChallengeSweeper({ intervalMs: 25 });
-      const deadline = Date.now() + 2000;
+      // Counted in polls rather than milliseconds: a loaded machine stretches the sweeper's timer
+      // and these waits alike.
       let count = 1;
-      while (Date.now() < deadline) {
+      for (let polls = 0; count > 0 && polls < 400; polls++) {
         await sleep(25);
         count = (
           await pool.query(`SELECT count(*)::int AS n FROM "${s}".passgate_challenges WHERE id = 'short-x'`)
         ).rows[0].n;
-        if (count === 0) break;
       }
       stop();
       expect(count).toBe(0);
