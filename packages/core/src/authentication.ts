@@ -234,6 +234,12 @@ async function completeAuthentication(
   // Username-first, a listed id without a credential (a decoy, or deleted since) fails exactly as
   // a bad assertion for a real account does, so the answer does not tell the two apart.
   if (!stored) throw unknownCredential(state, response.id);
+  // §7.2 step 6, username-first: the passkey must be the identified account's. The options listed
+  // only its ids, but an authenticator picks its own ids: by now another account may hold a listed
+  // one (a decoy's, or a deleted passkey's). An unknown username's stand-in handle is nobody's.
+  if (state.failureKey !== undefined && stored.userHandle !== state.failureKey) {
+    throw verificationFailed('credential_not_owned');
+  }
 
   // §7.2 step 6: the user handle, when given, must be the owner's; usernameless sign-in must give it.
   const userHandle = response.response.userHandle ?? null;

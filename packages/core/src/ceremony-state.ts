@@ -77,10 +77,10 @@ export interface AuthenticationCeremony extends CeremonyBase {
   /** Username-first: the credential ids the options listed. `null`: discoverable (usernameless). */
   allowCredentialIds: string[] | null;
   /**
-   * Username-first: the key of the failure bucket of the username the options were made for (the
-   * account's user handle, or an unknown username's stand-in handle), so failures count against
-   * that username whether or not it exists. Absent: discoverable (failures count against the
-   * credential's owner).
+   * Username-first: the user handle of the account the options were made for (an unknown username's
+   * stand-in handle), the only owner whose passkey the verify accepts (§7.2 step 6). It keys the
+   * username's failure bucket too, so failures count against that username whether or not it
+   * exists. Absent: discoverable (failures count against the credential's owner).
    */
   failureKey?: string;
 }

@@ -143,6 +143,24 @@ describe('username-first sign-in', () => {
     ).toMatchObject({ code: 'verification_failed', reason: 'credential_not_allowed' });
   });
 
+  // §7.2 step 6: the passkey must be the identified account's. The options listed only its ids, but
+  // an authenticator picks its own credential ids, so another account may hold a listed id by the
+  // time of the verify.
+  it('refuses a listed id that another account registered since: it signs no one in', async () => {
+    const h = makePassgate({ allowDeletingLastCredential: true });
+    const alice = await signUp(h, new SoftwareAuthenticator(), 'alice');
+    const start = await h.passgate.startAuthentication({ username: 'alice' });
+    await h.passgate.deleteCredential(alice.session, alice.credential.id);
+    const mallory = new SoftwareAuthenticator();
+    await signUp(h, mallory, 'mallory', { ctx: { credentialId: bytesOf(alice.credential.id) } });
+    const raw = await mallory.getAssertion(start.options, { origin: ORIGIN });
+    const error = await failure(
+      h.passgate.finishAuthentication({ ceremonyId: start.ceremonyId, response: asAuthentication(raw) }),
+    );
+    expect(error).toMatchObject({ code: 'verification_failed', reason: 'credential_not_owned' });
+    expect(eventsNamed(h, 'signed_in')).toEqual([]);
+  });
+
   describe('decoys for unknown usernames', () => {
     it('are stable: the same ids on every call, with the same shape as real ones', async () => {
       const h = makePassgate();
@@ -215,6 +233,20 @@ describe('username-first sign-in', () => {
         body: { error: { code: 'verification_failed', message: expect.any(String) } },
       });
       expect(answers[0]).toEqual(answers[1]);
+    });
+
+    it('a decoy id registered by another account signs no one in', async () => {
+      const h = makePassgate();
+      const start = await h.passgate.startAuthentication({ username: 'nobody' });
+      const decoy = start.options.allowCredentials?.[0]?.id as string;
+      const mallory = new SoftwareAuthenticator();
+      await signUp(h, mallory, 'mallory', { ctx: { credentialId: bytesOf(decoy) } });
+      const raw = await mallory.getAssertion(start.options, { origin: ORIGIN });
+      const error = await failure(
+        h.passgate.finishAuthentication({ ceremonyId: start.ceremonyId, response: asAuthentication(raw) }),
+      );
+      expect(error).toMatchObject({ code: 'verification_failed', reason: 'credential_not_owned' });
+      expect(eventsNamed(h, 'signed_in')).toEqual([]);
     });
 
     it('discoverable: a credential nobody has is still unknown_credential with its id (for signalUnknownCredential)', async () => {
