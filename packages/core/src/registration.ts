@@ -352,7 +352,8 @@ type Registrant =
 
 /**
  * Checked before anything is verified: a signed-in mode's passkey goes to the user who asked for the
- * options, and only while they are still signed in (`unauthenticated` otherwise).
+ * options, and only while they are still signed in (`unauthenticated` otherwise) and their account is
+ * still the one the options were made for (`ceremony_expired` otherwise).
  */
 async function registrant(
   runtime: Runtime,
@@ -361,7 +362,15 @@ async function registrant(
 ): Promise<Registrant> {
   if (state.mode === 'signup') return { mode: 'signup', state };
   if (!session || session.userId !== state.userId) throw new PassgateError('unauthenticated');
-  if (state.mode === 'add') return { mode: 'add', state, account: await signedInAccount(runtime, session) };
+  if (state.mode === 'add') {
+    const account = await signedInAccount(runtime, session);
+    // Deleted and linked again since the options (an application's user): the passkey carries the
+    // old user handle, which is no longer theirs and could never sign in, so the client starts again.
+    if (account.userHandle !== state.userHandle) {
+      throw new PassgateError('ceremony_expired', undefined, { reason: 'account_replaced' });
+    }
+    return { mode: 'add', state, account };
+  }
   if (!isApplicationSignIn(session)) throw new PassgateError('unauthenticated');
   return { mode: 'link', state };
 }

@@ -85,6 +85,19 @@ describe("the application's own users", () => {
     expect(await h.stores.accounts.findByUserId('app-user-43')).toBeNull();
   });
 
+  it('a passkey made for an account deleted and linked again meanwhile is refused (400 ceremony_expired)', async () => {
+    const h = appPassgate();
+    const ada = appUser(h);
+    await (await addPasskey(h, new SoftwareAuthenticator(), ada)).result();
+    const pending = await addPasskey(h, new SoftwareAuthenticator(), ada);
+    await h.passgate.deletePasskeyAccount(ada.userId);
+    await (await addPasskey(h, new SoftwareAuthenticator(), ada)).result();
+    // The pending passkey's user handle is the deleted account's: it could never sign in.
+    expect(await failure(pending.result())).toMatchObject({ code: 'ceremony_expired' });
+    expect(await h.stores.credentials.listByUserHandle(pending.start.options.user.id)).toEqual([]);
+    expect(await h.passgate.listUserCredentials(ada.userId)).toHaveLength(1);
+  });
+
   it('of two racing first passkeys for one user, one links and the other is refused (400 ceremony_expired)', async () => {
     const h = appPassgate();
     const ada = appUser(h);
