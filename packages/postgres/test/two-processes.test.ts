@@ -13,8 +13,11 @@ describeSharedStoreAcrossProcesses('PostgreSQL (one schema)', {
   storesModule: new URL('./fixtures/stores.mjs', import.meta.url),
   env: { PASSGATE_TEST_DATABASE_URL: DATABASE_URL, PASSGATE_SCHEMA: schema },
   setup: () => migrate({ pool, schema }),
-  expectCredentialStored: async () => {
-    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM "${schema}".passgate_credentials`);
+  expectCredentialStored: async (credentialId) => {
+    const { rows } = await pool.query(
+      `SELECT count(*)::int AS n FROM "${schema}".passgate_credentials WHERE id = $1`,
+      [Buffer.from(credentialId, 'base64url')],
+    );
     expect(rows[0].n).toBe(1);
   },
   teardown: async () => {

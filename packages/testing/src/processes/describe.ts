@@ -43,7 +43,8 @@ export interface SharedStoreProcessesOptions {
   teardown?: () => unknown;
   /**
    * Called after a sign-up started on A was finished on B, with the new credential's ID: assert, by
-   * looking at the backend directly, that it was stored once where both processes read it.
+   * looking at the backend directly, that it was stored once where both processes read it. Look for
+   * that ID: the other tests sign up accounts of their own, before or after this one.
    */
   expectCredentialStored?: (credentialId: string) => unknown;
   /**
@@ -180,9 +181,21 @@ export function describeSharedStoreAcrossProcesses(name: string, options: Shared
     const instances: Instance[] = [];
     let a: Instance;
     let b: Instance;
-    const authenticator = new SoftwareAuthenticator();
-    const username = `alice-${randomBytes(6).toString('hex')}`;
-    let userId: string;
+
+    /**
+     * A new account with one passkey, signed up on `instance` alone: each sign-in test starts from its
+     * own, so that none of them depends on the sign-up test having run first (or at all).
+     */
+    async function signedUpOn(instance: Instance) {
+      const authenticator = new SoftwareAuthenticator();
+      const username = `bob-${randomBytes(6).toString('hex')}`;
+      const begun = await post(instance, '/register/options', { username, displayName: 'Bob' });
+      expect(begun.status).toBe(200);
+      const credential = await authenticator.createCredential(begun.body, { origin: ORIGIN });
+      const verify = await post(instance, '/register/verify', credential, begun.cookie);
+      expect(verify.status).toBe(200);
+      return { authenticator, username, userId: verify.body.user.id as string };
+    }
 
     beforeAll(async () => {
       if (!existsSync(CHILD)) {
@@ -221,6 +234,8 @@ export function describeSharedStoreAcrossProcesses(name: string, options: Shared
     });
 
     it('finishes on B a sign-up started on A', async () => {
+      const authenticator = new SoftwareAuthenticator();
+      const username = `alice-${randomBytes(6).toString('hex')}`;
       const begun = await post(a, '/register/options', { username, displayName: 'Alice' });
       expect(begun.status).toBe(200);
       expect(begun.cookie).toBeDefined();
@@ -232,7 +247,6 @@ export function describeSharedStoreAcrossProcesses(name: string, options: Shared
         user: { name: username },
         credential: { id: credential.id },
       });
-      userId = verify.body.user.id;
       // Stored once, where both instances read it.
       await options.expectCredentialStored?.(credential.id);
       // The ceremony is gone for A too.
@@ -242,6 +256,7 @@ export function describeSharedStoreAcrossProcesses(name: string, options: Shared
     });
 
     it('finishes on A a sign-in started on B', async () => {
+      const { authenticator, username, userId } = await signedUpOn(b);
       const started = await post(b, '/login/options', { username });
       expect(started.status).toBe(200);
       expect(started.body.allowCredentials).toHaveLength(1);
@@ -252,6 +267,7 @@ export function describeSharedStoreAcrossProcesses(name: string, options: Shared
     });
 
     it('accepts one of 20 concurrent verifies of one ceremony, split across both processes', async () => {
+      const { authenticator, userId } = await signedUpOn(a);
       const started = await post(a, '/login/options', {});
       expect(started.status).toBe(200);
       const assertion = await authenticator.getAssertion(started.body, { origin: ORIGIN });
