@@ -5,5 +5,6 @@ export default defineConfig({
     name: 'example-mysql',
     include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
+    hookTimeout: 20_000,
   },
 });

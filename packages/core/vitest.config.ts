@@ -22,5 +22,6 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     benchmark: { include: ['bench/**/*.bench.ts'] },
     testTimeout: 20_000,
+    hookTimeout: 20_000,
   },
 });

@@ -8,5 +8,6 @@ export default defineConfig({
     name: 'nestjs',
     include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
+    hookTimeout: 20_000,
   },
 });
