@@ -202,13 +202,22 @@ describe('the conformance suite fails every adapter that breaks one promise of s
     ).toBe(true);
   };
 
+  const name = (flaw: Flaw) => `fails "${flaw}" in "${[CAUGHT_BY[flaw]].flat().join('" or "')}"`;
+
   // Alone: the suite moves this process's Date.now in that test, which other runs must not see.
   const clockFlaw: Flaw = 'expiry by the calling process clock';
-  it(`fails "${clockFlaw}" in "${CAUGHT_BY[clockFlaw]}"`, () => check(clockFlaw));
+  it(name(clockFlaw), () => check(clockFlaw));
+
+  // Alone too: these keep a value longer than its TTL, which the suite sees only if its checks run
+  // before that longer TTL is up (300 ms to spare in the bounds test, 700 ms in the 1 ms test, 1.1 s
+  // for doubled). Side by side with the other runs, a loaded machine ran this process's timers late
+  // enough that "TTL rounded up to whole seconds" passed the suite. A flaw that shortens or ignores
+  // the TTL is seen however late the checks run.
+  const lateFlaws: Flaw[] = ['TTL rounded up to whole seconds', 'TTL doubled'];
+  for (const flaw of lateFlaws) it(name(flaw), () => check(flaw));
 
   // The others side by side (their stores never read Date.now): the runs mostly wait on timers.
   for (const flaw of Object.keys(CAUGHT_BY) as Flaw[]) {
-    if (flaw !== clockFlaw)
-      it.concurrent(`fails "${flaw}" in "${[CAUGHT_BY[flaw]].flat().join('" or "')}"`, () => check(flaw));
+    if (flaw !== clockFlaw && !lateFlaws.includes(flaw)) it.concurrent(name(flaw), () => check(flaw));
   }
 });
