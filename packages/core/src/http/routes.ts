@@ -93,6 +93,10 @@ const ENDINGS = patterns(false);
 
 const ALL_PATHS: readonly RegExp[] = Object.values(PATHS);
 const ALL_ENDINGS: readonly RegExp[] = Object.values(ENDINGS);
+/** Each template's ending pattern, for `locateContractPath` (called on every routed request). */
+const ENDING_BY_TEMPLATE: ReadonlyMap<string, RegExp> = new Map(
+  names.map((name) => [TEMPLATES[name], ENDINGS[name]]),
+);
 
 /** The contract's paths below the prefix as route templates (`/credentials/:id`). */
 export const CONTRACT_PATH_TEMPLATES: readonly string[] = Object.values(TEMPLATES);
@@ -129,8 +133,7 @@ export function locateContractPath(
   template: string,
   path: string,
 ): { mount: string; below: string } | undefined {
-  const name = names.find((candidate) => TEMPLATES[candidate] === template);
-  const match = name === undefined ? null : ENDINGS[name].exec(path);
+  const match = ENDING_BY_TEMPLATE.get(template)?.exec(path);
   if (!match) return undefined;
   return { mount: path.slice(0, match.index) || '/', below: path.slice(match.index) };
 }
