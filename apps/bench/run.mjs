@@ -9,7 +9,8 @@
  * baseline, tunedbaseline, express-memory, express-redis, express-postgres, nestjs-memory, nestjs-redis,
  * nestjs-postgres; default all), BENCH_OUT (folder for sign-in.json and sign-in.svg; default
  * docs/performance at the repository root), BENCH_NOTE (a line about the machine's load, printed and
- * kept in the JSON and the chart).
+ * kept in the JSON and the chart), BENCH_CPU_PROF (a folder for each server's CPU profile),
+ * BENCH_SERVER_FLAGS (Node.js options for every server process, e.g. `--trace-gc`, to diagnose).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -70,7 +71,10 @@ function startServer(name, place) {
   const prof = process.env.BENCH_CPU_PROF
     ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_CPU_PROF)}`]
     : [];
-  const args = [...prof, join(HERE, 'server.mjs')];
+  // BENCH_SERVER_FLAGS: Node.js options for every server alike (the baseline too), for diagnosis:
+  // `--trace-gc` prints each collection into this output.
+  const flags = (process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
+  const args = [...prof, ...flags, join(HERE, 'server.mjs')];
   const env = { ...process.env, BENCH_TARGET: target, BENCH_STORE: store };
   const stdio = ['ignore', 'inherit', 'inherit', 'ipc'];
   const child = place.pinned
