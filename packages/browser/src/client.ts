@@ -41,6 +41,12 @@ export interface PasskeyClientOptions {
    * throw, and are skipped where the browser lacks them.
    */
   signals?: boolean;
+  /**
+   * How long each request to the server waits for an answer before it is aborted and rejects with
+   * `network`, in milliseconds. Default `30_000`. A sign-in whose `login/verify` never answers
+   * would otherwise hold a prompt the app starts after it (the next ceremony waits for that answer).
+   */
+  timeoutMs?: number;
 }
 
 /** `upgradeToPasskey`'s result: a passkey was created, or why none was (never an error to show). */
@@ -213,7 +219,12 @@ export function createPasskeyClient(options: PasskeyClientOptions = {}): Passkey
     baseUrl: options.baseUrl,
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
     credentials: options.credentials ?? 'same-origin',
+    timeoutMs: options.timeoutMs ?? 30_000,
   };
+  // setTimeout takes at most 2^31 - 1 ms; above that (or for NaN) it fires at once.
+  if (!(http.timeoutMs > 0 && http.timeoutMs <= 2_147_483_647)) {
+    throw new RangeError('timeoutMs must be a number of milliseconds from 1 to 2147483647.');
+  }
   const signals = options.signals ?? true;
   const call = <T>(method: Method, path: string, body?: unknown) => request<T>(http, method, path, body);
 
@@ -234,8 +245,9 @@ export function createPasskeyClient(options: PasskeyClientOptions = {}): Passkey
    * does, so cancelling then would tell the app `cancelled` for a sign-in that happened. It is
    * waited for instead (its answer's cookies, the session and the cleared ceremony cookie, then
    * come before the next ceremony's options), and its caller gets the real outcome. No time
-   * limit here, unlike the browser step: moving on before the answer would let it land after
-   * the next ceremony's cookie.
+   * limit of its own here, unlike the browser step: moving on before the answer would let it land
+   * after the next ceremony's cookie. The request's `timeoutMs` bounds the wait: it aborts the
+   * request, and the browser drops an aborted request's answer, cookies included.
    */
   function halt(pending: PendingAutofill): Promise<void> {
     if (!pending.halting) {

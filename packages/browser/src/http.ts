@@ -8,6 +8,8 @@ export interface HttpOptions {
   baseUrl: string | undefined;
   fetch: typeof fetch;
   credentials: RequestCredentials;
+  /** How long a request waits for the answer's status and headers, in milliseconds. */
+  timeoutMs: number;
 }
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -22,7 +24,9 @@ export function endpointUrl(options: Pick<HttpOptions, 'prefix' | 'baseUrl'>, pa
 /**
  * One request to the contract. JSON in (with `content-type: application/json`, without which
  * state-changing requests get `415`), JSON out; `204` resolves with `undefined`. Rejects with a
- * {@link PasskeyError}: the server's code for an error answer, `network` when no answer came.
+ * {@link PasskeyError}: the server's code for an error answer, `network` when no answer came, or
+ * none within `timeoutMs`. The request is then aborted, so an answer arriving later is dropped by
+ * the browser, its cookies included: it cannot sign the page in behind a ceremony that came after.
  */
 export async function request<T>(
   options: HttpOptions,
@@ -36,11 +40,21 @@ export async function request<T>(
     headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
+  // Only until the headers: by then the browser has kept the answer's cookies, and the small JSON
+  // body that follows is read whatever it takes.
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), options.timeoutMs);
+  init.signal = deadline.signal;
   let response: Response;
   try {
     response = await options.fetch(endpointUrl(options, path), init);
   } catch (cause) {
-    throw new PasskeyError('network', 'Could not reach the server.', { cause });
+    const message = deadline.signal.aborted
+      ? `The server did not answer within ${options.timeoutMs} ms.`
+      : 'Could not reach the server.';
+    throw new PasskeyError('network', message, { cause });
+  } finally {
+    clearTimeout(timer);
   }
   if (response.status === 204) return undefined as T;
   let data: unknown = null;

@@ -196,6 +196,31 @@ describe('browser-side failures', () => {
     const notJson = await failure(proxied.getSession());
     expect(notJson).toMatchObject({ code: 'network', status: 502 });
   });
+
+  test('a server that never answers is network after timeoutMs, and the request is aborted', async () => {
+    let aborted: unknown;
+    const silent = createPasskeyClient({
+      timeoutMs: 50,
+      // What a browser's fetch does when nothing comes back: settles only when its signal aborts.
+      fetch: (_input, init) =>
+        new Promise<Response>((_resolve, reject) => {
+          init?.signal?.addEventListener('abort', () => {
+            aborted = init.signal?.reason;
+            reject(init.signal?.reason);
+          });
+        }),
+    });
+    const error = await failure(silent.getSession());
+    expect(error).toMatchObject({ code: 'network', message: 'The server did not answer within 50 ms.' });
+    expect(aborted).toBeInstanceOf(DOMException);
+  });
+
+  test('timeoutMs takes 1 to 2147483647 ms (what setTimeout can wait); anything else throws', () => {
+    for (const timeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
+      expect(() => createPasskeyClient({ timeoutMs }), String(timeoutMs)).toThrow(RangeError);
+    }
+    expect(() => createPasskeyClient({ timeoutMs: 2 ** 31 - 1 })).not.toThrow();
+  });
 });
 
 describe('passkey management and the Signal API', () => {
@@ -517,6 +542,34 @@ describe('autofill (conditional mediation)', () => {
       'POST /passkeys/login/verify',
       'answered POST /passkeys/login/verify',
     ]);
+  });
+
+  test("a picked passkey's login/verify that never answers holds a modal sign-in only until timeoutMs", async () => {
+    await client.signUp({ username: 'lost-verify' });
+    await client.signOut();
+    const tab = browserFetch(url());
+    let lost = false;
+    const fetchLike = (input: RequestInfo | URL, init?: RequestInit) => {
+      if (!lost && new URL(String(input)).pathname === '/passkeys/login/verify') {
+        lost = true; // sent, and no answer ever comes: only the request's own abort ends it
+        return new Promise<Response>((_resolve, reject) => {
+          init?.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+        });
+      }
+      return tab.fetch(input, init);
+    };
+    const tabClient = createPasskeyClient({
+      baseUrl: url(),
+      fetch: fetchLike as typeof fetch,
+      timeoutMs: 300,
+    });
+    const autofill = tabClient.signInWithAutofill();
+    await expect.poll(() => lost).toBe(true);
+    const modal = tabClient.signIn();
+    const [autofilled, modalSignedIn] = await Promise.allSettled([autofill, modal]);
+    expect(autofilled).toMatchObject({ status: 'rejected', reason: { code: 'network' } });
+    expect(modalSignedIn).toMatchObject({ status: 'fulfilled', value: { user: { name: 'lost-verify' } } });
+    expect((await tabClient.getSession())?.user.name).toBe('lost-verify');
   });
 
   test('a stop before the client got the picked passkey still cancels: what the browser returns is not sent', async () => {
