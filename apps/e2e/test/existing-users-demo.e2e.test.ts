@@ -290,7 +290,11 @@ describe('existing-users demo in Chromium', () => {
     const current = await signUpWithPasskey(page, strict.url, email);
 
     // Sign out: the home page's autofill signs in with that passkey (the session is now made with it).
+    // Its answer is awaited first: until the page has left the account, that page still matches
+    // ACCOUNT, and its attributes could be read just as it navigates to the home page.
+    const autofillVerify = await catchAnswer<{ user: { id: string } }>(page, '**/passkeys/login/verify');
     await page.click(sel('sign-out'));
+    expect((await autofillVerify.answer).status).toBe(200);
     await page.waitForURL(ACCOUNT);
     await page.waitForSelector('body[data-view="account"]');
     expect(await signedInWith(page)).toBe('passkey');
