@@ -1,7 +1,8 @@
-import type { ChallengeStore, PassgateStores } from '@passgate/core';
+import type { ChallengeStore, CountingStore, PassgateStores } from '@passgate/core';
 import { describe, expect, it } from 'vitest';
 import { describeChallengeStoreExpiry } from '../src/conformance/challenge-store-expiry.js';
 import type { StoresHandle, SuiteContext } from '../src/conformance/context.js';
+import { describeCountingStoreContract } from '../src/conformance/counting-store.js';
 import { createProgrammaticRunner, type TestOutcome, type TestRunner } from '../src/conformance/index.js';
 import { describeStoreFailures } from '../src/conformance/store-failures.js';
 import { createFlawedStores, type Flaw } from './mutants/flawed-memory-stores.js';
@@ -199,4 +200,39 @@ describe('the outage check on a slow machine', () => {
       /challenges\.put should reject with store_unavailable within 400 ms, but still pending/,
     );
   }, 120_000);
+});
+
+describe("the counting store's window check on a slow machine", () => {
+  const WINDOW_TEST = "counts as the limiter's consume does, on the same key";
+
+  it('passes a store whose first read of a window answers 5.5 s late, once', async () => {
+    // A stall longer than the 5 s the check allows between opening a window and reading it: the
+    // window then has 54.5 s left of its 60, which only the time the read took explains.
+    const stores = createFlawedStores();
+    const counting = stores.counting as CountingStore;
+    let stalled = false;
+    const limiter = {
+      ...counting.limiter,
+      get: async (key: string | number) => {
+        if (!stalled) {
+          stalled = true;
+          await wait(5500);
+        }
+        return counting.limiter.get(key);
+      },
+    } as unknown as CountingStore['limiter'];
+    const { runner, run } = createProgrammaticRunner({ timeoutMs: 60_000 });
+    const only: TestRunner = {
+      ...runner,
+      it: (name, fn, timeoutMs) => {
+        if (name.includes(WINDOW_TEST)) runner.it(name, fn, timeoutMs);
+      },
+    };
+    describeCountingStoreContract(
+      suiteContext(only, { ...stores, counting: { ...counting, limiter } }, { counting: true }),
+    );
+    const outcomes = await run();
+    expect(failures(outcomes)).toEqual([]);
+    expect(outcomes.filter((o) => o.status === 'passed')).toHaveLength(1);
+  }, 60_000);
 });

@@ -20,14 +20,19 @@ export interface StorageAdapterSuiteOptions {
   ttlMs?: number;
   /**
    * How far the store's expiry may be from the exact TTL, either way, ms (default 400): the suite
-   * expects a value still there `ttlSlackMs` before its TTL is up and gone `ttlSlackMs` after.
+   * expects a value still there `ttlSlackMs` before its TTL is up and gone `ttlSlackMs` after. "Gone"
+   * is timed from the put's answer; "still there" from sending the put to the consume's answer, and
+   * when a slow machine made that longer than TTL - `ttlSlackMs` the check proves nothing: it is
+   * retried, then fails as "too slow to check". A larger slack leaves a slow machine more room.
    */
   ttlSlackMs?: number;
   /** Number of concurrent callers in race tests (default 50). */
   concurrency?: number;
   /**
    * How long a method may take to reject with `store_unavailable` when the backend cannot be
-   * reached, ms (default 2000). Set it to the timeout your adapter documents.
+   * reached, ms (default 2000). Set it to the timeout your adapter documents. It is time the test
+   * process could run in: the deadline moves by the stalls of that process the suite sees (its
+   * timers late by more than a tick), during which the adapter's timeout runs late too.
    */
   unavailableWithinMs?: number;
   /**

@@ -45,12 +45,12 @@ const ms = (n: number) => `${Math.round(n)} ms`;
 
 /**
  * The failure for a check that stayed inconclusive in every one of its attempts: `what` could not be
- * checked because `why` (with the amounts), and `remedy` is the option that gives it more room.
+ * checked because `why` (with the amounts); `remedy`, if any, is the option that gives it more room.
  */
-export function tooSlowToCheck(what: string, why: string, remedy: string): Error {
+export function tooSlowToCheck(what: string, why: string, remedy?: string): Error {
   return new Error(
     `this machine was too slow to check that ${what}: ${why}, in each of ${ATTEMPTS} attempts, so the ` +
-      `store's answers prove nothing. Run the suite on a less loaded machine, or ${remedy}.`,
+      `store's answers prove nothing. Run the suite on a less loaded machine${remedy ? `, or ${remedy}` : ''}.`,
   );
 }
 
