@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { SoftwareAuthenticator } from '../authenticator/index.js';
-import { CEREMONY_COOKIE, findSetCookie, ORIGIN, PREFIX } from './client.js';
+import { CEREMONY_COOKIE, findSetCookie, ORIGIN } from './client.js';
 import { prepareSignIn, signUp, uniqueUsername } from './flows.js';
 import type { Harness } from './harness.js';
 import { expectErrorBody } from './shapes.js';
@@ -13,7 +13,7 @@ export function ceremonyTests(h: Harness): void {
     expect(cookie?.value.length).toBeGreaterThanOrEqual(16);
     expect(cookie?.attributes.has('httponly')).toBe(true);
     expect(cookie?.attributes.get('samesite')?.toLowerCase()).toBe('strict');
-    expect(cookie?.attributes.get('path')).toBe(PREFIX);
+    expect(cookie?.attributes.get('path')).toBe(h.prefix);
     expect(cookie?.attributes.has('secure')).toBe(false);
     // Lives as long as the challenge (300 s by default).
     expect(Number(cookie?.attributes.get('max-age'))).toBe(300);
@@ -30,7 +30,7 @@ export function ceremonyTests(h: Harness): void {
     expect(first.status, first.text).toBe(200);
     const cleared = findSetCookie(first, CEREMONY_COOKIE);
     expect(cleared?.expired).toBe(true);
-    expect(cleared?.attributes.get('path')).toBe(PREFIX);
+    expect(cleared?.attributes.get('path')).toBe(h.prefix);
     const replay = await client.post('/login/verify', assertion, { cookie });
     expectErrorBody(replay, 400, 'ceremony_expired');
   });

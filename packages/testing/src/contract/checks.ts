@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { SoftwareAuthenticator } from '../authenticator/index.js';
-import { ORIGIN, PREFIX } from './client.js';
+import { ORIGIN } from './client.js';
 import { signUp, uniqueUsername } from './flows.js';
 import type { Harness } from './harness.js';
 import { withTwoPasskeys } from './management.js';
@@ -31,7 +31,7 @@ async function sendChunked(
       }
     },
   });
-  const response = await fetch(new URL(`${PREFIX}${path}`, h.url), {
+  const response = await fetch(new URL(`${h.prefix}${path}`, h.url), {
     method,
     headers: { 'content-type': 'application/json', origin: ORIGIN, ...(cookie ? { cookie } : {}) },
     body,
@@ -140,7 +140,7 @@ export function checkTests(h: Harness): void {
         status: 413,
         code: 'payload_too_large',
       });
-      const broken = await client.request(method, `${PREFIX}${to}`, invalid);
+      const broken = await client.request(method, `${h.prefix}${to}`, invalid);
       expectErrorBody(broken, 400, 'invalid_request', ['field']);
       expect(broken.body.error.field).toBe('$');
     }

@@ -12,14 +12,15 @@ import {
 } from '@passgate/core';
 import { afterAll, beforeAll } from 'vitest';
 import { type IdentifyRequest, SimulatedApplication } from './application.js';
-import { ContractClient, ORIGIN, RP_ID } from './client.js';
+import { ContractClient, ORIGIN, PREFIX, RP_ID } from './client.js';
 
 /** What the suite hands to the app factory. */
 export interface ContractAppOptions {
   /**
    * The Passgate instance to serve, already configured by the suite for the current test group
    * (memory stores, rate limits, sign-up on or off, the reauthentication window, a controlled clock).
-   * Mount the contract at the default prefix `/passkeys`, with the default ceremony cookie name,
+   * Mount the contract at the default prefix `/passkeys` (or return where it is served as
+   * `ContractApp.prefix`), with the default ceremony cookie name,
    * and keep sessions in express-session (MemoryStore).
    */
   passgate: Passgate;
@@ -36,6 +37,12 @@ export interface ContractAppOptions {
 export interface ContractApp {
   /** Base URL, e.g. `http://127.0.0.1:43123`. */
   url: string;
+  /**
+   * Where the app serves the contract, from the site root, when it is not the default `/passkeys`
+   * (e.g. `/api/passkeys` behind a framework's global prefix): the suite's requests go there, and
+   * the ceremony cookie's `Path` must be that.
+   */
+  prefix?: string;
   close(): Promise<void>;
 }
 
@@ -57,6 +64,8 @@ export interface GroupConfig {
 
 export interface Harness {
   readonly url: string;
+  /** Where the app serves the contract (see {@link ContractApp.prefix}). */
+  readonly prefix: string;
   /** While on, every store call (challenges, credentials, accounts) fails as if the store were down. */
   setStoreOutage(on: boolean): void;
   /**
@@ -175,6 +184,9 @@ export function useApp(start: StartContractApp, config: GroupConfig = {}): Harne
     get url() {
       return need().app.url;
     },
+    get prefix() {
+      return need().app.prefix ?? PREFIX;
+    },
     get passgate() {
       return need().passgate;
     },
@@ -186,6 +198,6 @@ export function useApp(start: StartContractApp, config: GroupConfig = {}): Harne
     setStoreError: (on) => {
       outage.error = on;
     },
-    client: () => new ContractClient(need().app.url),
+    client: () => new ContractClient(need().app.url, { prefix: need().app.prefix ?? PREFIX }),
   };
 }

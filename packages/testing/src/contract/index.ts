@@ -43,9 +43,10 @@ export { RELATED_ORIGINS } from './related-origins.js';
  * group's limits and sign-up setting), call `start` with it, and talk to the returned server over
  * real HTTP with Node's `fetch` and a small cookie jar, like a browser on that origin would.
  *
- * The app must mount the contract at the default prefix `/passkeys` with the default ceremony cookie
- * name, keep sessions in express-session (MemoryStore), pass the suite's `identify` and
- * `onPasskeySignIn` to the integration (the application's own sign-in, simulated by the suite with an
+ * The app must mount the contract at the default prefix `/passkeys` (or return where it serves it as
+ * `prefix`, e.g. behind a framework's global prefix) with the default ceremony cookie name, keep
+ * sessions in express-session (MemoryStore), pass the suite's `identify` and `onPasskeySignIn` to
+ * the integration (the application's own sign-in, simulated by the suite with an
  * `app_session` cookie), listen on 127.0.0.1 on an ephemeral port, and close everything in `close()`.
  *
  * @example
