@@ -80,6 +80,23 @@ describe('the contract paths (one list, from the route table)', () => {
     expect(locatePrefix('/', '/session')).toEqual({ mount: '/', below: '/session' });
   });
 
+  it('finds the mount behind a global prefix that holds the prefix too', () => {
+    expect(locatePrefix('/passkeys', '/passkeys/passkeys/login/options')).toEqual({
+      mount: '/passkeys/passkeys',
+      below: '/login/options',
+    });
+    expect(locatePrefix('/passkeys', '/api/passkeys/passkeys/credentials/passkeys')).toEqual({
+      mount: '/api/passkeys/passkeys',
+      below: '/credentials/passkeys',
+    });
+    expect(locatePrefix('/a/a', '/a/a/a/session')).toEqual({ mount: '/a/a/a', below: '/session' });
+    // No contract path below any of them: the first place, as with the prefix once.
+    expect(locatePrefix('/passkeys', '/passkeys/passkeys/nope')).toEqual({
+      mount: '/passkeys',
+      below: '/passkeys/nope',
+    });
+  });
+
   it('lists every path of the contract as a route template', () => {
     const filled = CONTRACT_PATH_TEMPLATES.map((template) => template.replace(':id', 'AbC-_x'));
     expect(filled.every(isContractPath)).toBe(true);

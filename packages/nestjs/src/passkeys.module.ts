@@ -15,12 +15,7 @@ import { ConfigurableModuleClass, PASSKEYS_MODULE_OPTIONS } from './passkeys.mod
 import type { PasskeysModuleOptions } from './passkeys.options.js';
 import { passgateProvider, sessionsProvider } from './passkeys.providers.js';
 import { PasskeysService } from './passkeys.service.js';
-import {
-  installFastifyHooks,
-  MountMarker,
-  PasskeysMountMiddleware,
-  rootMountMiddleware,
-} from './platform.js';
+import { installFastifyHooks, MountMarker, mountMiddleware } from './platform.js';
 import type { PasskeySessions } from './session.js';
 
 /**
@@ -77,25 +72,18 @@ export class PasskeysModule extends ConfigurableModuleClass implements NestModul
       installFastifyHooks(adapter.getInstance(), {
         passgate: this.passgate,
         signIns: this.sessions,
-        prefix,
         contract: this.options.controller !== false,
         options: this.options,
       });
       if (this.options.controller === false) return;
-      if (prefix === '/') {
-        // At the root, a path cannot tell Nest's global prefix from the contract's paths: one mount
-        // middleware per contract path, whose route tells where Nest put the contract.
-        const marker = new MountMarker();
-        for (const template of CONTRACT_PATH_TEMPLATES) {
-          consumer
-            .apply(rootMountMiddleware(template, marker))
-            .forRoutes({ path: template, method: RequestMethod.ALL });
-        }
-      } else {
-        // Everything below the prefix: on Fastify, Nest matches a middleware's path as a whole.
+      // One mount middleware per contract path, whose route tells where Nest put the contract (behind
+      // its global prefix, which may hold the prefix too, or not, where it excludes the contract).
+      const marker = new MountMarker();
+      const below = prefix === '/' ? '' : prefix.slice(1);
+      for (const template of CONTRACT_PATH_TEMPLATES) {
         consumer
-          .apply(PasskeysMountMiddleware)
-          .forRoutes({ path: `${prefix.slice(1)}/{*path}`, method: RequestMethod.ALL });
+          .apply(mountMiddleware(prefix, template, marker))
+          .forRoutes({ path: `${below}${template}`, method: RequestMethod.ALL });
       }
       return;
     }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpException, Injectable, Logger, type NestMiddleware } from '@nestjs/common';
+import { HttpException, Logger } from '@nestjs/common';
 import { type Passgate, PassgateError } from '@passgate/core';
-import { type ContractResponse, locateContractPath, locatePrefix } from '@passgate/core/http';
+import { type ContractResponse, locateContractPath } from '@passgate/core/http';
 import {
   createSignInAdapter,
   expressSessionAdapter,
@@ -18,6 +18,7 @@ import {
 } from '@passgate/core/node';
 import type { Request, Response } from 'express';
 import { contractHandlers } from './handlers.js';
+import { endsInPrefix } from './http.js';
 
 /** Writes a `ContractResponse` on either platform's response (Express's, or Fastify's reply). */
 export function writeResponse(res: unknown, response: ContractResponse): void {
@@ -59,21 +60,21 @@ export function platformSignIns(
 }
 
 /**
- * Set on Node's request by the module's mount middleware: Nest routed the request to the contract's
- * mount (`true`), or, with the root prefix, to one of its paths, which tells where it is mounted.
+ * Set on Node's request by the module's mount middleware: Nest routed the request to one of the
+ * contract's paths, which tells where the contract is mounted.
  */
 const MOUNTED = Symbol('passgate.nestjs.contractMount');
 /** Set on Node's request by the module's Fastify hook when it let the request go on unmarked. */
 const PASSED = Symbol('passgate.nestjs.hookPassed');
 
 type Located = { mount: string; below: string };
-type Marks = { [MOUNTED]?: true | Located; [PASSED]?: true };
+type Marks = { [MOUNTED]?: Located; [PASSED]?: true };
 
 /** Marks requests for the module's Fastify hook, and fails them loudly when it ran first. */
 export class MountMarker {
   private warned = false;
 
-  mark(req: object, mounted: true | Located, next: (error?: unknown) => void): void {
+  mark(req: object, mounted: Located, next: (error?: unknown) => void): void {
     const marks = req as Marks;
     if (marks[PASSED] === true) {
       // An app that registers @fastify/middie itself (`skipMiddie`) with a later `hook` runs Nest's
@@ -98,35 +99,23 @@ export class MountMarker {
 }
 
 /**
- * On `@nestjs/platform-fastify`, Nest middleware applied to the contract's routes (as
- * `PasskeysContractMiddleware` is on Express) that only marks the request: Nest's own routing (its
- * global prefix) decides where the contract lives, and the Fastify hook serves it there and nowhere
- * else, so an app route that merely contains the prefix (`/admin/passkeys/...`) stays the app's.
- * Nest runs middleware (middie) in an `onRequest` hook added before the module's.
+ * On `@nestjs/platform-fastify`, the mount middleware for one contract path (`/credentials/:id`) below
+ * `prefix`, applied to that route alone: it only marks the request, and the Fastify hook serves it.
+ * Nest's own routing (its global prefix, and what that excludes) decides where the contract lives,
+ * and the path the request matched tells where that is (`/api/passkeys`), which the path alone
+ * cannot: a global prefix may hold the prefix too (`setGlobalPrefix('passkeys')` mounts it at
+ * `/passkeys/passkeys`), and with the root prefix it cannot be told from the contract's paths (see
+ * `locateContractPath`). An app route that merely contains the prefix (`/admin/passkeys/...`), or
+ * merely ends like a contract path (`/api/admin/session`), is never marked.
  */
-@Injectable()
-export class PasskeysMountMiddleware implements NestMiddleware {
-  private readonly marker = new MountMarker();
-
-  use(req: object, _res: unknown, next: (error?: unknown) => void): void {
-    this.marker.mark(req, true, next);
-  }
-}
-
-/**
- * With the root prefix on Fastify, the mount middleware for one contract path (`/credentials/:id`),
- * applied to that route alone. Nest puts its global prefix in front of it, and the path the request
- * matched then tells where the contract is mounted (`/api`), which the path alone cannot (see
- * `locateContractPath`); and paths that only end like the contract's (`/api/admin/session`) are
- * never marked.
- */
-export function rootMountMiddleware(
+export function mountMiddleware(
+  prefix: string,
   template: string,
   marker: MountMarker,
 ): (req: IncomingMessage & { originalUrl?: string }, res: unknown, next: (error?: unknown) => void) => void {
   return (req, _res, next) => {
     const located = locateContractPath(template, requestPath(req.originalUrl ?? req.url));
-    if (located) marker.mark(req, located, next);
+    if (located && endsInPrefix(located.mount, prefix)) marker.mark(req, located, next);
     else next();
   };
 }
@@ -151,7 +140,6 @@ export function installFastifyHooks(
     passgate: Passgate;
     // biome-ignore lint/suspicious/noExplicitAny: dispatches on the platform's request at run time
     signIns: SignInAdapter<any, any>;
-    prefix: string;
     contract: boolean;
     // biome-ignore lint/suspicious/noExplicitAny: the module's options, for either platform
     options: PasskeyHttpOptions<any, any>;
@@ -164,15 +152,14 @@ export function installFastifyHooks(
       passgate: setup.passgate,
       signIns: setup.signIns,
       contract: setup.contract,
-      locate: (path, request) => {
+      locate: (_path, request) => {
         const marks = request.raw as Marks;
         const mounted = marks[MOUNTED];
         if (mounted === undefined) {
           marks[PASSED] = true;
           return undefined;
         }
-        const located = mounted === true ? locatePrefix(setup.prefix, path) : mounted;
-        return located && { handler: handlerFor(located.mount), below: located.below };
+        return { handler: handlerFor(mounted.mount), below: mounted.below };
       },
     }),
   );

@@ -33,6 +33,9 @@ export function testPassgate(overrides: Partial<PassgateOptions> = {}): Passgate
   return createPassgate(passgateOptions(overrides));
 }
 
+/** `setGlobalPrefix`'s options (`exclude`). */
+export type GlobalPrefixOptions = Parameters<INestApplication['setGlobalPrefix']>[1];
+
 export interface Booted {
   app: INestApplication;
   url: string;
@@ -45,6 +48,8 @@ export async function boot(
   setup: {
     session?: boolean;
     globalPrefix?: string;
+    /** `setGlobalPrefix`'s options (`exclude`), with `globalPrefix`. */
+    globalPrefixOptions?: GlobalPrefixOptions;
     bodyParser?: boolean;
     configure?: (app: NestExpressApplication) => void;
   } = {},
@@ -58,7 +63,7 @@ export async function boot(
   if (setup.session !== false) {
     app.use(session({ secret: SECRET, resave: false, saveUninitialized: false }));
   }
-  if (setup.globalPrefix) app.setGlobalPrefix(setup.globalPrefix);
+  if (setup.globalPrefix) app.setGlobalPrefix(setup.globalPrefix, setup.globalPrefixOptions);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   return { app, url: `http://127.0.0.1:${address.port}`, close: () => app.close() };
@@ -83,6 +88,8 @@ export async function bootFastify(
   setup: {
     session?: boolean;
     globalPrefix?: string;
+    /** `setGlobalPrefix`'s options (`exclude`), with `globalPrefix`. */
+    globalPrefixOptions?: GlobalPrefixOptions;
     /** The app's own adapter (default: one with the README's `rewriteUrl`). */
     adapter?: FastifyAdapter;
     /** Plugins the app registers after the session's (@fastify/middie, with `skipMiddie`). */
@@ -101,7 +108,7 @@ export async function bootFastify(
     await app.register(fastifySession, FASTIFY_SESSION);
   }
   await setup.register?.(app);
-  if (setup.globalPrefix) app.setGlobalPrefix(setup.globalPrefix);
+  if (setup.globalPrefix) app.setGlobalPrefix(setup.globalPrefix, setup.globalPrefixOptions);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   return { app, url: `http://127.0.0.1:${address.port}`, close: () => app.close() };
