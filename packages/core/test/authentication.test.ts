@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { PasskeySession, PendingSignIn } from '@passgate/core';
 import { SoftwareAuthenticator } from '@passgate/testing';
 import { describe, expect, it, vi } from 'vitest';
 import {
@@ -706,5 +707,77 @@ describe('ceremony binding on sign-in', () => {
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const r of results)
       if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'credential_cloned' });
+  });
+});
+
+/**
+ * `beginSignIn` writes the session while the counter update is in flight; the sign-in stands only
+ * if that update does. These drive it as an integration does, recording what it kept and undid.
+ */
+describe('a session kept during the counter update (beginSignIn)', () => {
+  function keeper() {
+    const log = { began: 0, undone: 0 };
+    const beginSignIn = (_session: PasskeySession): PendingSignIn => {
+      log.began += 1;
+      return {
+        kept: Promise.resolve(),
+        async undo() {
+          log.undone += 1;
+        },
+      };
+    };
+    return { log, beginSignIn };
+  }
+
+  it('a counter that already fails the clone rule keeps no session at all', async () => {
+    const h = makePassgate();
+    const authenticator = new SoftwareAuthenticator();
+    await signUp(h, authenticator, 'alice');
+    await signIn(h, authenticator, { ctx: { counter: 5 } });
+    const attempt = await authenticationAttempt(h, authenticator, { ctx: { counter: 5 } });
+    const { log, beginSignIn } = keeper();
+    const refused = h.passgate.finishAuthentication({
+      ceremonyId: attempt.start.ceremonyId,
+      response: attempt.response,
+      beginSignIn,
+    });
+    expect(await failure(refused)).toMatchObject({ code: 'credential_cloned' });
+    expect(log).toEqual({ began: 0, undone: 0 });
+  });
+
+  it('a sign-in the counter update refuses (a clone racing it) has its kept session undone', async () => {
+    const h = makePassgate();
+    const authenticator = new SoftwareAuthenticator();
+    await signUp(h, authenticator, 'alice');
+    // Five assertions with one counter value: each passes the clone rule on the counter it read,
+    // and all but one lose the compare-and-set to the first and are refused there.
+    const attempts = await Promise.all(
+      Array.from({ length: 5 }, () => authenticationAttempt(h, authenticator, { ctx: { counter: 4 } })),
+    );
+    const keepers = attempts.map(() => keeper());
+    const results = await Promise.allSettled(
+      attempts.map((a, i) =>
+        h.passgate.finishAuthentication({
+          ceremonyId: a.start.ceremonyId,
+          response: a.response,
+          beginSignIn: keepers[i]?.beginSignIn,
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    let refusedAfterKeeping = 0;
+    results.forEach((r, i) => {
+      const { log } = keepers[i] as ReturnType<typeof keeper>;
+      if (r.status === 'fulfilled') {
+        expect(r.value.kept).toBe(true);
+        expect(log).toEqual({ began: 1, undone: 0 });
+      } else {
+        expect(r.reason).toMatchObject({ code: 'credential_cloned' });
+        expect(log.undone).toBe(log.began);
+        refusedAfterKeeping += log.began;
+      }
+    });
+    // Not vacuous: the refusals came from the update, after their sessions were kept.
+    expect(refusedAfterKeeping).toBeGreaterThan(0);
   });
 });

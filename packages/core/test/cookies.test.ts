@@ -1,7 +1,8 @@
-import { ceremonyCookie, clearCeremonyCookie } from '@passgate/core/http';
+import { ceremonyCookie, clearCeremonyCookie, createContractHandler } from '@passgate/core/http';
 import { serialize } from 'cookie';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { makePassgate, ORIGIN } from './helpers.js';
 
 /** The ceremony cookies are kept as strings per options; they must stay what `cookie.serialize` makes. */
 describe('ceremony cookie strings', () => {
@@ -46,5 +47,25 @@ describe('ceremony cookie strings', () => {
   it('still refuses what cookie.serialize refuses (a name or path it cannot write)', () => {
     expect(() => ceremonyCookie({ name: 'bad name', path: '/', secure: false }, 'v', 60)).toThrow();
     expect(() => clearCeremonyCookie({ name: 'ok', path: '/a;b', secure: false })).toThrow();
+  });
+});
+
+describe('the ceremony cookie on https', () => {
+  it("is Secure when the request came over https (secureCookies: 'auto'), and only then", async () => {
+    const handler = createContractHandler(makePassgate().passgate);
+    const request = (path: string, protocol: 'http' | 'https') =>
+      handler.handle({
+        method: 'POST',
+        path,
+        headers: { origin: ORIGIN, host: new URL(ORIGIN).host, 'content-type': 'application/json' },
+        protocol,
+        body: { kind: 'parsed', value: {} },
+        session: null,
+      });
+    const options = await request('/login/options', 'https');
+    expect(options?.status).toBe(200);
+    expect(options?.cookies).toEqual([expect.stringMatching(/^passgate_ceremony=[^;]+;.*; Secure/)]);
+    const plain = await request('/login/options', 'http');
+    expect(plain?.cookies).toEqual([expect.not.stringContaining('Secure')]);
   });
 });

@@ -6,6 +6,7 @@ import {
   addPasskey,
   appPassgate,
   appUser,
+  bytesOf,
   eventsNamed,
   failure,
   makePassgate,
@@ -217,6 +218,67 @@ describe('sessions end with their passkey', () => {
       authenticatedAt: ada.session.authenticatedAt,
       userVerified: true,
     });
+  });
+});
+
+describe('a sign-in is tied to its passkey, not to the passkey id', () => {
+  it('a Passgate session ends when its deleted passkey id is registered again by another account', async () => {
+    const h = makePassgate();
+    const alice = new SoftwareAuthenticator();
+    const up = await signUp(h, alice, 'alice');
+    const stolen = (await signIn(h, alice)).session;
+    await h.passgate.revokeCredential(up.user.id, up.credential.id);
+    // Credential ids are chosen by authenticators: anyone may present the same id for a new passkey.
+    await signUp(h, new SoftwareAuthenticator(), 'mallory', {
+      ctx: { credentialId: bytesOf(up.credential.id) },
+    });
+    expect((await h.stores.credentials.findById(up.credential.id))?.userHandle).not.toBe(stolen.userHandle);
+    expect(await h.passgate.resolveSignIn(stolen, null)).toEqual({ signIn: null, ended: true });
+  });
+
+  it('an app sign-in naming a passkey ends when that id is registered again by another account', async () => {
+    const h = appPassgate({ signUp: true });
+    const ada = new SoftwareAuthenticator();
+    const added = await (await addPasskey(h, ada, appUser(h))).result();
+    const jwtUser = appUser(h, { credentialId: added.credential.id });
+    expect((await h.passgate.resolveSignIn(null, jwtUser)).ended).toBe(false);
+    await h.passgate.revokeCredential('app-user-42', added.credential.id);
+    await signUp(h, new SoftwareAuthenticator(), 'mallory', {
+      ctx: { credentialId: bytesOf(added.credential.id) },
+    });
+    expect(await h.passgate.resolveSignIn(null, jwtUser)).toEqual({ signIn: null, ended: true });
+  });
+
+  it("the session's user verification counts only for the passkey the app's sign-in names", async () => {
+    const h = appPassgate();
+    const phone = new SoftwareAuthenticator();
+    const key = new SoftwareAuthenticator();
+    await (await addPasskey(h, phone, appUser(h))).result();
+    const second = await (await addPasskey(h, key, appUser(h))).result();
+    const verified = await signIn(h, phone);
+    expect(verified.session.userVerified).toBe(true);
+    // The app's session says it was made with the other passkey: the phone's UV is not its.
+    const other = await h.passgate.resolveSignIn(
+      verified.session,
+      appUser(h, { credentialId: second.credential.id }),
+    );
+    expect(other.signIn).toMatchObject({ credentialId: second.credential.id, userVerified: false });
+    const same = await h.passgate.resolveSignIn(
+      verified.session,
+      appUser(h, { credentialId: verified.credential.id }),
+    );
+    expect(same.signIn).toMatchObject({ credentialId: verified.credential.id, userVerified: true });
+  });
+
+  it("a merged sign-in takes the application's time when the user signed in to it again since", async () => {
+    const h = appPassgate();
+    const authenticator = new SoftwareAuthenticator();
+    await (await addPasskey(h, authenticator, appUser(h))).result();
+    const ada = await signIn(h, authenticator);
+    h.clock.now += 60_000;
+    const resolved = await h.passgate.resolveSignIn(ada.session, appUser(h));
+    expect(resolved.signIn).toMatchObject({ authenticatedAt: h.clock.now });
+    expect(h.clock.now).toBeGreaterThan(ada.session.authenticatedAt);
   });
 });
 

@@ -1,7 +1,19 @@
+import { constants, createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { createAssertionVerifier } from '@passgate/core';
-import { SoftwareAuthenticator } from '@passgate/testing';
+import {
+  buildAuthenticatorData,
+  type CborValue,
+  encodeCbor,
+  rpIdHash,
+  SoftwareAuthenticator,
+  type SoftwareAuthenticatorOptions,
+} from '@passgate/testing';
 import { type VerifyAuthenticationResponseOpts, verifyAuthenticationResponse } from '@simplewebauthn/server';
-import { decodeAttestationObject, parseAuthenticatorData } from '@simplewebauthn/server/helpers';
+import {
+  decodeAttestationObject,
+  decodeCredentialPublicKey,
+  parseAuthenticatorData,
+} from '@simplewebauthn/server/helpers';
 import { describe, expect, it } from 'vitest';
 import { bytesOf, failure, loadVectors, makePassgate, ORIGIN, RP_ID, signIn, signUp } from './helpers.js';
 
@@ -14,8 +26,11 @@ process.on('warning', (warning: Error & { code?: string }) => {
   if (warning.name === 'DeprecationWarning') deprecations.push(`${warning.code}: ${warning.message}`);
 });
 
-async function credentialWith(algorithm: 'ES256' | 'RS256' | 'Ed25519') {
-  const authenticator = new SoftwareAuthenticator({ algorithms: [algorithm], counter: 'zero' });
+async function credentialWith(
+  algorithm: 'ES256' | 'RS256' | 'Ed25519',
+  behaviour: SoftwareAuthenticatorOptions = {},
+) {
+  const authenticator = new SoftwareAuthenticator({ algorithms: [algorithm], counter: 'zero', ...behaviour });
   await authenticator.createCredential(
     {
       rp: { id: RP_ID, name: 'test' },
@@ -35,6 +50,19 @@ async function credentialWith(algorithm: 'ES256' | 'RS256' | 'Ed25519') {
     credential: { id: stored.id, publicKey: Uint8Array.from(publicKey), counter: 0 },
   });
   return { id: stored.id, publicKey: stored.publicKey, options };
+}
+
+/** A promise's outcome as a comparable value: the resolved result, or the error's message. */
+const settle = (p: Promise<unknown>) =>
+  p.then(
+    (value) => ({ value }),
+    (error: Error) => ({ error: error.message }),
+  );
+
+/** `publicKey` (a COSE key) with its `crv` (label -1) replaced, every other entry kept in order. */
+function withCurve(publicKey: Uint8Array, crv: number): Uint8Array<ArrayBuffer> {
+  const cose = decodeCredentialPublicKey(Uint8Array.from(publicKey)) as unknown as Map<number, CborValue>;
+  return encodeCbor(new Map([...cose].map(([label, value]) => [label, label === -1 ? crv : value])));
 }
 
 describe('createAssertionVerifier', () => {
@@ -72,6 +100,104 @@ describe('createAssertionVerifier', () => {
     const expected = await verifyAuthenticationResponse(options).catch((error: Error) => error.message);
     await expect(verifier.verify(options)).rejects.toThrow(expected as string);
     expect(verifier.stats).toEqual({ fast: 0, library: 1 });
+  });
+
+  it('hands an expectedType to the library: a webauthn.get assertion fails where only payment.get is expected', async () => {
+    const verifier = createAssertionVerifier();
+    const credential = await credentialWith('ES256');
+    // The key is cached first, so only the options can send the call to the library.
+    await verifier.verify(await credential.options());
+    const options = { ...(await credential.options()), expectedType: 'payment.get' };
+    const library = await settle(verifyAuthenticationResponse(options));
+    expect(library).toMatchObject({ error: expect.stringContaining('payment.get') });
+    expect(await settle(verifier.verify(options))).toEqual(library);
+    expect(verifier.stats).toEqual({ fast: 1, library: 1 });
+  });
+
+  it('hands advancedFIDOConfig to the library: its required user verification refuses an assertion without UV', async () => {
+    const verifier = createAssertionVerifier();
+    const credential = await credentialWith('ES256', { userVerification: false });
+    const plain = { ...(await credential.options()), requireUserVerification: false };
+    await expect(verifier.verify(plain)).resolves.toMatchObject({ verified: true });
+    const options = {
+      ...(await credential.options()),
+      requireUserVerification: false,
+      advancedFIDOConfig: { userVerification: 'required' as const },
+    };
+    const library = await settle(verifyAuthenticationResponse(options));
+    expect(library).toMatchObject({ error: expect.stringContaining('User verification required') });
+    expect(await settle(verifier.verify(options))).toEqual(library);
+    expect(verifier.stats).toEqual({ fast: 1, library: 1 });
+  });
+
+  it.each([
+    ['ES256', 2, 'a P-256 key labelled P-384'],
+    ['Ed25519', 7, 'an Ed25519 key labelled Ed448'],
+  ] as ['ES256' | 'Ed25519', number, string][])(
+    'refuses %s signatures under a COSE key labelled with another curve (crv %i: %s), as the library does',
+    async (algorithm, crv) => {
+      const verifier = createAssertionVerifier();
+      const credential = await credentialWith(algorithm);
+      const options = await credential.options(withCurve(credential.publicKey, crv));
+      const library = await settle(verifyAuthenticationResponse(options));
+      expect(library).toEqual({ error: expect.any(String) });
+      expect(await settle(verifier.verify(options))).toEqual(library);
+      expect(verifier.stats.fast).toBe(0);
+    },
+  );
+
+  it('refuses an RSA-PSS signature under an RS256 (PKCS#1 v1.5) key, as the library does', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const jwk = publicKey.export({ format: 'jwk' });
+    const cose = encodeCbor(
+      new Map<number, CborValue>([
+        [1, 3],
+        [3, -257],
+        [-1, Buffer.from(jwk.n as string, 'base64url')],
+        [-2, Buffer.from(jwk.e as string, 'base64url')],
+      ]),
+    );
+    const authenticatorData = buildAuthenticatorData({
+      rpIdHash: rpIdHash(RP_ID),
+      flags: { up: true, uv: true },
+      counter: 0,
+    });
+    const clientData = Buffer.from(
+      JSON.stringify({ type: 'webauthn.get', challenge: CHALLENGE, origin: ORIGIN }),
+    );
+    const signed = Buffer.concat([authenticatorData, createHash('sha256').update(clientData).digest()]);
+    const id = Buffer.from('an RSA credential').toString('base64url');
+    const assertion = (signature: Uint8Array): VerifyAuthenticationResponseOpts => ({
+      response: {
+        id,
+        rawId: id,
+        type: 'public-key',
+        response: {
+          clientDataJSON: clientData.toString('base64url'),
+          authenticatorData: Buffer.from(authenticatorData).toString('base64url'),
+          signature: Buffer.from(signature).toString('base64url'),
+        },
+        clientExtensionResults: {},
+      },
+      expectedChallenge: CHALLENGE,
+      expectedOrigin: ORIGIN,
+      expectedRPID: RP_ID,
+      credential: { id, publicKey: cose, counter: 0 },
+    });
+    const verifier = createAssertionVerifier();
+    // The PKCS#1 v1.5 signature passes on the fast path: the key and the assertion are sound.
+    const pkcs1 = assertion(
+      sign('sha256', signed, { key: privateKey, padding: constants.RSA_PKCS1_PADDING }),
+    );
+    await expect(verifier.verify(pkcs1)).resolves.toMatchObject({ verified: true });
+    expect(verifier.stats.fast).toBe(1);
+    const pss = assertion(
+      sign('sha256', signed, { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }),
+    );
+    const library = await settle(verifyAuthenticationResponse(pss));
+    expect(library).toEqual({ value: expect.objectContaining({ verified: false }) });
+    expect(await settle(verifier.verify(pss))).toEqual(library);
+    expect(verifier.stats.fast).toBe(1);
   });
 
   it('keeps at most maxCachedKeys keys, least recently used out first', async () => {
@@ -124,11 +250,6 @@ describe('createAssertionVerifier', () => {
         requireUserVerification: false,
         credential: { id: v.registration.credentialId, publicKey, counter: 0 },
       };
-      const settle = (p: Promise<unknown>) =>
-        p.then(
-          (value) => ({ value }),
-          (error: Error) => ({ error: error.message }),
-        );
       const library = await settle(verifyAuthenticationResponse(options));
       const before = verifier.stats.fast;
       expect(await settle(verifier.verify(options)), v.label).toEqual(library);

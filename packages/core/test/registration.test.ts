@@ -12,6 +12,7 @@ import {
   ORIGIN,
   RP_ID,
   registrationAttempt,
+  signIn,
   signUp,
   TEST_ROOT_PEM,
 } from './helpers.js';
@@ -106,6 +107,38 @@ describe('sign-up happy path', () => {
     expect(options.allowCredentials).toEqual([
       { id: a.credential.id, type: 'public-key', transports: ['usb', 'nfc'] },
     ]);
+  });
+});
+
+describe('backup flags at registration', () => {
+  it.each([
+    [false, false, 'singleDevice'],
+    [true, false, 'multiDevice'],
+    [true, true, 'multiDevice'],
+  ] as const)(
+    'stores BE=%s BS=%s as the authenticator reported them (%s)',
+    async (backupEligible, backedUp, deviceType) => {
+      const h = makePassgate();
+      const authenticator = new SoftwareAuthenticator({ backupEligible, backedUp });
+      const up = await signUp(h, authenticator, 'alice');
+      expect(up.credential).toMatchObject({ deviceType, backedUp });
+      expect(await h.stores.credentials.findById(up.credential.id)).toMatchObject({
+        backupEligible,
+        backedUp,
+      });
+    },
+  );
+
+  it('a backup-eligible passkey signs in with BE set, and the eligibility it registered with is kept', async () => {
+    const h = makePassgate();
+    const authenticator = new SoftwareAuthenticator({ backupEligible: true, backedUp: true });
+    const up = await signUp(h, authenticator, 'alice');
+    const result = await signIn(h, authenticator);
+    expect(result.credential).toMatchObject({
+      id: up.credential.id,
+      deviceType: 'multiDevice',
+      backedUp: true,
+    });
   });
 });
 
