@@ -42,8 +42,14 @@ async function credentialWith(
   );
   const stored = authenticator.credentials[0];
   if (!stored) throw new Error('no credential');
-  const options = async (publicKey = stored.publicKey): Promise<VerifyAuthenticationResponseOpts> => ({
-    response: await authenticator.getAssertion({ challenge: CHALLENGE, rpId: RP_ID }, { origin: ORIGIN }),
+  const options = async (
+    publicKey = stored.publicKey,
+    clientData: { crossOrigin?: boolean; topOrigin?: string } = {},
+  ): Promise<VerifyAuthenticationResponseOpts> => ({
+    response: await authenticator.getAssertion(
+      { challenge: CHALLENGE, rpId: RP_ID },
+      { origin: ORIGIN, ...clientData },
+    ),
     expectedChallenge: CHALLENGE,
     expectedOrigin: ORIGIN,
     expectedRPID: RP_ID,
@@ -199,6 +205,35 @@ describe('createAssertionVerifier', () => {
     expect(await settle(verifier.verify(pss))).toEqual(library);
     expect(verifier.stats.fast).toBe(1);
   });
+
+  // The differential property test reaches these only by chance (several generated fields must line
+  // up at once); each is what WebAuthn §7.2 steps 13 and 14 refuse, so each is pinned here.
+  it.each([
+    ['another origin, expected as a string', {}, { expectedOrigin: 'https://evil.example' }],
+    ['a cross-origin top origin, none expected', { crossOrigin: true, topOrigin: 'https://top.example' }, {}],
+    [
+      'another top origin, one expected as a string',
+      { crossOrigin: true, topOrigin: 'https://evil.example' },
+      { expectedTopOrigin: 'https://top.example' },
+    ],
+    [
+      'another top origin, one expected in a list',
+      { crossOrigin: true, topOrigin: 'https://evil.example' },
+      { expectedTopOrigin: ['https://top.example'] },
+    ],
+  ] as [string, { crossOrigin?: boolean; topOrigin?: string }, Partial<VerifyAuthenticationResponseOpts>][])(
+    'refuses %s, as the library does',
+    async (_what, clientData, expected) => {
+      const verifier = createAssertionVerifier();
+      const credential = await credentialWith('ES256');
+      // The key is cached by a valid sign-in first, so the forged one meets the fast path's checks.
+      await verifier.verify(await credential.options());
+      const options = { ...(await credential.options(undefined, clientData)), ...expected };
+      const library = await settle(verifyAuthenticationResponse(options));
+      expect(library).toEqual({ error: expect.any(String) });
+      expect(await settle(verifier.verify(options))).toEqual(library);
+    },
+  );
 
   it('keeps at most maxCachedKeys keys, least recently used out first', async () => {
     const verifier = createAssertionVerifier({ maxCachedKeys: 2 });
