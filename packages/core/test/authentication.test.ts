@@ -696,6 +696,19 @@ describe('ceremony binding on sign-in', () => {
     expect((await h.stores.credentials.findById(up.credential.id))?.counter).toBe(1);
   });
 
+  it('a sign-in whose counter update loses the race to a lower counter is checked again on the fresh counter, and lands', async () => {
+    const h = makePassgate();
+    const authenticator = new SoftwareAuthenticator();
+    const up = await signUp(h, authenticator, 'alice');
+    const lower = await authenticationAttempt(h, authenticator, { ctx: { counter: 5 } });
+    const higher = await authenticationAttempt(h, authenticator, { ctx: { counter: 6 } });
+    const [first, second] = await Promise.allSettled([lower.finish(), higher.finish()]);
+    // Whichever order the updates land in, the higher counter stands on the fresh value.
+    expect(second).toMatchObject({ status: 'fulfilled', value: { credential: { id: up.credential.id } } });
+    if (first?.status === 'rejected') expect(first.reason).toMatchObject({ code: 'credential_cloned' });
+    expect((await h.stores.credentials.findById(up.credential.id))?.counter).toBe(6);
+  });
+
   it('of concurrent sign-ins with one counter value across two ceremonies, at most one succeeds', async () => {
     const h = makePassgate();
     const authenticator = new SoftwareAuthenticator();

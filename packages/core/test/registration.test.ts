@@ -285,6 +285,37 @@ describe('usernames and sign-up availability', () => {
 });
 
 describe('ceremony binding', () => {
+  it('a stored ceremony of another format version is no ceremony (ceremony_expired)', async () => {
+    const h = makePassgate();
+    const attempt = await registrationAttempt(h, new SoftwareAuthenticator());
+    const stored = await h.stores.challenges.consume(attempt.start.ceremonyId);
+    const future = JSON.stringify({ ...JSON.parse(stored as string), v: 2 });
+    const ceremonyId = randomBytes(32).toString('base64url');
+    await h.stores.challenges.put(ceremonyId, future, 60_000);
+    expect(await failure(attempt.finish({ ceremonyId }))).toMatchObject({ code: 'ceremony_expired' });
+    // The same state under version 1 verifies: only the version refused it.
+    const current = randomBytes(32).toString('base64url');
+    await h.stores.challenges.put(current, stored as string, 60_000);
+    await expect(attempt.finish({ ceremonyId: current })).resolves.toMatchObject({ signedUp: true });
+  });
+
+  it('a ceremony id that randomId could not have made never reaches the store', async () => {
+    const h = makePassgate();
+    const consumed: string[] = [];
+    const consume = h.stores.challenges.consume.bind(h.stores.challenges);
+    h.stores.challenges.consume = (id) => {
+      consumed.push(id);
+      return consume(id);
+    };
+    const attempt = await registrationAttempt(h, new SoftwareAuthenticator());
+    for (const ceremonyId of [`${attempt.start.ceremonyId}A`, attempt.start.ceremonyId.slice(1), 'a*b', '']) {
+      expect(await failure(attempt.finish({ ceremonyId }))).toMatchObject({ code: 'ceremony_expired' });
+    }
+    expect(consumed).toEqual([]);
+    await expect(attempt.finish()).resolves.toMatchObject({ signedUp: true });
+    expect(consumed).toEqual([attempt.start.ceremonyId]);
+  });
+
   it('consumes a ceremony once: a second finish gets ceremony_expired', async () => {
     const h = makePassgate();
     const attempt = await registrationAttempt(h, new SoftwareAuthenticator());
