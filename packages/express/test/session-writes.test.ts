@@ -74,6 +74,50 @@ describe('session writes per sign-in (express-session mode)', () => {
   });
 });
 
+describe('a session whose passkey is deleted (express-session mode)', () => {
+  const store = new CountingStore();
+  let server: Awaited<ReturnType<typeof listen>>;
+  beforeAll(async () => {
+    const app = express();
+    app.use(session({ secret: SESSION_SECRET, resave: false, saveUninitialized: false, store }));
+    app.use(createPasskeyRouter({ passgate: makePassgate() }));
+    server = await listen(app);
+  });
+  afterAll(() => server.close());
+
+  const sessionId = (client: ContractClient) =>
+    decodeURIComponent(client.cookie('connect.sid') ?? '')
+      .slice(2)
+      .split('.')[0] as string;
+
+  it('is removed from the store at its next request, not only refused (regenerated)', async () => {
+    // A phone signed in with the first passkey; a laptop adds a second one and deletes the first.
+    const phone = new ContractClient(server.url);
+    const { authenticator: phoneKey } = await signUp(phone);
+    const laptop = new ContractClient(server.url);
+    const laptopKey = new SoftwareAuthenticator();
+    const options = await phone.post('/register/options', {});
+    expect(options.status, options.text).toBe(200);
+    const added = await phone.post(
+      '/register/verify',
+      await laptopKey.createCredential(options.body, { origin: phone.origin }),
+    );
+    expect(added.status, added.text).toBe(200);
+    expect((await signIn(laptop, laptopKey)).status).toBe(200);
+    expect((await signIn(phone, phoneKey)).status).toBe(200);
+    const phoneSession = sessionId(phone);
+    expect(store.ids()).toContain(phoneSession);
+    const deleted = await laptop.delete(`/credentials/${phoneKey.credentials[0]?.id}`);
+    expect(deleted.status, deleted.text).toBe(200);
+
+    expect((await phone.get('/session')).status).toBe(401);
+    // Gone from the store, with whatever else the application kept in it: the cookie names nothing.
+    expect(store.ids()).not.toContain(phoneSession);
+    // The laptop's session, made with the passkey still there, is left as it is.
+    expect((await laptop.get('/session')).status).toBe(200);
+  });
+});
+
 describe('express-session left off POST /login/options (endpointSessions)', () => {
   const store = new CountingStore();
   let server: Awaited<ReturnType<typeof listen>>;
