@@ -7,6 +7,7 @@ import {
   type StoredCredential,
   tooManyCredentials,
 } from '@passgate/core';
+import { rerunUnlessOutage, TickBatcher } from './batch.js';
 import { type Db, type PostgresClient, type Statement, statement } from './pool.js';
 import { CREDENTIAL_COLUMNS, type CredentialRow, credentialFromRow } from './rows.js';
 import { decodeId, decodeIdForWrite, type SqlNames, toBytea } from './sql.js';
@@ -49,13 +50,17 @@ export class PostgresCredentialRepository implements CredentialRepository {
     byId: Statement;
     byUserHandle: Statement;
     updateAfterSignIn: Statement;
+    updateManyAfterSignIn: Statement;
     rename: Statement;
     deleteOwned: Statement;
   };
+  private readonly signInUpdates: TickBatcher<UpdateCall, StoredCredential | null> | null;
 
   constructor(
     private readonly db: Db,
     private readonly n: SqlNames,
+    /** Most counter updates per statement (see `batchStatements`); 0: one statement per update. */
+    maxBatch = 0,
   ) {
     this.sql = {
       insert: statement(insertCredentialSql(n)),
@@ -69,6 +74,18 @@ export class PostgresCredentialRepository implements CredentialRepository {
         WHERE id = $1 AND counter = $2
         RETURNING ${CREDENTIAL_COLUMNS}`,
       ),
+      // The same for several distinct credentials, each with its own expected counter. The rows
+      // come in id order, so concurrent batches lock shared rows in one order.
+      updateManyAfterSignIn: statement(
+        `UPDATE ${n.credentials} AS c
+          SET counter = r.counter, backed_up = r.backed_up, last_used_at = r.last_used_at
+         FROM unnest($1::bytea[], $2::bigint[], $3::bigint[], $4::boolean[], $5::timestamptz[])
+              AS r(id, expected, counter, backed_up, last_used_at)
+        WHERE c.id = r.id AND c.counter = r.expected
+        RETURNING ${CREDENTIAL_COLUMNS.split(', ')
+          .map((column) => `c.${column}`)
+          .join(', ')}`,
+      ),
       rename: statement(
         `UPDATE ${n.credentials} SET nickname = $3
         WHERE id = $1 AND user_handle = $2
@@ -76,6 +93,18 @@ export class PostgresCredentialRepository implements CredentialRepository {
       ),
       deleteOwned: statement(`DELETE FROM ${n.credentials} WHERE id = $1 AND user_handle = $2`),
     };
+    this.signInUpdates =
+      maxBatch > 1
+        ? new TickBatcher<UpdateCall, StoredCredential | null>(
+            {
+              keyOf: (call) => call.key.toString('hex'),
+              one: (call) => this.updateOne(call),
+              many: (calls) => this.updateMany(calls),
+              rerunAlone: rerunUnlessOutage,
+            },
+            maxBatch,
+          )
+        : null;
   }
 
   async create(credential: StoredCredential, options: CreateCredentialOptions = {}): Promise<void> {
@@ -123,6 +152,11 @@ export class PostgresCredentialRepository implements CredentialRepository {
   async updateAfterSignIn(update: CredentialSignInUpdate): Promise<StoredCredential | null> {
     const key = decodeId(update.id);
     if (key === null) return null;
+    const call = { key, update };
+    return this.signInUpdates ? this.signInUpdates.run(call) : this.updateOne(call);
+  }
+
+  private async updateOne({ key, update }: UpdateCall): Promise<StoredCredential | null> {
     const res = await this.db.query<CredentialRow>(this.sql.updateAfterSignIn, [
       key,
       update.expectedCounter,
@@ -132,6 +166,22 @@ export class PostgresCredentialRepository implements CredentialRepository {
     ]);
     const row = res.rows[0];
     return row ? credentialFromRow(row) : null;
+  }
+
+  private async updateMany(calls: readonly UpdateCall[]): Promise<(StoredCredential | null)[]> {
+    const sorted = [...calls].sort((a, b) => Buffer.compare(a.key, b.key));
+    const res = await this.db.query<CredentialRow>(this.sql.updateManyAfterSignIn, [
+      sorted.map((call) => call.key),
+      sorted.map((call) => call.update.expectedCounter),
+      sorted.map((call) => call.update.counter),
+      sorted.map((call) => call.update.backedUp),
+      sorted.map((call) => call.update.lastUsedAt),
+    ]);
+    const updated = new Map(res.rows.map((row) => [row.id.toString('hex'), row]));
+    return calls.map((call) => {
+      const row = updated.get(call.key.toString('hex'));
+      return row ? credentialFromRow(row) : null;
+    });
   }
 
   async rename(userHandle: string, id: string, nickname: string | null): Promise<StoredCredential | null> {
@@ -169,4 +219,10 @@ export class PostgresCredentialRepository implements CredentialRepository {
       return 'deleted';
     });
   }
+}
+
+interface UpdateCall {
+  /** The credential id's bytes. */
+  key: Buffer;
+  update: CredentialSignInUpdate;
 }

@@ -7,6 +7,7 @@ import type {
   SignInStore,
   UsernameReads,
 } from '@passgate/core';
+import { rerunUnlessOutage, TickBatcher } from './batch.js';
 import { consumeChallengeSql } from './challenge-store.js';
 import { byCreatedThenId } from './credential-repository.js';
 import { type Db, type Statement, statement } from './pool.js';
@@ -30,7 +31,8 @@ interface SignInRow extends CredentialRow {
  * credential matches, so the ceremony is consumed either way.
  */
 export class PostgresSignInStore implements SignInStore {
-  private readonly sql: { consume: Statement; byUsername: Statement };
+  private readonly sql: { consume: Statement; consumeMany: Statement; byUsername: Statement };
+  private readonly consumes: TickBatcher<ConsumeCall, SignInReads> | null;
 
   constructor(
     private readonly db: Db,
@@ -40,6 +42,8 @@ export class PostgresSignInStore implements SignInStore {
       credentials: CredentialRepository;
       accounts: AccountRepository;
     },
+    /** Most verifies per statement (see `batchStatements`); 0: one statement per verify. */
+    maxBatch = 0,
   ) {
     this.sql = {
       consume: statement(
@@ -52,6 +56,23 @@ export class PostgresSignInStore implements SignInStore {
          FROM (SELECT 1) AS one
          LEFT JOIN ${n.credentials} c ON c.id = $2
          LEFT JOIN ${n.accounts} a ON a.user_handle = c.user_handle`,
+      ),
+      // The same for several distinct ceremonies: one row per call, in call order (`ord`). Each
+      // ceremony row is deleted (and returned) at most once, so single use holds within the batch.
+      consumeMany: statement(
+        `WITH r AS (SELECT * FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS r(ceremony_id, key, ord)),
+            consumed AS (DELETE FROM ${n.challenges} WHERE id = ANY($1::text[]) AND expires_at > now()
+                         RETURNING id, value)
+       SELECT consumed.value AS ceremony,
+              c.id, c.user_handle, c.public_key, c.algorithm, c.counter, c.transports, c.backup_eligible,
+              c.backed_up, c.aaguid, c.attestation_format, c.nickname, c.created_at, c.last_used_at,
+              a.user_id AS a_user_id, a.user_handle AS a_user_handle, a.username AS a_username,
+              a.display_name AS a_display_name, a.created_at AS a_created_at
+         FROM r
+         LEFT JOIN consumed ON consumed.id = r.ceremony_id
+         LEFT JOIN ${n.credentials} c ON c.id = r.key
+         LEFT JOIN ${n.accounts} a ON a.user_handle = c.user_handle
+        ORDER BY r.ord`,
       ),
       // The account (if any) joined to its credentials, or to the stand-in handle's (none) when the
       // username is unknown: the same index probes either way.
@@ -67,17 +88,39 @@ export class PostgresSignInStore implements SignInStore {
          LEFT JOIN ${n.credentials} c ON c.user_handle = COALESCE(a.user_handle, $2)`,
       ),
     };
+    this.consumes =
+      maxBatch > 1
+        ? new TickBatcher<ConsumeCall, SignInReads>(
+            {
+              keyOf: (call) => call.ceremonyId,
+              one: (call) => this.consumeOne(call),
+              many: (calls) => this.consumeMany(calls),
+              rerunAlone: rerunUnlessOutage,
+            },
+            maxBatch,
+          )
+        : null;
   }
 
   async consumeForSignIn(ceremonyId: string, credentialId: string): Promise<SignInReads> {
     // A non-canonical id names no credential (as `findById`); the ceremony is consumed all the same.
-    const key = decodeId(credentialId);
+    const call = { ceremonyId, key: decodeId(credentialId) };
+    return this.consumes ? this.consumes.run(call) : this.consumeOne(call);
+  }
+
+  private async consumeOne({ ceremonyId, key }: ConsumeCall): Promise<SignInReads> {
     const res = await this.db.query<SignInRow>(this.sql.consume, [ceremonyId, key]);
     const row = res.rows[0];
     if (row === undefined) throw new Error('the sign-in statement returned no row');
-    const credential = row.id === null ? null : credentialFromRow(row);
-    const account = credential === null ? null : accountOf(row);
-    return { ceremony: row.ceremony, credential, account };
+    return signInReadsOf(row);
+  }
+
+  private async consumeMany(calls: readonly ConsumeCall[]): Promise<SignInReads[]> {
+    const res = await this.db.query<SignInRow>(this.sql.consumeMany, [
+      calls.map((call) => call.ceremonyId),
+      calls.map((call) => call.key),
+    ]);
+    return res.rows.map(signInReadsOf);
   }
 
   async findForSignIn(username: string, standInHandle: string): Promise<UsernameReads> {
@@ -88,6 +131,18 @@ export class PostgresSignInStore implements SignInStore {
     const credentials = res.rows.filter((row) => row.id !== null).map(credentialFromRow);
     return { account, credentials: credentials.sort(byCreatedThenId) };
   }
+}
+
+interface ConsumeCall {
+  ceremonyId: string;
+  /** The credential id's bytes; `null` for a non-canonical id, which names no credential. */
+  key: Buffer | null;
+}
+
+function signInReadsOf(row: SignInRow): SignInReads {
+  const credential = row.id === null ? null : credentialFromRow(row);
+  const account = credential === null ? null : accountOf(row);
+  return { ceremony: row.ceremony, credential, account };
 }
 
 /** The account's columns of a joined row (`a_` names), or `null` when the join found none. */

@@ -25,6 +25,14 @@ export interface PostgresStoresOptions extends PostgresLocationOptions {
    * Default `true`.
    */
   preparedStatements?: boolean;
+  /**
+   * Most calls of one kind per statement. The sign-in calls made during one turn of the event loop
+   * go to PostgreSQL together: `login/options`' ceremony inserts, `login/verify`'s consume-and-read
+   * and its counter updates, each kind as one statement over arrays. A lone call runs the same
+   * statement as without batching; calls for the same ceremony or credential never share one.
+   * `0` or `1`: one statement per call. Default 32.
+   */
+  batchStatements?: number;
 }
 
 export interface ChallengeSweeperOptions {
@@ -65,8 +73,12 @@ export function createPostgresStores(options: PostgresStoresOptions): PostgresSt
     [n.c.accountsPkey, () => new IdentifierCollisionError('An account with this user id already exists')],
   ]);
   const db = new Db(options.pool, constraintErrors, options.preparedStatements ?? true);
-  const challenges = new PostgresChallengeStore(db, n);
-  const credentials = new PostgresCredentialRepository(db, n);
+  const batch = options.batchStatements ?? 32;
+  if (!Number.isSafeInteger(batch) || batch < 0) {
+    throw new RangeError('passgate: batchStatements must be a non-negative integer');
+  }
+  const challenges = new PostgresChallengeStore(db, n, batch);
+  const credentials = new PostgresCredentialRepository(db, n, batch);
   const accounts = new PostgresAccountRepository(db, n);
 
   const deleteExpiredChallenges = () => challenges.deleteExpired();
@@ -95,6 +107,6 @@ export function createPostgresStores(options: PostgresStoresOptions): PostgresSt
     return () => clearInterval(timer);
   }
 
-  const signIn = new PostgresSignInStore(db, n, { challenges, credentials, accounts });
+  const signIn = new PostgresSignInStore(db, n, { challenges, credentials, accounts }, batch);
   return { challenges, credentials, accounts, signIn, deleteExpiredChallenges, startChallengeSweeper };
 }
