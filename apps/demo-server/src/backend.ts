@@ -119,6 +119,10 @@ export async function createDemoBackend(
         // A deadline for every command, the rate limiters' included (rate-limiter-flexible has none
         // of its own): a paused or partitioned Redis answers 503 in a second instead of hanging.
         commandTimeout: 1000,
+        // The commands of one event-loop turn go out as one pipeline: a sign-in storm's requests
+        // then share socket writes and Redis reads. Measured on the bench (5 A/B pairs): about 40%
+        // less Redis CPU and server system time per sign-in, and sign-ins/s up in every pair.
+        enableAutoPipelining: true,
       });
       client.on('error', (error: Error) => logger.warn('redis connection error', { message: error.message }));
       try {

@@ -116,6 +116,24 @@ describe('RedisChallengeStore', () => {
     expect(await client.script('EXISTS', CONSUME.sha)).toEqual([1]);
   });
 
+  it('reloads scripts after SCRIPT FLUSH when ioredis auto-pipelines the calls', async () => {
+    // The scripts' EVALSHA calls of one turn travel in one pipeline; each NOSCRIPT answer must
+    // still fall back to its own EVAL.
+    const pipelined = connect({ enableAutoPipelining: true });
+    try {
+      const { challenges } = createRedisStores({ client: pipelined, prefix, consumeStrategy: 'lua' });
+      const ids = ['auto-1', 'auto-2', 'auto-3'];
+      await Promise.all(ids.map((id) => challenges.put(id, `value ${id}`, 5000)));
+      await client.script('FLUSH');
+      expect(await Promise.all(ids.map((id) => challenges.consume(id)))).toEqual(
+        ids.map((id) => `value ${id}`),
+      );
+      expect(await client.script('EXISTS', CONSUME.sha)).toEqual([1]);
+    } finally {
+      pipelined.disconnect();
+    }
+  });
+
   it('keys no ceremony outside {prefix}ch:', async () => {
     // A prefix of its own, holding pending ceremonies next to an account and its credential, so the
     // scan runs over real keys of both families whatever earlier tests consumed or let expire.

@@ -1,24 +1,35 @@
 import { describeStorageAdapter, type StorageAdapterSuiteOptions } from '@passgate/testing/conformance';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { createRedisRateLimiters, createRedisStores } from '../src/index.js';
 import { connect, deleteKeys, NO_RESEND, randomPrefix } from './helpers.js';
 
 const prefix = randomPrefix('conformance');
 
-/** A closed port with ioredis's offline queue: the adapter's command timeout must answer, within the suite's 2 s. */
-const unreachable: StorageAdapterSuiteOptions['unreachable'] = () => {
-  const client = new Redis({ host: '127.0.0.1', port: 1, enableOfflineQueue: true, ...NO_RESEND });
-  client.on('error', () => {});
-  return {
-    stores: createRedisStores({
-      client,
-      prefix,
-      commandTimeoutMs: 300,
-      rateLimiters: limiters(client, prefix),
-    }),
-    close: () => client.disconnect(),
+/**
+ * A closed port with ioredis's offline queue: the adapter's command timeout must answer, within the
+ * suite's 2 s. `options`: more client settings.
+ */
+const unreachableWith =
+  (options: RedisOptions = {}): StorageAdapterSuiteOptions['unreachable'] =>
+  () => {
+    const client = new Redis({
+      host: '127.0.0.1',
+      port: 1,
+      enableOfflineQueue: true,
+      ...NO_RESEND,
+      ...options,
+    });
+    client.on('error', () => {});
+    return {
+      stores: createRedisStores({
+        client,
+        prefix,
+        commandTimeoutMs: 300,
+        rateLimiters: limiters(client, prefix),
+      }),
+      close: () => client.disconnect(),
+    };
   };
-};
 
 /** The per-IP bucket the stores count in their scripts (`counting`): 5 points, so its tests are quick. */
 const limiters = (client: Redis, keyPrefix: string) =>
@@ -39,7 +50,7 @@ describeStorageAdapter(
       },
     };
   },
-  { unreachable, counting: true, renaming: true },
+  { unreachable: unreachableWith(), counting: true, renaming: true },
 );
 
 describeStorageAdapter(
@@ -56,4 +67,31 @@ describeStorageAdapter(
     };
   },
   { renaming: true },
+);
+
+// ioredis's `enableAutoPipelining` (the demos turn it on): the commands of one event-loop turn go
+// out as one pipeline. Every rule of the suite must hold through it, the outage included.
+describeStorageAdapter(
+  'redis (ioredis auto-pipelining)',
+  async () => {
+    const client = connect({ enableAutoPipelining: true });
+    const pipelinedPrefix = `${prefix}auto:`;
+    await client.ping();
+    return {
+      stores: createRedisStores({
+        client,
+        prefix: pipelinedPrefix,
+        rateLimiters: limiters(client, pipelinedPrefix),
+      }),
+      teardown: async () => {
+        await deleteKeys(client, pipelinedPrefix);
+        client.disconnect();
+      },
+    };
+  },
+  {
+    unreachable: unreachableWith({ enableAutoPipelining: true }),
+    counting: true,
+    renaming: true,
+  },
 );
