@@ -21,6 +21,19 @@ export function rerunUnlessOutage(error: unknown): boolean {
   return code === '40P01' || code === '40001';
 }
 
+/**
+ * A text parameter as PostgreSQL receives it, for a batch key: node-postgres sends strings as UTF-8,
+ * which turns every lone surrogate into U+FFFD, so JavaScript strings that differ only there name
+ * one row. Keyed by the raw string, such calls would share a statement, and a consume in it would
+ * hand one row's value to each of them.
+ */
+export function textKey(value: string): string {
+  return SURROGATE_RE.test(value) ? Buffer.from(value, 'utf8').toString('utf8') : value;
+}
+
+/** Any surrogate code unit (paired ones too, which the UTF-8 round trip keeps): the slow path. */
+const SURROGATE_RE = /[\uD800-\uDFFF]/;
+
 /** One waiting call. */
 interface Waiting<I, R> {
   input: I;

@@ -1,5 +1,5 @@
 import type { ChallengeStore } from '@passgate/core';
-import { rerunUnlessOutage, TickBatcher } from './batch.js';
+import { rerunUnlessOutage, TickBatcher, textKey } from './batch.js';
 import { type Db, type Statement, statement } from './pool.js';
 import type { SqlNames } from './sql.js';
 
@@ -45,7 +45,7 @@ export class PostgresChallengeStore implements ChallengeStore {
       maxBatch > 1
         ? new TickBatcher<PutCall, boolean>(
             {
-              keyOf: (call) => call.id,
+              keyOf: (call) => textKey(call.id),
               one: (call) => this.putOne(call),
               many: (calls) => this.putMany(calls),
               rerunAlone: rerunUnlessOutage,
@@ -74,7 +74,7 @@ export class PostgresChallengeStore implements ChallengeStore {
       calls.map((call) => call.ttlMs),
     ]);
     const stored = new Set(res.rows.map((row) => row.id));
-    return calls.map((call) => stored.has(call.id));
+    return calls.map((call) => stored.has(textKey(call.id)));
   }
 
   async consume(id: string): Promise<string | null> {
