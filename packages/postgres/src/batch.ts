@@ -11,14 +11,25 @@
 import { isPassgateError } from '@passgate/core';
 
 /**
- * The PostgreSQL stores' `rerunAlone`: anything but an outage. A statement the database refused
- * (a value, a constraint) or that lost a deadlock or serialization conflict to another transaction
- * is rerun call by call; an unreachable or timed-out database fails every call at once.
+ * The PostgreSQL stores' `rerunAlone`: what the database refused. A statement it refused (a value,
+ * a constraint) or ended for losing a deadlock or serialization conflict to another transaction
+ * did nothing (a statement is atomic), so it is rerun call by call. Anything else fails every call
+ * at once: an outage (a rerun would only wait again), and an error raised in the client, which may
+ * come after the statement committed (a rerun would then find its ceremonies consumed).
  */
-export function rerunUnlessOutage(error: unknown): boolean {
-  if (!isPassgateError(error) || error.code !== 'store_unavailable') return true;
-  const code = (error.cause as { code?: unknown } | undefined)?.code;
-  return code === '40P01' || code === '40001';
+export function rerunRefused(error: unknown): boolean {
+  if (isPassgateError(error)) {
+    if (error.code !== 'store_unavailable' || !isServerError(error.cause)) return false;
+    return error.cause.code === '40P01' || error.cause.code === '40001';
+  }
+  return isServerError(error);
+}
+
+/** An error PostgreSQL sent (node-postgres's `DatabaseError`: a severity and a SQLSTATE). */
+function isServerError(error: unknown): error is { code: string; severity: string } {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, severity } = error as { code?: unknown; severity?: unknown };
+  return typeof severity === 'string' && typeof code === 'string' && code.length === 5;
 }
 
 /**
@@ -120,24 +131,27 @@ export class TickBatcher<I, R> {
     } catch (error) {
       results = Promise.reject(error);
     }
-    results.then(
-      (values) => {
-        if (values.length !== batch.length) {
-          const error = new Error(
-            `passgate: a batched statement answered ${values.length} of ${batch.length} calls`,
-          );
-          for (const call of batch) call.reject(error);
-          return;
-        }
-        for (let i = 0; i < batch.length; i++) (batch[i] as Waiting<I, R>).resolve(values[i] as R);
-      },
-      (error: unknown) => {
-        if (batch.length > 1 && this.runner.rerunAlone?.(error)) {
-          for (const call of batch) this.send([call]);
-          return;
-        }
+    results
+      .then(
+        (values) => {
+          if (!Array.isArray(values) || values.length !== batch.length) {
+            throw new Error(
+              `passgate: a batched statement answered ${Array.isArray(values) ? values.length : 'no list'} for ${batch.length} calls`,
+            );
+          }
+          for (let i = 0; i < batch.length; i++) (batch[i] as Waiting<I, R>).resolve(values[i] as R);
+        },
+        (error: unknown) => {
+          if (batch.length > 1 && this.runner.rerunAlone?.(error)) {
+            for (const call of batch) this.send([call]);
+            return;
+          }
+          throw error;
+        },
+      )
+      // Every call settles, whatever went wrong above (a rejection is never left unhandled).
+      .catch((error: unknown) => {
         for (const call of batch) call.reject(error);
-      },
-    );
+      });
   }
 }

@@ -1,5 +1,5 @@
 import type { ChallengeStore } from '@passgate/core';
-import { rerunUnlessOutage, TickBatcher, textKey } from './batch.js';
+import { rerunRefused, TickBatcher, textKey } from './batch.js';
 import { type Db, type Statement, statement } from './pool.js';
 import type { SqlNames } from './sql.js';
 
@@ -48,7 +48,7 @@ export class PostgresChallengeStore implements ChallengeStore {
               keyOf: (call) => textKey(call.id),
               one: (call) => this.putOne(call),
               many: (calls) => this.putMany(calls),
-              rerunAlone: rerunUnlessOutage,
+              rerunAlone: rerunRefused,
             },
             maxBatch,
           )

@@ -7,7 +7,7 @@ import {
   type StoredCredential,
   tooManyCredentials,
 } from '@passgate/core';
-import { rerunUnlessOutage, TickBatcher } from './batch.js';
+import { rerunRefused, TickBatcher } from './batch.js';
 import { type Db, type PostgresClient, type Statement, statement } from './pool.js';
 import { CREDENTIAL_COLUMNS, type CredentialRow, credentialFromRow } from './rows.js';
 import { decodeId, decodeIdForWrite, type SqlNames, toBytea } from './sql.js';
@@ -74,14 +74,19 @@ export class PostgresCredentialRepository implements CredentialRepository {
         WHERE id = $1 AND counter = $2
         RETURNING ${CREDENTIAL_COLUMNS}`,
       ),
-      // The same for several distinct credentials, each with its own expected counter. The rows
-      // come in id order, so concurrent batches lock shared rows in one order.
+      // The same for several distinct credentials, each with its own expected counter. The rows are
+      // locked first, in id order (`locked`), as a guarded delete locks an account's rows: the
+      // update's own join would lock them in plan order (physical order under a hash join), which
+      // deadlocks with a delete holding a lower id and waiting for a higher one.
       updateManyAfterSignIn: statement(
-        `UPDATE ${n.credentials} AS c
+        `WITH locked AS (
+           SELECT id FROM ${n.credentials} WHERE id = ANY($1::bytea[]) ORDER BY id FOR NO KEY UPDATE
+         )
+         UPDATE ${n.credentials} AS c
           SET counter = r.counter, backed_up = r.backed_up, last_used_at = r.last_used_at
          FROM unnest($1::bytea[], $2::bigint[], $3::bigint[], $4::boolean[], $5::timestamptz[])
               AS r(id, expected, counter, backed_up, last_used_at)
-        WHERE c.id = r.id AND c.counter = r.expected
+        WHERE c.id = r.id AND c.counter = r.expected AND c.id IN (SELECT id FROM locked)
         RETURNING ${CREDENTIAL_COLUMNS.split(', ')
           .map((column) => `c.${column}`)
           .join(', ')}`,
@@ -100,7 +105,7 @@ export class PostgresCredentialRepository implements CredentialRepository {
               keyOf: (call) => call.key.toString('hex'),
               one: (call) => this.updateOne(call),
               many: (calls) => this.updateMany(calls),
-              rerunAlone: rerunUnlessOutage,
+              rerunAlone: rerunRefused,
             },
             maxBatch,
           )

@@ -7,7 +7,7 @@ import type {
   SignInStore,
   UsernameReads,
 } from '@passgate/core';
-import { rerunUnlessOutage, TickBatcher, textKey } from './batch.js';
+import { rerunRefused, TickBatcher, textKey } from './batch.js';
 import { consumeChallengeSql } from './challenge-store.js';
 import { byCreatedThenId } from './credential-repository.js';
 import { type Db, type Statement, statement } from './pool.js';
@@ -95,7 +95,7 @@ export class PostgresSignInStore implements SignInStore {
               keyOf: (call) => textKey(call.ceremonyId),
               one: (call) => this.consumeOne(call),
               many: (calls) => this.consumeMany(calls),
-              rerunAlone: rerunUnlessOutage,
+              rerunAlone: rerunRefused,
             },
             maxBatch,
           )

@@ -1,6 +1,6 @@
 import { storeUnavailable } from '@passgate/core';
 import { describe, expect, it } from 'vitest';
-import { type BatchRunner, rerunUnlessOutage, TickBatcher } from '../src/batch.js';
+import { type BatchRunner, rerunRefused, TickBatcher } from '../src/batch.js';
 
 /** The batcher's own rules, with a runner that records what it was asked (no database needed). */
 function recordingRunner(overrides: Partial<BatchRunner<string, string>> = {}) {
@@ -101,7 +101,7 @@ describe('TickBatcher', () => {
     const batcher = new TickBatcher(runner, 4);
     const results = await Promise.allSettled([batcher.run('a'), batcher.run('b')]);
     expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
-    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/answered 1 of 2/);
+    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/answered 1 for 2 calls/);
   });
 
   it('reruns a failed statement call by call when rerunAlone says so', async () => {
@@ -126,18 +126,50 @@ describe('TickBatcher', () => {
   });
 });
 
-describe('rerunUnlessOutage', () => {
-  it('reruns what the database refused and lost conflicts, never an outage', () => {
-    expect(rerunUnlessOutage(Object.assign(new Error('bad value'), { code: '22021' }))).toBe(true);
-    expect(rerunUnlessOutage(storeUnavailable(Object.assign(new Error('deadlock'), { code: '40P01' })))).toBe(
-      true,
+describe('rerunRefused', () => {
+  /** An error as node-postgres makes one from PostgreSQL's answer: a severity and a SQLSTATE. */
+  const sent = (code: string) => Object.assign(new Error(`server said ${code}`), { code, severity: 'ERROR' });
+
+  it('reruns what the database refused and conflicts it ended, never an outage', () => {
+    expect(rerunRefused(sent('22021'))).toBe(true);
+    expect(rerunRefused(sent('23514'))).toBe(true);
+    expect(rerunRefused(storeUnavailable(sent('40P01')))).toBe(true);
+    expect(rerunRefused(storeUnavailable(sent('40001')))).toBe(true);
+    expect(rerunRefused(storeUnavailable(sent('57014')))).toBe(false);
+    expect(rerunRefused(storeUnavailable(Object.assign(new Error('down'), { code: 'ECONNREFUSED' })))).toBe(
+      false,
     );
-    expect(rerunUnlessOutage(storeUnavailable(Object.assign(new Error('conflict'), { code: '40001' })))).toBe(
-      true,
-    );
-    expect(
-      rerunUnlessOutage(storeUnavailable(Object.assign(new Error('down'), { code: 'ECONNREFUSED' }))),
-    ).toBe(false);
-    expect(rerunUnlessOutage(storeUnavailable(new Error('Connection terminated')))).toBe(false);
+    expect(rerunRefused(storeUnavailable(new Error('Connection terminated')))).toBe(false);
+  });
+
+  it('never reruns an error raised in the client, which may follow a committed statement', () => {
+    // A type parser that throws while reading the rows: the consume already happened.
+    expect(rerunRefused(new TypeError('cannot parse'))).toBe(false);
+    expect(rerunRefused(Object.assign(new Error('no severity'), { code: '22021' }))).toBe(false);
+  });
+});
+
+describe('TickBatcher settles every call', () => {
+  it('when rerunAlone itself throws', async () => {
+    const { runner } = recordingRunner({
+      async many() {
+        throw new Error('refused');
+      },
+      rerunAlone: () => {
+        throw new Error('rerunAlone broke');
+      },
+    });
+    const batcher = new TickBatcher(runner, 4);
+    const results = await Promise.allSettled([batcher.run('a'), batcher.run('b')]);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/rerunAlone broke/);
+  });
+
+  it('when a statement resolves something that is not a list', async () => {
+    const { runner } = recordingRunner({ many: async () => undefined as unknown as string[] });
+    const batcher = new TickBatcher(runner, 4);
+    const results = await Promise.allSettled([batcher.run('a'), batcher.run('b')]);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/answered no list for 2 calls/);
   });
 });

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import type { StoredCredential } from '@passgate/core';
 import { makeCredential, makeSignUp } from '@passgate/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPostgresStores, type PostgresStores } from '../src/index.js';
+import {
+  createPostgresStores,
+  type PostgresClient,
+  type PostgresPool,
+  type PostgresStores,
+} from '../src/index.js';
 import { migratedSchemaForFile, newPool } from './helpers.js';
 
 /**
@@ -213,6 +219,97 @@ describe('compare-and-set under batching', () => {
     // Runs concurrently with results[2]'s statement: it applies only if that one committed first.
     const stored = await stores.credentials.findById(id);
     expect(stored?.counter).toBe(results[3] === null ? 1 : 2);
+  });
+});
+
+describe('lock order under batching', () => {
+  /** Waits until `count` backends of this database wait for a lock (a deadlock needs both waiting). */
+  async function lockWaiters(count: number): Promise<void> {
+    for (let i = 0; i < 500; i++) {
+      const { rows } = await pool.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+      );
+      if ((rows[0]?.n ?? 0) >= count) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`fewer than ${count} backends ever waited for a lock`);
+  }
+
+  /** The stores on a pool that records every deadlock (40P01) any of their statements met. */
+  function watched(deadlocks: string[]): PostgresStores {
+    const record = (error: unknown, text: string) => {
+      if ((error as { code?: unknown })?.code === '40P01') deadlocks.push(text.slice(0, 60));
+      throw error;
+    };
+    const query = (target: { query: (...args: never[]) => Promise<unknown> }) =>
+      ((config: string | { text: string }, values?: unknown[]) =>
+        (target.query as (c: unknown, v?: unknown) => Promise<unknown>)(config, values).catch((error) =>
+          record(error, typeof config === 'string' ? config : config.text),
+        )) as PostgresPool['query'];
+    return createPostgresStores({
+      schema,
+      pool: {
+        query: query(pool),
+        async connect() {
+          const client = await pool.connect();
+          return {
+            query: query(client) as unknown as PostgresClient['query'],
+            release: (err) => client.release(err),
+            on: (event, listener) => client.on(event, listener),
+            removeListener: (event, listener) => client.removeListener(event, listener),
+          };
+        },
+      },
+    });
+  }
+
+  it('a batched counter update of two passkeys never deadlocks with a guarded delete of one', async () => {
+    const deadlocks: string[] = [];
+    const observed = watched(deadlocks);
+    // Two passkeys of one account, the higher id stored first: a hash join would meet (and lock)
+    // it first, while the delete locks the account's rows in id order.
+    const byId = [makeCredential(), makeCredential()].sort((a, b) =>
+      Buffer.compare(Buffer.from(a.id, 'base64url'), Buffer.from(b.id, 'base64url')),
+    );
+    const [low, high] = byId as [ReturnType<typeof makeCredential>, ReturnType<typeof makeCredential>];
+    const { account } = makeSignUp({ username: `lock-${randomBytes(6).toString('hex')}` });
+    await stores.accounts.create(account, { ...high, userHandle: account.userHandle });
+    await stores.credentials.create({ ...low, userHandle: account.userHandle });
+
+    // Holds the lower row, so the delete waits for it first and the batch queues behind.
+    const blocker = await pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query(`SELECT 1 FROM "${schema}".passgate_credentials WHERE id = $1 FOR UPDATE`, [
+        Buffer.from(low.id, 'base64url'),
+      ]);
+      const deleted = observed.credentials.delete(account.userHandle, low.id, { allowLast: false });
+      await lockWaiters(1);
+      const at = new Date();
+      const updated = Promise.all(
+        [low, high].map((credential) =>
+          observed.credentials.updateAfterSignIn({
+            id: credential.id,
+            expectedCounter: 0,
+            counter: 1,
+            backedUp: true,
+            lastUsedAt: at,
+          }),
+        ),
+      );
+      await lockWaiters(2);
+      await blocker.query('ROLLBACK');
+      const [deleteResult, updates] = await Promise.allSettled([deleted, updated]);
+      // Without the batch's own id-ordered lock, one side ends with 40P01 after deadlock_timeout:
+      // the delete as store_unavailable, or the batch, which is then rerun call by call.
+      expect(deadlocks).toEqual([]);
+      expect(deleteResult).toEqual({ status: 'fulfilled', value: 'deleted' });
+      const [lowUpdate, highUpdate] = (updates as PromiseFulfilledResult<(StoredCredential | null)[]>).value;
+      expect(lowUpdate).toBeNull(); // deleted before the batch could lock it
+      expect(highUpdate?.counter).toBe(1);
+    } finally {
+      blocker.release();
+    }
   });
 });
 
