@@ -216,6 +216,10 @@ describe('faults at HTTP level: the Express demo on PostgreSQL', () => {
     );
     try {
       const terminated = await loadAround(demo, async () => {
+        // Every backend, six times, 200 ms apart; and at least three times a backend caught running
+        // a statement, so that some request meets the outage (with the statements of a turn sent
+        // together, an instant with none running is common, and idle backends die unnoticed).
+        let busyHits = 0;
         for (let i = 0; i < 6; i++) {
           await admin.query(
             'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
@@ -223,6 +227,19 @@ describe('faults at HTTP level: the Express demo on PostgreSQL', () => {
           );
           await sleep(200);
         }
+        for (let tries = 0; busyHits < 3 && tries < 500; tries++) {
+          // MATERIALIZED: the filter runs first, so only the demo's busy backends are terminated.
+          const { rows } = await admin.query<{ n: number }>(
+            `WITH busy AS MATERIALIZED (
+               SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'
+             )
+             SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM busy`,
+            [applicationName],
+          );
+          busyHits += rows[0]?.n ?? 0;
+          await sleep(5);
+        }
+        expect(busyHits, 'backends caught running a statement').toBeGreaterThanOrEqual(3);
       });
       expectOnlySuccessOrPromptOutage('terminated', terminated);
       await expectDataWhole(stores, terminated);
