@@ -76,10 +76,11 @@ export interface BatchRunner<I, R> {
 
 /**
  * Collects calls until the current turn of the event loop ends (`setImmediate`), then sends them:
- * a lone call with `one`, more with `many`, at most `maxSize` per statement. A failed `many` is rerun
- * call by call when `rerunAlone` says so, and otherwise rejects every call in it with its error.
- * Calls with the same key are split across statements that run concurrently, as separate calls
- * would be: the database's row locks order them.
+ * a lone call with `one`, more with `many`, at most `maxSize` per statement (below 2: every call
+ * goes to `one` at once, unbatched). A failed `many` is rerun call by call when `rerunAlone` says
+ * so, and otherwise rejects every call in it with its error. Calls with the same key are split
+ * across statements that run concurrently, as separate calls would be: the database's row locks
+ * order them.
  */
 export class TickBatcher<I, R> {
   private waiting: Waiting<I, R>[] = [];
@@ -91,6 +92,8 @@ export class TickBatcher<I, R> {
   ) {}
 
   run(input: I): Promise<R> {
+    // Batching off (`maxSize` 0 or 1): each call is its own statement, sent at once.
+    if (this.maxSize < 2) return this.runner.one(input);
     return new Promise<R>((resolve, reject) => {
       this.waiting.push({ input, key: this.runner.keyOf(input), resolve, reject });
       if (!this.scheduled) {

@@ -11,7 +11,7 @@ export function consumeChallengeSql(n: SqlNames): string {
 /** Pending ceremonies. Expiry is decided by the database clock (`now()`), never the app's. */
 export class PostgresChallengeStore implements ChallengeStore {
   private readonly sql: { put: Statement; putMany: Statement; consume: Statement; deleteExpired: Statement };
-  private readonly puts: TickBatcher<PutCall, boolean> | null;
+  private readonly puts: TickBatcher<PutCall, boolean>;
 
   constructor(
     private readonly db: Db,
@@ -41,25 +41,22 @@ export class PostgresChallengeStore implements ChallengeStore {
       consume: statement(consumeChallengeSql(n)),
       deleteExpired: statement(`DELETE FROM ${n.challenges} WHERE expires_at <= now()`),
     };
-    this.puts =
-      maxBatch > 1
-        ? new TickBatcher<PutCall, boolean>(
-            {
-              keyOf: (call) => textKey(call.id),
-              one: (call) => this.putOne(call),
-              many: (calls) => this.putMany(calls),
-              rerunAlone: rerunRefused,
-            },
-            maxBatch,
-          )
-        : null;
+    this.puts = new TickBatcher<PutCall, boolean>(
+      {
+        keyOf: (call) => textKey(call.id),
+        one: (call) => this.putOne(call),
+        many: (calls) => this.putMany(calls),
+        rerunAlone: rerunRefused,
+      },
+      maxBatch,
+    );
   }
 
   async put(id: string, value: string, ttlMs: number): Promise<boolean> {
     if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0)
       throw new RangeError('passgate: ttlMs must be a positive integer');
     const call = { id, value, ttlMs };
-    return this.puts ? this.puts.run(call) : this.putOne(call);
+    return this.puts.run(call);
   }
 
   private async putOne({ id, value, ttlMs }: PutCall): Promise<boolean> {

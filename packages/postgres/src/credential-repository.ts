@@ -54,7 +54,7 @@ export class PostgresCredentialRepository implements CredentialRepository {
     rename: Statement;
     deleteOwned: Statement;
   };
-  private readonly signInUpdates: TickBatcher<UpdateCall, StoredCredential | null> | null;
+  private readonly signInUpdates: TickBatcher<UpdateCall, StoredCredential | null>;
 
   constructor(
     private readonly db: Db,
@@ -98,18 +98,15 @@ export class PostgresCredentialRepository implements CredentialRepository {
       ),
       deleteOwned: statement(`DELETE FROM ${n.credentials} WHERE id = $1 AND user_handle = $2`),
     };
-    this.signInUpdates =
-      maxBatch > 1
-        ? new TickBatcher<UpdateCall, StoredCredential | null>(
-            {
-              keyOf: (call) => call.key.toString('hex'),
-              one: (call) => this.updateOne(call),
-              many: (calls) => this.updateMany(calls),
-              rerunAlone: rerunRefused,
-            },
-            maxBatch,
-          )
-        : null;
+    this.signInUpdates = new TickBatcher<UpdateCall, StoredCredential | null>(
+      {
+        keyOf: (call) => call.key.toString('hex'),
+        one: (call) => this.updateOne(call),
+        many: (calls) => this.updateMany(calls),
+        rerunAlone: rerunRefused,
+      },
+      maxBatch,
+    );
   }
 
   async create(credential: StoredCredential, options: CreateCredentialOptions = {}): Promise<void> {
@@ -158,7 +155,7 @@ export class PostgresCredentialRepository implements CredentialRepository {
     const key = decodeId(update.id);
     if (key === null) return null;
     const call = { key, update };
-    return this.signInUpdates ? this.signInUpdates.run(call) : this.updateOne(call);
+    return this.signInUpdates.run(call);
   }
 
   private async updateOne({ key, update }: UpdateCall): Promise<StoredCredential | null> {

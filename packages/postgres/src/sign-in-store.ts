@@ -32,7 +32,7 @@ interface SignInRow extends CredentialRow {
  */
 export class PostgresSignInStore implements SignInStore {
   private readonly sql: { consume: Statement; consumeMany: Statement; byUsername: Statement };
-  private readonly consumes: TickBatcher<ConsumeCall, SignInReads> | null;
+  private readonly consumes: TickBatcher<ConsumeCall, SignInReads>;
 
   constructor(
     private readonly db: Db,
@@ -88,24 +88,21 @@ export class PostgresSignInStore implements SignInStore {
          LEFT JOIN ${n.credentials} c ON c.user_handle = COALESCE(a.user_handle, $2)`,
       ),
     };
-    this.consumes =
-      maxBatch > 1
-        ? new TickBatcher<ConsumeCall, SignInReads>(
-            {
-              keyOf: (call) => textKey(call.ceremonyId),
-              one: (call) => this.consumeOne(call),
-              many: (calls) => this.consumeMany(calls),
-              rerunAlone: rerunRefused,
-            },
-            maxBatch,
-          )
-        : null;
+    this.consumes = new TickBatcher<ConsumeCall, SignInReads>(
+      {
+        keyOf: (call) => textKey(call.ceremonyId),
+        one: (call) => this.consumeOne(call),
+        many: (calls) => this.consumeMany(calls),
+        rerunAlone: rerunRefused,
+      },
+      maxBatch,
+    );
   }
 
   async consumeForSignIn(ceremonyId: string, credentialId: string): Promise<SignInReads> {
     // A non-canonical id names no credential (as `findById`); the ceremony is consumed all the same.
     const call = { ceremonyId, key: decodeId(credentialId) };
-    return this.consumes ? this.consumes.run(call) : this.consumeOne(call);
+    return this.consumes.run(call);
   }
 
   private async consumeOne({ ceremonyId, key }: ConsumeCall): Promise<SignInReads> {

@@ -54,6 +54,20 @@ describe('TickBatcher', () => {
     ]);
   });
 
+  it('sends every call to one() at once when maxSize is below 2 (batching off)', async () => {
+    for (const size of [0, 1]) {
+      const { runner, calls } = recordingRunner();
+      const batcher = new TickBatcher(runner, size);
+      const results = Promise.all([batcher.run('a'), batcher.run('b')]);
+      // Sent in the same turn, not at its end.
+      expect(calls).toEqual([
+        { kind: 'one', inputs: ['a'] },
+        { kind: 'one', inputs: ['b'] },
+      ]);
+      expect(await results).toEqual(['one(a)', 'one(b)']);
+    }
+  });
+
   it('puts at most maxSize calls in one statement', async () => {
     const { runner, calls } = recordingRunner();
     const batcher = new TickBatcher(runner, 2);
