@@ -8,7 +8,7 @@ import {
   type PostgresPool,
   type PostgresStores,
 } from '../src/index.js';
-import { migratedSchemaForFile, newPool } from './helpers.js';
+import { migratedSchemaForFile, newPool, shuffled } from './helpers.js';
 
 /**
  * `batchStatements` under races, on the real server: single use and compare-and-set must hold
@@ -28,15 +28,6 @@ afterAll(async () => {
 });
 
 const ceremonyId = () => randomBytes(32).toString('base64url');
-
-function shuffled<T>(items: T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j] as T, out[i] as T];
-  }
-  return out;
-}
 
 async function signUp(into: PostgresStores = stores) {
   const made = makeSignUp({ username: `race-${randomBytes(6).toString('hex')}` });

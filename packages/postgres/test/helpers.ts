@@ -46,6 +46,16 @@ export function migratedSchemaForFile(
   return { pool, schema, stores };
 }
 
+/** A copy of `items` in random order (Fisher–Yates). */
+export function shuffled<T>(items: T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
 export function b64u(bytes = 16): string {
   return randomBytes(bytes).toString('base64url');
 }
