@@ -78,7 +78,7 @@ export function withPreparedQueries(pool: Pick<PostgresPool, 'query'>): Prepared
 }
 
 /**
- * Runs BEGIN, `fn`, COMMIT on `client`, with ROLLBACK on any error, listening for the client's `'error'`
+ * Runs BEGIN (at READ COMMITTED), `fn`, COMMIT on `client`, with ROLLBACK on any error, listening for the client's `'error'`
  * event meanwhile, and always releases it: destroyed (never handed back) when its connection failed.
  */
 export async function runTransaction<T>(
@@ -91,7 +91,12 @@ export async function runTransaction<T>(
   };
   client.on?.('error', onError);
   try {
-    await client.query('BEGIN');
+    // READ COMMITTED whatever the role's default_transaction_isolation: the transactions lock a row,
+    // then read (count a user's passkeys, look for a taken id) and need those reads to see what the
+    // previous lock holder committed. Under REPEATABLE READ the snapshot dates from the first
+    // statement, taken before the lock was granted, so concurrent adds each counted too few and went
+    // past maxPerAccount (isolation-levels.test.ts).
+    await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;

@@ -13,8 +13,8 @@ import { migratedSchemaForFile, newPool, shuffled } from './helpers.js';
  * a concurrent writer and goes on, these levels end the statement with 40001. Whatever the level:
  * a ceremony is handed out at most once (and never lost), a counter compare-and-set applies at most
  * once, a pending ceremony is never overwritten, every call settles, and a serialization failure
- * reaches the caller as `store_unavailable`, never as a raw pg error. (`credentials.create` with
- * `maxPerAccount` does not hold its cap under REPEATABLE READ: see repro-repeatable-read-cap.test.ts.)
+ * reaches the caller as `store_unavailable`, never as a raw pg error. (The stores' transactions run
+ * at READ COMMITTED whatever the role's level: isolation-cap.test.ts.)
  * PASSGATE_ISO_STATS=1 prints how many statements each level refused and how many calls it failed.
  */
 
