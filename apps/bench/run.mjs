@@ -19,14 +19,13 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { SoftwareAuthenticator } from '@passgate/testing';
 import { drawChart } from './chart.mjs';
+import { loopLateness } from './loop-delay.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-/** The period of both sides' event-loop delay timer (ms); server.mjs uses the same. */
-const LOOP_TIMER_MS = 10;
 const SECONDS = positive('BENCH_SECONDS', 4);
 const WARMUP_SECONDS = positive('BENCH_WARMUP_SECONDS', 1);
 // A fresh process runs its first seconds of load in V8's interpreter and baseline code and optimises
@@ -291,17 +290,7 @@ new PerformanceObserver((list) => {
     clientGc.maxMs = Math.max(clientGc.maxMs, entry.duration);
   }
 }).observe({ entryTypes: ['gc'] });
-const clientLoopDelay = monitorEventLoopDelay({ resolution: LOOP_TIMER_MS });
-clientLoopDelay.enable();
-
-/**
- * How late the loop-delay timer fired, in ms. Node's histogram records the whole interval between
- * two firings (an idle process reads about 10.1 ms at a 10 ms resolution), so the timer's own period
- * comes off.
- */
-function lateMs(nanoseconds) {
-  return Math.max(0, nanoseconds / 1e6 - LOOP_TIMER_MS);
-}
+const clientLoopDelay = loopLateness();
 
 function quantile(sorted, q) {
   if (sorted.length === 0) return Number.NaN;
@@ -321,10 +310,7 @@ async function measureRound(server, api, users) {
   const elapsed = (performance.now() - t0) / 1000;
   const clientCpu = process.cpuUsage(clientBefore);
   const storeServersAfter = storeServerTicks();
-  const clientLoopDelayMs = {
-    p99: lateMs(clientLoopDelay.percentile(99)),
-    max: lateMs(clientLoopDelay.max),
-  };
+  const clientLoopDelayMs = clientLoopDelay.read();
   const after = await server.ask('stats');
   const count = result.latencies.length;
   return {

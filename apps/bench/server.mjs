@@ -11,8 +11,9 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
-import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { createBaselineApp } from './baseline-server.mjs';
+import { loopLateness } from './loop-delay.mjs';
 
 const target = process.env.BENCH_TARGET ?? 'baseline';
 const store = process.env.BENCH_STORE ?? 'memory';
@@ -37,9 +38,7 @@ new PerformanceObserver((list) => {
     }
   }
 }).observe({ entryTypes: ['gc'] });
-const LOOP_TIMER_MS = 10;
-const loopDelay = monitorEventLoopDelay({ resolution: LOOP_TIMER_MS });
-loopDelay.enable();
+const loopDelay = loopLateness();
 
 // Count what the demo sends to its stores, on the very module instances the demo loads: the clients
 // are opened by @passgate/demo-server (pnpm may resolve another copy of ioredis or pg for
@@ -158,11 +157,7 @@ async function main() {
           rss: process.memoryUsage().rss,
           storeCalls: { ...storeCalls },
           gc: { ...gc },
-          // How late the 10 ms timer fired: Node's histogram holds the whole interval (run.mjs, lateMs).
-          loopDelayMs: {
-            p99: Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_TIMER_MS),
-            max: Math.max(0, loopDelay.max / 1e6 - LOOP_TIMER_MS),
-          },
+          loopDelayMs: loopDelay.read(),
         });
         loopDelay.reset();
         gc.maxMs = 0;
