@@ -2,13 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { StoredCredential } from '@passgate/core';
 import { makeCredential, makeSignUp } from '@passgate/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  createPostgresStores,
-  type PostgresClient,
-  type PostgresPool,
-  type PostgresStores,
-} from '../src/index.js';
-import { migratedSchemaForFile, newPool, shuffled } from './helpers.js';
+import { createPostgresStores, type PostgresStores } from '../src/index.js';
+import { migratedSchemaForFile, newPool, onRefusedStatements, shuffled } from './helpers.js';
 
 /**
  * `batchStatements` under races, on the real server: single use and compare-and-set must hold
@@ -226,37 +221,15 @@ describe('lock order under batching', () => {
     throw new Error(`fewer than ${count} backends ever waited for a lock`);
   }
 
-  /** The stores on a pool that records every deadlock (40P01) any of their statements met. */
-  function watched(deadlocks: string[]): PostgresStores {
-    const record = (error: unknown, text: string) => {
-      if ((error as { code?: unknown })?.code === '40P01') deadlocks.push(text.slice(0, 60));
-      throw error;
-    };
-    const query = (target: { query: (...args: never[]) => Promise<unknown> }) =>
-      ((config: string | { text: string }, values?: unknown[]) =>
-        (target.query as (c: unknown, v?: unknown) => Promise<unknown>)(config, values).catch((error) =>
-          record(error, typeof config === 'string' ? config : config.text),
-        )) as PostgresPool['query'];
-    return createPostgresStores({
-      schema,
-      pool: {
-        query: query(pool),
-        async connect() {
-          const client = await pool.connect();
-          return {
-            query: query(client) as unknown as PostgresClient['query'],
-            release: (err) => client.release(err),
-            on: (event, listener) => client.on(event, listener),
-            removeListener: (event, listener) => client.removeListener(event, listener),
-          };
-        },
-      },
-    });
-  }
-
   it('a batched counter update of two passkeys never deadlocks with a guarded delete of one', async () => {
+    /** The start of every statement of `observed` that lost a deadlock (40P01). */
     const deadlocks: string[] = [];
-    const observed = watched(deadlocks);
+    const observed = createPostgresStores({
+      schema,
+      pool: onRefusedStatements(pool, (code, text) => {
+        if (code === '40P01') deadlocks.push(text.slice(0, 60));
+      }),
+    });
     // Two passkeys of one account, the higher id stored first: a hash join would meet (and lock)
     // it first, while the delete locks the account's rows in id order.
     const byId = [makeCredential(), makeCredential()].sort((a, b) =>

@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { Account, StoredCredential } from '@passgate/core';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
-import { createPostgresStores, migrate, type PostgresStores } from '../src/index.js';
+import {
+  createPostgresStores,
+  migrate,
+  type PostgresClient,
+  type PostgresPool,
+  type PostgresStores,
+} from '../src/index.js';
 
 export const DATABASE_URL =
   process.env['PASSGATE_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -44,6 +50,40 @@ export function migratedSchemaForFile(
     await pool.end();
   });
   return { pool, schema, stores };
+}
+
+/**
+ * `pool` as the stores see it, passing `onRefused` the code (a SQLSTATE, or a Node code such as
+ * ECONNRESET) and text of every statement that failed, on `pool.query` and on `pool.connect()`'s
+ * clients alike; the error still reaches the store. The stores hide refusals (a refused batch is rerun
+ * call by call, a refused call becomes `store_unavailable`), so only here can a test see that
+ * PostgreSQL deadlocked or refused to serialize, or show that it never did.
+ */
+export function onRefusedStatements(
+  pool: pg.Pool,
+  onRefused: (code: string, text: string) => void,
+): PostgresPool {
+  type Send = (config: string | { text: string }, values?: unknown[]) => Promise<unknown>;
+  const watch =
+    (send: Send): Send =>
+    (config, values) =>
+      send(config, values).catch((error: unknown) => {
+        const code = (error as { code?: unknown } | null)?.code;
+        if (typeof code === 'string') onRefused(code, typeof config === 'string' ? config : config.text);
+        throw error;
+      });
+  return {
+    query: watch(pool.query.bind(pool) as Send) as PostgresPool['query'],
+    async connect() {
+      const client = await pool.connect();
+      return {
+        query: watch(client.query.bind(client) as Send) as PostgresClient['query'],
+        release: (err) => client.release(err),
+        on: (event, listener) => client.on(event, listener),
+        removeListener: (event, listener) => client.removeListener(event, listener),
+      };
+    },
+  };
 }
 
 /** A copy of `items` in random order (Fisher–Yates). */

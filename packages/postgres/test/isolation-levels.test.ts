@@ -3,8 +3,8 @@ import { isPassgateError } from '@passgate/core';
 import { makeSignUp } from '@passgate/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresStores, type PostgresPool, type PostgresStores } from '../src/index.js';
-import { migratedSchemaForFile, newPool, shuffled } from './helpers.js';
+import { createPostgresStores, type PostgresStores } from '../src/index.js';
+import { migratedSchemaForFile, newPool, onRefusedStatements, shuffled } from './helpers.js';
 
 /**
  * The stores on a role whose default isolation level is REPEATABLE READ or SERIALIZABLE
@@ -42,21 +42,6 @@ interface Seen {
   many: string[];
   /** The start of each statement that lost a deadlock. */
   deadlocked: string[];
-}
-
-/** `pool` as the stores see it, recording the SQLSTATE of every statement PostgreSQL refused. */
-function recording(pool: pg.Pool, seen: Seen): PostgresPool {
-  const query = (config: string | { text: string }, values?: unknown[]) =>
-    (pool.query as (c: unknown, v?: unknown[]) => Promise<unknown>)(config, values).catch(
-      (error: unknown) => {
-        const code = (error as { code?: unknown })?.code;
-        const text = typeof config === 'string' ? config : config.text;
-        if (typeof code === 'string') (text.includes('unnest') ? seen.many : seen.one).push(code);
-        if (code === '40P01') seen.deadlocked.push(text.replace(/\s+/g, ' ').slice(0, 80));
-        throw error;
-      },
-    );
-  return { query: query as PostgresPool['query'], connect: () => pool.connect() };
 }
 
 /** All of `calls` settled, or a failure naming how many are still pending after `PENDING_MS`. */
@@ -145,9 +130,14 @@ for (const level of LEVELS) {
     const [poolA, poolB] = [newPool({ max: 10, options }), newPool({ max: 10, options })];
     pools.push(poolA, poolB);
     const seen: Seen = { one: [], many: [], deadlocked: [] };
+    /** A batch statement takes its calls' parameters as arrays and unnests them. */
+    const record = (code: string, text: string) => {
+      (text.includes('unnest') ? seen.many : seen.one).push(code);
+      if (code === '40P01') seen.deadlocked.push(text.replace(/\s+/g, ' ').slice(0, 80));
+    };
     const storesOf = (batchStatements: number): [PostgresStores, PostgresStores] => [
-      createPostgresStores({ pool: recording(poolA, seen), schema, batchStatements }),
-      createPostgresStores({ pool: recording(poolB, seen), schema, batchStatements }),
+      createPostgresStores({ pool: onRefusedStatements(poolA, record), schema, batchStatements }),
+      createPostgresStores({ pool: onRefusedStatements(poolB, record), schema, batchStatements }),
     ];
     /** Ceremonies no call got, each still pending afterwards (counted for the report). */
     let unclaimed = 0;
