@@ -128,6 +128,28 @@ function startServer(name, place) {
 }
 
 /**
+ * Every server but the one measured is stopped (SIGSTOP) and continued (SIGCONT) for its own round.
+ * All servers share one core, and an idle one is not idle: its timers fire, and about 8 s after
+ * its load stops V8's memory reducer runs full collections of its heap (up to 20 ticks, 200 ms of
+ * CPU, seen in /proc while another target was measured). On a shared core that time came out of
+ * whichever target was being measured and landed in its p99. Stopped, a server runs nothing.
+ */
+const CAN_STOP = process.platform !== 'win32';
+function freeze(server) {
+  if (!CAN_STOP || server.child.exitCode !== null) return;
+  // Its keep-alive connections go first: a stopped server's idle-socket timers fire the moment it
+  // continues, and a request sent on such a socket then would meet ECONNRESET. The next round
+  // opens new ones during its warm-up.
+  server.api.close();
+  server.child.kill('SIGSTOP');
+}
+function thaw(server) {
+  if (!CAN_STOP || server.child.exitCode !== null) return;
+  server.child.kill('SIGCONT');
+  if (server.url) server.api = client(server.url, server.origin);
+}
+
+/**
  * CPU time (clock ticks) used so far by each process of the stores' servers running on this machine:
  * every process named `postgres` (backends, WAL writer, checkpointer, autovacuum) or `redis-server`,
  * read from /proc (`null` without it). On a two-core machine they share the cores with the server
@@ -550,13 +572,17 @@ async function main() {
       servers.push(server);
       const ready = await server.ask('ready');
       server.origin = ready.origin;
+      server.url = ready.url;
       server.api = client(ready.url, ready.origin);
       server.users = await signUp(server.api, ready.origin, name);
       await load(server.api, server.origin, server.users, FIRST_WARMUP_SECONDS);
+      freeze(server);
     }
     for (let round = 1; round <= ROUNDS; round++) {
       for (const server of servers) {
+        thaw(server);
         const r = await measureRound(server, server.api, server.users);
+        freeze(server);
         results.get(server.name).push(r);
         console.log(
           `[bench] round ${round} ${server.name}: ${r.perSecond.toFixed(0)}/s, ` +
@@ -567,6 +593,7 @@ async function main() {
     }
   } finally {
     for (const server of servers) {
+      thaw(server);
       server.api?.close();
       if (server.child.exitCode === null) {
         await server.ask('stop', 30_000).catch(() => server.child.kill('SIGKILL'));
