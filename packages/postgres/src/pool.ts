@@ -78,8 +78,9 @@ export function withPreparedQueries(pool: Pick<PostgresPool, 'query'>): Prepared
 }
 
 /**
- * Runs BEGIN (at READ COMMITTED), `fn`, COMMIT on `client`, with ROLLBACK on any error, listening for the client's `'error'`
- * event meanwhile, and always releases it: destroyed (never handed back) when its connection failed.
+ * Runs BEGIN (at READ COMMITTED), `fn`, COMMIT on `client`, with ROLLBACK on any error, listening for
+ * the client's `'error'` event meanwhile, and always releases it: destroyed (never handed back) when
+ * its connection failed.
  */
 export async function runTransaction<T>(
   client: PostgresClient,
@@ -95,7 +96,7 @@ export async function runTransaction<T>(
     // then read (count a user's passkeys, look for a taken id) and need those reads to see what the
     // previous lock holder committed. Under REPEATABLE READ the snapshot dates from the first
     // statement, taken before the lock was granted, so concurrent adds each counted too few and went
-    // past maxPerAccount (isolation-levels.test.ts).
+    // past maxPerAccount (isolation-cap.test.ts).
     await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
     const result = await fn(client);
     await client.query('COMMIT');
