@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresStores, migrate, type PostgresPool } from '../src/index.js';
+import { account, b64u, credential, dropSchema, newPool, randomSchema } from './helpers.js';
+
+/**
+ * How PostgreSQL plans the statements that consume a ceremony: by the challenges table's primary key
+ * alone, whatever else the table holds. Each statement is planned as node-postgres's prepared
+ * statements end up being run, with a generic plan (`plan_cache_mode = force_generic_plan`), over a
+ * table that was never analyzed and holds 1,000 pending ceremonies. With an index on expires_at
+ * there (migration 1 made one, migration 3 drops it), the batched consume was planned as a scan of
+ * that index for `expires_at > now()`, which visits every pending ceremony on each sign-in.
+ */
+
+const pool = newPool();
+const schema = randomSchema('plans');
+/** The text of every prepared statement the stores sent. */
+const texts = new Set<string>();
+
+const recording: PostgresPool = {
+  query: ((config: string | { text: string }, values?: unknown[]) => {
+    if (typeof config !== 'string') texts.add(config.text);
+    return pool.query(config as string, values);
+  }) as PostgresPool['query'],
+  connect: () => pool.connect(),
+};
+const stores = createPostgresStores({ pool: recording, schema });
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
+
+function nodesOf(node: PlanNode): PlanNode[] {
+  return [node, ...(node.Plans ?? []).flatMap(nodesOf)];
+}
+
+/** Every node of `text`'s generic plan, planned now, for the parameters `args` (SQL literals). */
+async function genericPlan(text: string, args: string): Promise<PlanNode[]> {
+  const client = await pool.connect();
+  try {
+    await client.query('SET plan_cache_mode = force_generic_plan');
+    await client.query(`PREPARE planned AS ${text}`);
+    const res = await client.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
+      `EXPLAIN (FORMAT JSON) EXECUTE planned(${args})`,
+    );
+    return nodesOf(res.rows[0]!['QUERY PLAN'][0].Plan);
+  } finally {
+    await client.query('DEALLOCATE ALL').catch(() => {});
+    client.release(true);
+  }
+}
+
+const TABLES = ['passgate_challenges', 'passgate_credentials', 'passgate_accounts'];
+/** Scans that read only the rows asked for: by an index, or by ctid. */
+const BY_KEY = new Set(['Index Scan', 'Index Only Scan', 'Bitmap Index Scan', 'Tid Scan']);
+
+/**
+ * How each scan of the adapter's tables reads: `<node type> <index or table>`. A Bitmap Heap Scan
+ * only fetches what its Bitmap Index Scan found, so the index scan below it stands for it.
+ */
+function scansOf(nodes: PlanNode[]): string[] {
+  return nodes
+    .filter((node) => node['Node Type'].endsWith('Scan') && node['Node Type'] !== 'Bitmap Heap Scan')
+    .filter((node) => TABLES.some((t) => (node['Index Name'] ?? node['Relation Name'])?.startsWith(t)))
+    .map((node) => `${node['Node Type']} ${node['Index Name'] ?? node['Relation Name']}`);
+}
+
+beforeAll(async () => {
+  await migrate({ pool, schema });
+  const owner = account();
+  const key = credential(owner.userHandle);
+  await stores.accounts.create(owner, key);
+  // Send each consuming statement once: alone, and batched (two in one turn of the event loop).
+  const ceremonies = [b64u(), b64u(), b64u(), b64u()];
+  for (const id of ceremonies) expect(await stores.challenges.put(id, `state-${id}`, 60_000)).toBe(true);
+  expect(await stores.challenges.consume(ceremonies[0]!)).toBe(`state-${ceremonies[0]}`);
+  expect((await stores.signIn.consumeForSignIn(ceremonies[1]!, key.id)).ceremony).toBe(
+    `state-${ceremonies[1]}`,
+  );
+  const batched = await Promise.all([
+    stores.signIn.consumeForSignIn(ceremonies[2]!, key.id),
+    stores.signIn.consumeForSignIn(ceremonies[3]!, key.id),
+  ]);
+  expect(batched.map((reads) => reads.ceremony)).toEqual([
+    `state-${ceremonies[2]}`,
+    `state-${ceremonies[3]}`,
+  ]);
+  // A thousand of everything, never analyzed: PostgreSQL estimates from the tables' sizes alone.
+  await pool.query(
+    `INSERT INTO "${schema}".passgate_challenges (id, value, expires_at)
+     SELECT 'pending-' || i, 'state', now() + interval '5 minutes' FROM generate_series(1, 1000) AS i`,
+  );
+  await pool.query(
+    `INSERT INTO "${schema}".passgate_accounts (user_id, user_handle, username, display_name, created_at)
+     SELECT 'user-' || i, int4send(i), 'name-' || i, 'Name', now() FROM generate_series(1, 1000) AS i`,
+  );
+  await pool.query(
+    `INSERT INTO "${schema}".passgate_credentials (id, user_handle, public_key, algorithm, counter,
+       backup_eligible, backed_up, aaguid, attestation_format, created_at)
+     SELECT int4send(i), int4send(i), '\\x00', -7, 0, true, true, '', 'none', now()
+       FROM generate_series(1, 1000) AS i`,
+  );
+});
+
+afterAll(async () => {
+  await dropSchema(pool, schema);
+  await pool.end();
+});
+
+describe('consuming a ceremony reads every table by key', () => {
+  const consumes = () => [...texts].filter((text) => /DELETE FROM \S+challenges/.test(text));
+
+  it('sent the lone and the batched consumes', () => {
+    expect(consumes().filter((text) => text.includes('unnest'))).toHaveLength(1);
+    expect(consumes().filter((text) => !text.includes('unnest'))).toHaveLength(2);
+  });
+
+  it.each([
+    [
+      'the challenge store',
+      (text: string) => !text.includes('unnest') && !text.includes('JOIN'),
+      `'pending-1'`,
+    ],
+    [
+      'a sign-in',
+      (text: string) => !text.includes('unnest') && text.includes('JOIN'),
+      `'pending-1', '\\x00'`,
+    ],
+    [
+      'a batch of sign-ins',
+      (text: string) => text.includes('unnest'),
+      `ARRAY['pending-1', 'pending-2'], ARRAY['\\x00'::bytea, '\\x01'::bytea]`,
+    ],
+  ])('%s', async (_label, pick, args) => {
+    const text = consumes().find(pick);
+    expect(text).toBeDefined();
+    const scans = scansOf(await genericPlan(text!, args));
+    expect(scans.find((scan) => scan.includes('passgate_challenges'))).toBeDefined();
+    // Every table by key: a sequential scan reads them all, and any other index on challenges
+    // (expires_at) finds every pending ceremony.
+    for (const scan of scans) {
+      expect(BY_KEY.has(scan.slice(0, scan.lastIndexOf(' '))), scan).toBe(true);
+      if (scan.includes('passgate_challenges') && !scan.startsWith('Tid Scan')) {
+        expect(scan).toMatch(/ passgate_challenges_pkey$/);
+      }
+    }
+  });
+});
