@@ -104,3 +104,38 @@ describe.each(['memory', 'redis', 'postgres'] as const)('PASSGATE_STORE=%s: sess
     expect(after).toBeLessThanOrEqual(before + 50);
   });
 });
+
+describe('PASSGATE_STORE=postgres: the session table', () => {
+  const prefix = `unlogged_${randomBytes(4).toString('hex')}_`;
+  const pool = new pg.Pool({ connectionString: DATABASE_URL });
+  let demo: RunningDemo | undefined;
+  afterAll(async () => {
+    await demo?.close();
+    // Nothing went to Redis: its prefix is one no key has.
+    await cleanUpSharedStores({ redis: REDIS_URL, postgres: DATABASE_URL }, `unused-${prefix}:`, prefix);
+    await pool.end();
+  });
+
+  it('is unlogged (no WAL flush per sign-in), also when an older demo made it logged', async () => {
+    // A session table as an older demo made it: logged, with a session in it.
+    await pool.query(
+      `CREATE TABLE "${prefix}demo_sessions" (sid varchar NOT NULL PRIMARY KEY, sess json NOT NULL,
+         expire timestamp(6) NOT NULL)`,
+    );
+    await pool.query(`INSERT INTO "${prefix}demo_sessions" VALUES ('kept', '{}', now() + interval '1 hour')`);
+    demo = await startStoreDemo('postgres', 'session-unlogged-secret-0123456789abcdef', {
+      postgresTablePrefix: prefix,
+    });
+    const { rows } = await pool.query<{ relpersistence: string }>(
+      'SELECT relpersistence FROM pg_class WHERE oid = to_regclass($1)',
+      [`"${prefix}demo_sessions"`],
+    );
+    expect(rows).toEqual([{ relpersistence: 'u' }]);
+    const kept = await pool.query(`SELECT sid FROM "${prefix}demo_sessions"`);
+    expect(kept.rows).toEqual([{ sid: 'kept' }]);
+    // And the sessions of sign-ins land there.
+    await signUp(demo, new CookieJar(), new SoftwareAuthenticator(), 'unlogged');
+    const count = await pool.query(`SELECT count(*)::int AS n FROM "${prefix}demo_sessions"`);
+    expect(count.rows).toEqual([{ n: 2 }]);
+  });
+});
