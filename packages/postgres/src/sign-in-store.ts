@@ -67,12 +67,13 @@ export class PostgresSignInStore implements SignInStore {
       // ceremony row is deleted (and returned) at most once, so single use holds within the batch.
       //
       // Written so that each table is read by key, one probe per call, at any table size. A prepared
-      // statement runs on a generic plan, made once per connection for about 10 array elements,
-      // and kept until the table's statistics change: with plain joins and `id = ANY($1)`, one made
-      // while the table held a few hundred rows reads the whole table (a sequential scan or a hash
-      // join), every time, however large the table has grown since. `LATERAL (… LIMIT 1)` keeps each
-      // lookup a probe of the key for its row (the LIMIT stops PostgreSQL from turning it back into
-      // a join); the DELETE takes the rows those probes found, by ctid.
+      // statement runs on a generic plan, made once per connection for about 10 array elements and
+      // kept until something invalidates it (an ANALYZE or VACUUM of the table): with plain joins and
+      // `id = ANY($1)`, one made while the table held a few hundred rows reads the whole table (a
+      // sequential scan or a hash join), every time, however large the table has grown since.
+      // `LATERAL (… LIMIT 1)` keeps each lookup a probe of the key for its row (the LIMIT stops
+      // PostgreSQL from turning it back into a join); the DELETE takes the rows those probes found,
+      // by ctid.
       //
       // The arrays are read through sub-selects, so that no plan sees their values: planned for the
       // values, probes of 2 rows cost less than the generic plan's assumed 10, and PostgreSQL would
@@ -80,8 +81,11 @@ export class PostgresSignInStore implements SignInStore {
       // keeping the generic plan after five runs.
       //
       // Single use across instances, as `consumeChallengeSql`: a row another consume deleted
-      // meanwhile is skipped. A row a put re-filled meanwhile (only an expired one ever is) is a new
-      // row version, not one of those ctids, and is skipped too. `id = ANY(…)` re-checks each row.
+      // meanwhile is skipped. A row a put re-filled meanwhile (one expired by the put's clock, which
+      // may run ahead of this statement's) is a new row version: releases with PostgreSQL's fix of
+      // the TID scan's recheck (the 15.20 we test on has it) skip it, older ones may consume it with
+      // its new value, as `consumeChallengeSql` does. Either way at most once, never an expired one.
+      // `id = ANY(…)` and `expires_at` are checked again on whatever row version is deleted.
       consumeMany: statement(
         `WITH r AS (SELECT * FROM unnest((SELECT $1::text[]), (SELECT $2::bytea[])) WITH ORDINALITY
                           AS r(ceremony_id, key, ord)),
