@@ -1,14 +1,8 @@
 import { makeCredential, makeSignUp } from '@passgate/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createPostgresStores,
-  migrate,
-  type PostgresPool,
-  type PostgresQueryConfig,
-  type PostgresStores,
-} from '../src/index.js';
-import { dropSchema, newPool, randomSchema } from './helpers.js';
+import { createPostgresStores, migrate, type PostgresPool, type PostgresStores } from '../src/index.js';
+import { dropSchema, newPool, onSentQueries, randomSchema } from './helpers.js';
 
 /**
  * `batchStatements`: calls of one kind made in one turn of the event loop share one statement, on
@@ -24,14 +18,7 @@ let stores: PostgresStores;
 let unbatched: PostgresStores;
 
 function recording(inner: pg.Pool): PostgresPool {
-  return {
-    query: ((config: string | PostgresQueryConfig, values?: unknown[]) => {
-      const text = typeof config === 'string' ? config : config.text;
-      sent.push(text);
-      return typeof config === 'string' ? inner.query(config, values) : inner.query(config);
-    }) as PostgresPool['query'],
-    connect: () => inner.connect(),
-  };
+  return onSentQueries(inner, (config) => sent.push(typeof config === 'string' ? config : config.text));
 }
 
 const isPutMany = (text: string) => text.includes('INSERT') && text.includes('unnest');

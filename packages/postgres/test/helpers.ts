@@ -7,6 +7,7 @@ import {
   migrate,
   type PostgresClient,
   type PostgresPool,
+  type PostgresQueryConfig,
   type PostgresStores,
 } from '../src/index.js';
 
@@ -50,6 +51,24 @@ export function migratedSchemaForFile(
     await pool.end();
   });
   return { pool, schema, stores };
+}
+
+/**
+ * `pool` as the stores see it, passing `onSent` what each `pool.query` call got before it goes out:
+ * a statement's text (a plain call) or its `{ name, text, values }` config (a prepared statement).
+ * `pool.connect()`'s clients (transactions) are handed out as they are.
+ */
+export function onSentQueries(
+  pool: pg.Pool,
+  onSent: (config: string | PostgresQueryConfig) => void,
+): PostgresPool {
+  return {
+    query: ((config: string | PostgresQueryConfig, values?: unknown[]) => {
+      onSent(config);
+      return typeof config === 'string' ? pool.query(config, values) : pool.query(config);
+    }) as PostgresPool['query'],
+    connect: () => pool.connect(),
+  };
 }
 
 /**

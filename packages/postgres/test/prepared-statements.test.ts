@@ -7,7 +7,7 @@ import {
   type PostgresStores,
   withPreparedQueries,
 } from '../src/index.js';
-import { account, b64u, credential, dropSchema, newPool, randomSchema } from './helpers.js';
+import { account, b64u, credential, dropSchema, newPool, onSentQueries, randomSchema } from './helpers.js';
 
 /**
  * The stores' statements go out as named prepared statements (parsed and planned once per connection)
@@ -22,13 +22,7 @@ const pools: pg.Pool[] = [];
 let sent: (string | null)[] = [];
 
 function recording(inner: pg.Pool): PostgresPool {
-  return {
-    query: ((config: string | { name?: string }, values?: unknown[]) => {
-      sent.push(typeof config === 'string' ? null : (config.name ?? null));
-      return inner.query(config as string, values);
-    }) as PostgresPool['query'],
-    connect: () => inner.connect(),
-  };
+  return onSentQueries(inner, (config) => sent.push(typeof config === 'string' ? null : config.name));
 }
 
 function onePool(): pg.Pool {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresStores, migrate, type PostgresPool } from '../src/index.js';
-import { account, b64u, credential, dropSchema, newPool, randomSchema } from './helpers.js';
+import { createPostgresStores, migrate } from '../src/index.js';
+import { account, b64u, credential, dropSchema, newPool, onSentQueries, randomSchema } from './helpers.js';
 
 /**
  * How PostgreSQL plans the statements that consume a ceremony: by the challenges table's primary key
@@ -16,14 +16,12 @@ const schema = randomSchema('plans');
 /** The text of every prepared statement the stores sent. */
 const texts = new Set<string>();
 
-const recording: PostgresPool = {
-  query: ((config: string | { text: string }, values?: unknown[]) => {
+const stores = createPostgresStores({
+  pool: onSentQueries(pool, (config) => {
     if (typeof config !== 'string') texts.add(config.text);
-    return pool.query(config as string, values);
-  }) as PostgresPool['query'],
-  connect: () => pool.connect(),
-};
-const stores = createPostgresStores({ pool: recording, schema });
+  }),
+  schema,
+});
 
 interface PlanNode {
   'Node Type': string;
