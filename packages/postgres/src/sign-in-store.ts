@@ -84,7 +84,8 @@ export class PostgresSignInStore implements SignInStore {
       // meanwhile is skipped. A row a put re-filled meanwhile (one expired by the put's clock, which
       // may run ahead of this statement's) is a new row version: releases with PostgreSQL's fix of
       // the TID scan's recheck (the 15.20 we test on has it) skip it, older ones may consume it with
-      // its new value, as `consumeChallengeSql` does. Either way at most once, never an expired one.
+      // its new value, as `consumeChallengeSql` does. Either way at most once, never an expired one
+      // (`consume-refill-race.test.ts` makes this race happen).
       // `id = ANY(…)` and `expires_at` are checked again on whatever row version is deleted.
       consumeMany: statement(
         `WITH r AS (SELECT * FROM unnest((SELECT $1::text[]), (SELECT $2::bytea[])) WITH ORDINALITY
