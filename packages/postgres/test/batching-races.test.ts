@@ -209,11 +209,16 @@ describe('compare-and-set under batching', () => {
 });
 
 describe('lock order under batching', () => {
-  /** Waits until `count` backends of this database wait for a lock (a deadlock needs both waiting). */
+  /**
+   * Waits until `count` backends wait for a lock in a statement on this file's schema (a deadlock
+   * needs both waiting). Other test files wait on locks of their own meanwhile.
+   */
   async function lockWaiters(count: number): Promise<void> {
     for (let i = 0; i < 500; i++) {
       const { rows } = await pool.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1`,
+        [`%"${schema}"%`],
       );
       if ((rows[0]?.n ?? 0) >= count) return;
       await new Promise((resolve) => setTimeout(resolve, 10));
