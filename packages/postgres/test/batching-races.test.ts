@@ -3,7 +3,7 @@ import type { StoredCredential } from '@passgate/core';
 import { makeCredential, makeSignUp } from '@passgate/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPostgresStores, type PostgresStores } from '../src/index.js';
-import { migratedSchemaForFile, newPool, onRefusedStatements, shuffled } from './helpers.js';
+import { lockWaiters, migratedSchemaForFile, newPool, onRefusedStatements, shuffled } from './helpers.js';
 
 /**
  * `batchStatements` under races, on the real server: single use and compare-and-set must hold
@@ -209,23 +209,6 @@ describe('compare-and-set under batching', () => {
 });
 
 describe('lock order under batching', () => {
-  /**
-   * Waits until `count` backends wait for a lock in a statement on this file's schema (a deadlock
-   * needs both waiting). Other test files wait on locks of their own meanwhile.
-   */
-  async function lockWaiters(count: number): Promise<void> {
-    for (let i = 0; i < 500; i++) {
-      const { rows } = await pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1`,
-        [`%"${schema}"%`],
-      );
-      if ((rows[0]?.n ?? 0) >= count) return;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error(`fewer than ${count} backends ever waited for a lock`);
-  }
-
   it('a batched counter update of two passkeys never deadlocks with a guarded delete of one', async () => {
     /** The start of every statement of `observed` that lost a deadlock (40P01). */
     const deadlocks: string[] = [];
@@ -253,7 +236,8 @@ describe('lock order under batching', () => {
         Buffer.from(low.id, 'base64url'),
       ]);
       const deleted = observed.credentials.delete(account.userHandle, low.id, { allowLast: false });
-      await lockWaiters(1);
+      // Waiters on this file's schema only: other test files wait on locks of their own meanwhile.
+      await lockWaiters(pool, `%"${schema}"%`, { tries: 500 });
       const at = new Date();
       const updated = Promise.all(
         [low, high].map((credential) =>
@@ -266,7 +250,7 @@ describe('lock order under batching', () => {
           }),
         ),
       );
-      await lockWaiters(2);
+      await lockWaiters(pool, `%"${schema}"%`, { count: 2, tries: 500 });
       await blocker.query('ROLLBACK');
       const [deleteResult, updates] = await Promise.allSettled([deleted, updated]);
       // Without the batch's own id-ordered lock, one side ends with 40P01 after deadlock_timeout:

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { makeSignUp } from '@passgate/testing';
 import { expect, it } from 'vitest';
-import { migratedSchemaForFile } from './helpers.js';
+import { lockWaiters, migratedSchemaForFile } from './helpers.js';
 
 /**
  * A batched consume meeting a put that re-fills an expired ceremony with the same id. The put decides
@@ -22,22 +22,6 @@ import { migratedSchemaForFile } from './helpers.js';
 const { pool, schema, stores } = migratedSchemaForFile('refill');
 const table = `"${schema}".passgate_challenges`;
 const ceremonyId = (first: 'a' | 'b') => `${first}-${randomBytes(32).toString('base64url')}`;
-
-/**
- * Resolves with the transaction start (the statement's `now()`) of the backend running a statement
- * that matches `pattern` (LIKE) once it waits on a lock.
- */
-async function waitingOnLock(pattern: string): Promise<Date> {
-  for (let i = 0; i < 200; i++) {
-    const { rows } = await pool.query<{ xact_start: Date }>(
-      `SELECT xact_start FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`,
-      [pattern],
-    );
-    if (rows[0] !== undefined) return rows[0].xact_start;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error('the consume never waited on the row lock');
-}
 
 it('hands out a re-filled ceremony once and its expired value never, when the put commits inside a batched consume', async () => {
   const made = makeSignUp({ username: `refill-${randomBytes(4).toString('hex')}` });
@@ -65,7 +49,7 @@ it('hands out a re-filled ceremony once and its expired value never, when the pu
       stores.signIn.consumeForSignIn(refilled, made.credential.id),
     ]);
     batch = consumes;
-    const consumeClock = await waitingOnLock(`%unnest%${schema}%`);
+    const [{ xactStart: consumeClock }] = await lockWaiters(pool, `%unnest%${schema}%`);
     const { rows } = await pool.query<{ pending: boolean; left: number; untouched: boolean }>(
       `SELECT $2::timestamptz < expires_at AS pending, xmax = '0' AS untouched,
               extract(epoch FROM expires_at - clock_timestamp()) * 1000 AS left

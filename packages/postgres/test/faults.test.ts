@@ -4,7 +4,15 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toStoreError } from '../src/errors.js';
 import { createPostgresStores, isUnavailableError, type PostgresStores } from '../src/index.js';
-import { account, b64u, credential, migratedSchemaForFile, newPool, randomSchema } from './helpers.js';
+import {
+  account,
+  b64u,
+  credential,
+  lockWaiters,
+  migratedSchemaForFile,
+  newPool,
+  randomSchema,
+} from './helpers.js';
 
 const { pool, schema, stores } = migratedSchemaForFile('faults');
 
@@ -153,19 +161,6 @@ async function holdCredentialLock(credentialId: string): Promise<pg.PoolClient> 
   return holder;
 }
 
-/** Waits until some backend is blocked on a lock in a statement naming our schema; resolves its pid. */
-async function waitingBackend(): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const res = await pool.query<{ pid: number }>(
-      `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()`,
-      [`%"${schema}"%`],
-    );
-    if (res.rows[0]) return res.rows[0].pid;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error('no backend waited on the lock');
-}
-
 describe('queries cancelled or cut off mid-way', () => {
   it('statement_timeout during sign-up: store_unavailable, and neither account nor credential is written', async () => {
     const slowPool = newPool({ statement_timeout: 200, max: 2 });
@@ -208,7 +203,7 @@ describe('queries cancelled or cut off mid-way', () => {
         () => 'resolved',
         (e: unknown) => e,
       );
-      const pid = await waitingBackend();
+      const [{ pid }] = await lockWaiters(pool, `%"${schema}"%`);
       await pool.query('SELECT pg_cancel_backend($1)', [pid]);
       const err = await result;
       expect(isPassgateError(err, 'store_unavailable')).toBe(true);
@@ -234,7 +229,7 @@ describe('queries cancelled or cut off mid-way', () => {
         () => 'resolved',
         (e: unknown) => e,
       );
-      const pid = await waitingBackend();
+      const [{ pid }] = await lockWaiters(pool, `%"${schema}"%`);
       await pool.query('SELECT pg_terminate_backend($1)', [pid]);
       const err = await result;
       expect(isPassgateError(err, 'store_unavailable')).toBe(true);
@@ -265,7 +260,7 @@ describe('queries cancelled or cut off mid-way', () => {
         (r) => r,
         (e: unknown) => e,
       );
-      const pid = await waitingBackend();
+      const [{ pid }] = await lockWaiters(pool, `%"${schema}"%`);
       await pool.query('SELECT pg_cancel_backend($1)', [pid]);
       expect(isPassgateError(await result, 'store_unavailable')).toBe(true);
     } finally {

@@ -71,6 +71,36 @@ export function onSentQueries(
   };
 }
 
+/** A backend waiting on a lock: its pid, and its transaction's start (its statement's `now()`). */
+export interface LockWaiter {
+  pid: number;
+  xactStart: Date;
+}
+
+/**
+ * The backends waiting on a lock in a statement whose text matches `pattern` (LIKE), once at least
+ * `count` (at least one) of them wait, polled every 10 ms, `tries` times. Rejects when fewer ever
+ * waited.
+ */
+export async function lockWaiters(
+  pool: pg.Pool,
+  pattern: string,
+  { count = 1, tries = 200 }: { count?: number; tries?: number } = {},
+): Promise<[LockWaiter, ...LockWaiter[]]> {
+  for (let i = 0; i < tries; i++) {
+    const { rows } = await pool.query<{ pid: number; xact_start: Date }>(
+      `SELECT pid, xact_start FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock' AND state = 'active'
+          AND query LIKE $1 AND pid <> pg_backend_pid()`,
+      [pattern],
+    );
+    const [first, ...rest] = rows.map((row) => ({ pid: row.pid, xactStart: row.xact_start }));
+    if (first !== undefined && rows.length >= count) return [first, ...rest];
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`fewer than ${count} backends ever waited on a lock in a statement like ${pattern}`);
+}
+
 /**
  * `pool` as the stores see it, passing `onRefused` the code (a SQLSTATE, or a Node code such as
  * ECONNRESET) and text of every statement that failed, on `pool.query` and on `pool.connect()`'s
